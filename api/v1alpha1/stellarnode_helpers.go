@@ -1,0 +1,116 @@
+package v1alpha1
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+)
+
+// Defaults of fields that the API server fills in; the helpers below apply them to objects
+// built in memory too, so the rest of the code never sees an unset value.
+const (
+	DefaultPeerPort int32 = 11625
+	DefaultHTTPPort int32 = 11626
+)
+
+// Passphrases of the public networks.
+var networkPassphrases = map[Network]string{
+	NetworkMainnet:   "Public Global Stellar Network ; September 2015",
+	NetworkTestnet:   "Test SDF Network ; September 2015",
+	NetworkFuturenet: "Test SDF Future Network ; October 2022",
+}
+
+// SDF history archives of the public networks.
+var sdfArchives = map[Network][]string{
+	NetworkMainnet: {
+		"https://history.stellar.org/prd/core-live/core_live_001",
+		"https://history.stellar.org/prd/core-live/core_live_002",
+		"https://history.stellar.org/prd/core-live/core_live_003",
+	},
+	NetworkTestnet: {
+		"https://history.stellar.org/prd/core-testnet/core_testnet_001",
+		"https://history.stellar.org/prd/core-testnet/core_testnet_002",
+		"https://history.stellar.org/prd/core-testnet/core_testnet_003",
+	},
+	NetworkFuturenet: {
+		"https://history-futurenet.stellar.org",
+	},
+}
+
+// NetworkPassphrase is the passphrase of the node's network.
+func (n *StellarNode) NetworkPassphrase() string {
+	if n.Spec.Network == NetworkCustom {
+		return n.Spec.CustomNetworkPassphrase
+	}
+	return networkPassphrases[n.Spec.Network]
+}
+
+// NetworkID identifies the node's network by its passphrase, so two Custom networks never mix.
+func (n *StellarNode) NetworkID() string {
+	sum := sha256.Sum256([]byte(n.NetworkPassphrase()))
+	return hex.EncodeToString(sum[:8])
+}
+
+// DefaultHistoryArchives are the SDF archives of a public network, none for Custom.
+func DefaultHistoryArchives(network Network) []string {
+	return append([]string(nil), sdfArchives[network]...)
+}
+
+// IsValidator reports whether the node runs stellar-core as a validator.
+func (n *StellarNode) IsValidator() bool {
+	return n.Spec.NodeType == NodeTypeValidator && n.Spec.ValidatorConfig != nil
+}
+
+// DesiredReplicas is the replica count, zero when suspended.
+func (n *StellarNode) DesiredReplicas() int32 {
+	if n.Spec.Suspended {
+		return 0
+	}
+	if n.Spec.Replicas == nil {
+		return 1
+	}
+	return *n.Spec.Replicas
+}
+
+// PeerPort is the validator's PEER_PORT.
+func (n *StellarNode) PeerPort() int32 {
+	if n.Spec.ValidatorConfig == nil || n.Spec.ValidatorConfig.PeerPort == 0 {
+		return DefaultPeerPort
+	}
+	return n.Spec.ValidatorConfig.PeerPort
+}
+
+// HTTPPort is the validator's HTTP_PORT.
+func (n *StellarNode) HTTPPort() int32 {
+	if n.Spec.ValidatorConfig == nil || n.Spec.ValidatorConfig.HTTPPort == 0 {
+		return DefaultHTTPPort
+	}
+	return n.Spec.ValidatorConfig.HTTPPort
+}
+
+// PeerDiscoveryEnabled reports whether the validator takes part in peer discovery.
+func (n *StellarNode) PeerDiscoveryEnabled() bool {
+	if !n.IsValidator() {
+		return false
+	}
+	e := n.Spec.ValidatorConfig.PeerDiscovery.Enabled
+	return e == nil || *e
+}
+
+// RestartsForPeers reports whether the validator is restarted when its peer membership changes.
+func (n *StellarNode) RestartsForPeers() bool {
+	return n.PeerDiscoveryEnabled() && n.Spec.ValidatorConfig.PeerDiscovery.RestartPolicy != PeerRestartNone
+}
+
+// IsPeerDiscoveryMember reports whether the validator is one of its network's discovered peers:
+// a validator, not suspended, with discovery enabled and at least one replica.
+func (n *StellarNode) IsPeerDiscoveryMember() bool {
+	return n.PeerDiscoveryEnabled() && n.DeletionTimestamp == nil && n.DesiredReplicas() > 0
+}
+
+// HistoryArchives are the validator's archives: the user's, or the network's SDF archives.
+func (n *StellarNode) HistoryArchives(userURLs []string) []string {
+	if len(userURLs) > 0 {
+		return append([]string(nil), userURLs...)
+	}
+	return DefaultHistoryArchives(n.Spec.Network)
+}

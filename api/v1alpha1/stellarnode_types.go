@@ -1,0 +1,341 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// NodeType is the kind of Stellar software a StellarNode runs.
+// +kubebuilder:validation:Enum=Validator;Horizon;SorobanRpc
+type NodeType string
+
+const (
+	NodeTypeValidator  NodeType = "Validator"
+	NodeTypeHorizon    NodeType = "Horizon"
+	NodeTypeSorobanRPC NodeType = "SorobanRpc"
+)
+
+// Network is the Stellar network a node joins.
+// +kubebuilder:validation:Enum=Mainnet;Testnet;Futurenet;Custom
+type Network string
+
+const (
+	NetworkMainnet   Network = "Mainnet"
+	NetworkTestnet   Network = "Testnet"
+	NetworkFuturenet Network = "Futurenet"
+	NetworkCustom    Network = "Custom"
+)
+
+// RetentionPolicy says what happens to a node's volume when the StellarNode is deleted.
+// +kubebuilder:validation:Enum=Delete;Retain
+type RetentionPolicy string
+
+const (
+	RetentionDelete RetentionPolicy = "Delete"
+	RetentionRetain RetentionPolicy = "Retain"
+)
+
+// PeerRestartPolicy says whether a validator is restarted when its peers change.
+// +kubebuilder:validation:Enum=RollingRestart;None
+type PeerRestartPolicy string
+
+const (
+	PeerRestartRolling PeerRestartPolicy = "RollingRestart"
+	PeerRestartNone    PeerRestartPolicy = "None"
+)
+
+// StellarNodeSpec is the desired state of a Stellar node.
+// +kubebuilder:validation:XValidation:rule="self.network == 'Custom' ? (has(self.customNetworkPassphrase) && size(self.customNetworkPassphrase) > 0) : !has(self.customNetworkPassphrase)",message="customNetworkPassphrase is required when network is Custom and forbidden otherwise",fieldPath=".customNetworkPassphrase"
+// +kubebuilder:validation:XValidation:rule="self.nodeType == 'Validator' ? has(self.validatorConfig) : !has(self.validatorConfig)",message="validatorConfig is required when nodeType is Validator and forbidden otherwise",fieldPath=".validatorConfig"
+// +kubebuilder:validation:XValidation:rule="self.nodeType == 'Horizon' ? has(self.horizonConfig) : !has(self.horizonConfig)",message="horizonConfig is required when nodeType is Horizon and forbidden otherwise",fieldPath=".horizonConfig"
+// +kubebuilder:validation:XValidation:rule="self.nodeType == 'SorobanRpc' ? has(self.sorobanConfig) : !has(self.sorobanConfig)",message="sorobanConfig is required when nodeType is SorobanRpc and forbidden otherwise",fieldPath=".sorobanConfig"
+// +kubebuilder:validation:XValidation:rule="self.nodeType != 'Validator' || !has(self.replicas) || self.replicas <= 1",message="a Validator may only have 0 or 1 replicas: two pods with one seed would be one node twice",fieldPath=".replicas"
+type StellarNodeSpec struct {
+	// NodeType is the software this node runs. Immutable.
+	// +required
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="nodeType is immutable"
+	NodeType NodeType `json:"nodeType"`
+
+	// Network is the Stellar network the node joins. Immutable.
+	// +required
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="network is immutable"
+	Network Network `json:"network"`
+
+	// CustomNetworkPassphrase is the network passphrase of a Custom network.
+	// Required when network is Custom, forbidden otherwise. Immutable.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="customNetworkPassphrase is immutable"
+	CustomNetworkPassphrase string `json:"customNetworkPassphrase,omitempty"`
+
+	// Version is the image tag of the node software, e.g. "22.1.0".
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`
+	Version string `json:"version"`
+
+	// Image overrides the whole image reference; version is then only informative.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:Pattern=`^[^\s]+$`
+	Image string `json:"image,omitempty"`
+
+	// Replicas is the number of pods. A Validator may only have 0 or 1.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Suspended scales the node to zero, keeps its data and takes it out of peer discovery.
+	// +optional
+	// +kubebuilder:default=false
+	Suspended bool `json:"suspended,omitempty"`
+
+	// Resources are the compute resources of the node's main container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// Storage is the node's persistent volume.
+	// +optional
+	// +kubebuilder:default={}
+	Storage StorageSpec `json:"storage,omitempty"`
+
+	// ValidatorConfig configures stellar-core. Required when nodeType is Validator, forbidden otherwise.
+	// +optional
+	ValidatorConfig *ValidatorConfig `json:"validatorConfig,omitempty"`
+
+	// HorizonConfig configures Horizon. Required when nodeType is Horizon, forbidden otherwise.
+	// +optional
+	HorizonConfig *HorizonConfig `json:"horizonConfig,omitempty"`
+
+	// SorobanConfig configures Soroban RPC. Required when nodeType is SorobanRpc, forbidden otherwise.
+	// +optional
+	SorobanConfig *SorobanConfig `json:"sorobanConfig,omitempty"`
+}
+
+// StorageSpec describes the node's persistent volume.
+type StorageSpec struct {
+	// StorageClassName is the StorageClass of the volume; empty means the cluster default.
+	// +optional
+	StorageClassName *string `json:"storageClassName,omitempty"`
+
+	// Size is the requested size of the volume.
+	// +optional
+	// +kubebuilder:default="20Gi"
+	Size *resource.Quantity `json:"size,omitempty"`
+
+	// RetentionPolicy says whether the volume is deleted with the StellarNode or kept.
+	// +optional
+	// +kubebuilder:default=Retain
+	RetentionPolicy RetentionPolicy `json:"retentionPolicy,omitempty"`
+}
+
+// ValidatorConfig configures a stellar-core validator.
+// +kubebuilder:validation:XValidation:rule="self.peerPort != self.httpPort",message="httpPort must differ from peerPort",fieldPath=".httpPort"
+type ValidatorConfig struct {
+	// SeedSecretRef names a Secret in the same namespace whose key STELLAR_CORE_SEED holds the validator's
+	// secret seed. The operator never reads it: the seed goes from the Secret to the pod only.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	SeedSecretRef string `json:"seedSecretRef"`
+
+	// PeerPort is stellar-core's PEER_PORT.
+	// +optional
+	// +kubebuilder:default=11625
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	PeerPort int32 `json:"peerPort,omitempty"`
+
+	// HTTPPort is stellar-core's HTTP_PORT (admin commands, bound to 127.0.0.1).
+	// +optional
+	// +kubebuilder:default=11626
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	HTTPPort int32 `json:"httpPort,omitempty"`
+
+	// HomeDomain is NODE_HOME_DOMAIN; a matching [[HOME_DOMAINS]] entry is written with it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`
+	HomeDomain string `json:"homeDomain,omitempty"`
+
+	// QuorumSet is the TOML text of a [QUORUM_SET] section, written as given.
+	// +optional
+	// +kubebuilder:validation:MaxLength=65536
+	QuorumSet string `json:"quorumSet,omitempty"`
+
+	// KnownPeers are extra static host:port entries, such as public network peers.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=260
+	// +kubebuilder:validation:items:Pattern=`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$`
+	KnownPeers []string `json:"knownPeers,omitempty"`
+
+	// HistoryArchiveURLs are the history archives to read from. Default: the network's SDF archives
+	// (none for Custom).
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=2048
+	// +kubebuilder:validation:items:Pattern=`^https?://[^\s]+$`
+	HistoryArchiveURLs []string `json:"historyArchiveUrls,omitempty"`
+
+	// CatchupComplete makes the node replay the whole history (CATCHUP_COMPLETE).
+	// +optional
+	CatchupComplete bool `json:"catchupComplete,omitempty"`
+
+	// PeerDiscovery controls dynamic peer discovery for this validator.
+	// +optional
+	// +kubebuilder:default={}
+	PeerDiscovery PeerDiscoverySpec `json:"peerDiscovery,omitempty"`
+}
+
+// PeerDiscoverySpec controls dynamic peer discovery for one validator.
+type PeerDiscoverySpec struct {
+	// Enabled publishes this validator to its network's peers and gives it theirs.
+	// +optional
+	// +kubebuilder:default=true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// RestartPolicy says whether the validator is restarted, one at a time per network, when its peer
+	// membership changes. None publishes without restarting.
+	// +optional
+	// +kubebuilder:default=RollingRestart
+	RestartPolicy PeerRestartPolicy `json:"restartPolicy,omitempty"`
+}
+
+// HorizonConfig configures a Horizon API server with its captive core.
+type HorizonConfig struct {
+	// DatabaseSecretRef names a Secret whose key DATABASE_URL holds Horizon's PostgreSQL URL.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	DatabaseSecretRef string `json:"databaseSecretRef"`
+
+	// Ingest makes this Horizon ingest ledgers.
+	// +optional
+	// +kubebuilder:default=true
+	Ingest *bool `json:"ingest,omitempty"`
+
+	// StellarCoreURL is the HTTP URL of a stellar-core Horizon may query (STELLAR_CORE_URL).
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^https?://[^\s]+$`
+	StellarCoreURL string `json:"stellarCoreUrl,omitempty"`
+
+	// HistoryArchiveURLs are the archives captive core reads. Default: the network's SDF archives.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=2048
+	// +kubebuilder:validation:items:Pattern=`^https?://[^\s]+$`
+	HistoryArchiveURLs []string `json:"historyArchiveUrls,omitempty"`
+}
+
+// SorobanConfig configures a Soroban RPC (stellar-rpc) server with its captive core.
+type SorobanConfig struct {
+	// HistoryRetentionWindow is how many ledgers of history the server keeps.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	HistoryRetentionWindow *int32 `json:"historyRetentionWindow,omitempty"`
+
+	// LogLevel of stellar-rpc.
+	// +optional
+	// +kubebuilder:validation:Enum=debug;info;warn;error
+	LogLevel string `json:"logLevel,omitempty"`
+
+	// HistoryArchiveURLs are the archives captive core reads. Default: the network's SDF archives.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=2048
+	// +kubebuilder:validation:items:Pattern=`^https?://[^\s]+$`
+	HistoryArchiveURLs []string `json:"historyArchiveUrls,omitempty"`
+}
+
+// Condition types of a StellarNode.
+const (
+	ConditionReady       = "Ready"
+	ConditionProgressing = "Progressing"
+	ConditionDegraded    = "Degraded"
+)
+
+// Phases of a StellarNode.
+const (
+	PhasePending   = "Pending"
+	PhaseRunning   = "Running"
+	PhaseSuspended = "Suspended"
+	PhaseDegraded  = "Degraded"
+)
+
+// StellarNodeStatus is the observed state of a Stellar node.
+type StellarNodeStatus struct {
+	// Conditions: Ready, Progressing, Degraded.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Phase is a one-word summary: Pending, Running, Suspended or Degraded.
+	// +optional
+	Phase string `json:"phase,omitempty"`
+
+	// ReadyReplicas is the number of ready pods.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+
+	// Endpoint is the in-cluster address of the node's service.
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+
+	// PeerAddress is the stable address other validators use to reach this one.
+	// +optional
+	PeerAddress string `json:"peerAddress,omitempty"`
+
+	// Peers is how many discovered peers the validator's current configuration names.
+	// +optional
+	Peers int32 `json:"peers,omitempty"`
+}
+
+// StellarNode runs a Stellar validator, Horizon or Soroban RPC node.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=sn
+// +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.nodeType`
+// +kubebuilder:printcolumn:name="Network",type=string,JSONPath=`.spec.network`
+// +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.spec.version`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Peers",type=integer,JSONPath=`.status.peers`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$') && size(self.metadata.name) <= 52",message="name must be a lowercase DNS label of at most 52 characters (it names the StatefulSet, its pods and Services)"
+type StellarNode struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec StellarNodeSpec `json:"spec"`
+
+	// +optional
+	Status StellarNodeStatus `json:"status,omitempty"`
+}
+
+// StellarNodeList is a list of StellarNodes.
+// +kubebuilder:object:root=true
+type StellarNodeList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []StellarNode `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&StellarNode{}, &StellarNodeList{})
+}

@@ -1,0 +1,43 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/resources"
+)
+
+// reconcileAPIServer applies the Deployment and Service of a Horizon or Soroban RPC node.
+func (r *StellarNodeReconciler) reconcileAPIServer(ctx context.Context, node *stellarv1alpha1.StellarNode) (observed, error) {
+	deploy := resources.HorizonDeployment
+	if node.Spec.NodeType == stellarv1alpha1.NodeTypeSorobanRPC {
+		deploy = resources.SorobanDeployment
+	}
+	desired := deploy(node)
+	res, err := r.apply(ctx, node, desired)
+	if err != nil {
+		return observed{}, err
+	}
+	switch res {
+	case created:
+		r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, "Created", "Create", "Deployment %s created", desired.Name)
+	case updated:
+		r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, "Updated", "Update", "Deployment %s updated", desired.Name)
+	}
+	if _, err := r.apply(ctx, node, resources.APIService(node)); err != nil {
+		return observed{}, err
+	}
+
+	obs, err := r.observePods(ctx, node)
+	if err != nil {
+		return observed{}, err
+	}
+	obs.desired = node.DesiredReplicas()
+	obs.ready = desired.Status.ReadyReplicas
+	obs.rolling = desired.Status.ObservedGeneration < desired.Generation || desired.Status.UpdatedReplicas < obs.desired
+	obs.endpoint = fmt.Sprintf("http://%s.%s.svc.%s:%d", node.Name, node.Namespace, r.Options.ClusterDomain, resources.APIPort)
+	return obs, nil
+}

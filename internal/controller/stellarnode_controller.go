@@ -1,0 +1,96 @@
+// Package controller holds the StellarNode reconciler: it turns each StellarNode into the workload,
+// Services and configuration that run it, and reports what it sees in the StellarNode's status.
+package controller
+
+import (
+	"context"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/resources"
+)
+
+// StellarNodeReconciler reconciles StellarNode objects.
+type StellarNodeReconciler struct {
+	client.Client
+	Scheme   *runtime.Scheme
+	Recorder recorder.EventRecorder
+	Options  resources.Options
+}
+
+// +kubebuilder:rbac:groups=stellar.org,resources=stellarnodes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=stellar.org,resources=stellarnodes/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=apps,resources=statefulsets;deployments,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups="",resources=services;configmaps,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile brings one StellarNode's children to the state its spec asks for, then writes its status.
+func (r *StellarNodeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	log := logf.FromContext(ctx)
+	node := &stellarv1alpha1.StellarNode{}
+	if err := r.Get(ctx, req.NamespacedName, node); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !node.DeletionTimestamp.IsZero() {
+		// Children go with the node through their owner references.
+		return ctrl.Result{}, nil
+	}
+
+	var (
+		obs observed
+		err error
+	)
+	switch node.Spec.NodeType {
+	case stellarv1alpha1.NodeTypeValidator:
+		obs, err = r.reconcileValidator(ctx, node)
+	case stellarv1alpha1.NodeTypeHorizon, stellarv1alpha1.NodeTypeSorobanRPC:
+		obs, err = r.reconcileAPIServer(ctx, node)
+	}
+	if err != nil {
+		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+			// The cache was behind; the next pass sees the newer object.
+			return ctrl.Result{RequeueAfter: retryConflictAfter}, nil
+		}
+		r.Recorder.Eventf(node, nil, corev1.EventTypeWarning, "Failed", "Reconcile", "reconcile failed: %v", err)
+		log.Error(err, "reconcile failed")
+		if statusErr := r.writeStatus(ctx, node, observed{failure: err}); statusErr != nil {
+			log.Error(statusErr, "write status")
+		}
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, r.writeStatus(ctx, node, obs)
+}
+
+// SetupWithManager registers the reconciler and the objects it watches.
+func (r *StellarNodeReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&stellarv1alpha1.StellarNode{}).
+		Owns(&appsv1.StatefulSet{}).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Owns(&corev1.ConfigMap{}).
+		// Pods tell whether a node is ready and why it cannot start (a missing seed Secret, say).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToNode)).
+		Named("stellarnode").
+		Complete(r)
+}
+
+func podToNode(_ context.Context, obj client.Object) []reconcile.Request {
+	labels := obj.GetLabels()
+	if labels[resources.LabelName] != resources.AppName || labels[resources.LabelInstance] == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: labels[resources.LabelInstance]}}}
+}

@@ -1,0 +1,110 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
+)
+
+// reconcileValidator applies a validator's base configuration, Services and StatefulSet.
+// A configuration the user must fix touches nothing: the running validator keeps its last good state.
+func (r *StellarNodeReconciler) reconcileValidator(ctx context.Context, node *stellarv1alpha1.StellarNode) (observed, error) {
+	base, err := stellarcore.BaseConfig(node)
+	if err != nil {
+		var qerr *stellarcore.QuorumSetError
+		if errors.As(err, &qerr) {
+			return observed{configError: err}, nil
+		}
+		return observed{}, err
+	}
+	for _, obj := range []client.Object{
+		resources.ValidatorConfigMap(node, base),
+		resources.ValidatorHeadlessService(node),
+		resources.ValidatorService(node),
+	} {
+		if _, err := r.apply(ctx, node, obj); err != nil {
+			return observed{}, err
+		}
+	}
+
+	sts, err := r.applyValidatorStatefulSet(ctx, node, resources.ValidatorStatefulSet(node, base, r.Options))
+	if err != nil {
+		return observed{}, err
+	}
+	obs, err := r.observePods(ctx, node)
+	if err != nil {
+		return observed{}, err
+	}
+	obs.desired = node.DesiredReplicas()
+	obs.ready = sts.Status.ReadyReplicas
+	obs.rolling = sts.Status.ObservedGeneration < sts.Generation ||
+		sts.Status.UpdatedReplicas < obs.desired ||
+		(sts.Status.UpdateRevision != "" && sts.Status.CurrentRevision != sts.Status.UpdateRevision)
+	obs.endpoint = fmt.Sprintf("%s.%s.svc.%s:%d", node.Name, node.Namespace, r.Options.ClusterDomain, node.PeerPort())
+	obs.peerAddress = resources.PeerAddress(node, r.Options.ClusterDomain)
+	return obs, nil
+}
+
+// applyValidatorStatefulSet creates the StatefulSet with the peer membership of the moment, so a new
+// validator starts with the current peers and is never restarted for them; afterwards it applies the
+// reconciler's fields only, leaving peer discovery's annotations as they are.
+func (r *StellarNodeReconciler) applyValidatorStatefulSet(ctx context.Context, node *stellarv1alpha1.StellarNode, desired *appsv1.StatefulSet) (*appsv1.StatefulSet, error) {
+	existing := &appsv1.StatefulSet{}
+	err := r.Get(ctx, client.ObjectKeyFromObject(desired), existing)
+	if err == nil {
+		res, err := r.apply(ctx, node, desired)
+		if err != nil {
+			return nil, err
+		}
+		if res == updated {
+			r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, "Updated", "Update", "StatefulSet %s updated", desired.Name)
+		}
+		return desired, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+
+	var all stellarv1alpha1.StellarNodeList
+	if err := r.List(ctx, &all, client.InNamespace(node.Namespace)); err != nil {
+		return nil, err
+	}
+	desired.Spec.Template.Annotations[peers.AnnotationMembership] = peers.MembershipHash(peers.MembershipOf(node, all.Items))
+	if err := controllerutil.SetControllerReference(node, desired, r.Scheme); err != nil {
+		return nil, err
+	}
+	if err := r.Create(ctx, desired, client.FieldOwner(FieldOwner)); err != nil {
+		return nil, err
+	}
+	r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, "Created", "Create", "StatefulSet %s created", desired.Name)
+	return desired, nil
+}
+
+// observePods finds why a node's pods cannot start, if they cannot. The kubelet reports a missing
+// Secret or key on the pod, so the operator learns it without ever reading a Secret.
+func (r *StellarNodeReconciler) observePods(ctx context.Context, node *stellarv1alpha1.StellarNode) (observed, error) {
+	var pods corev1.PodList
+	if err := r.List(ctx, &pods, client.InNamespace(node.Namespace), client.MatchingLabels(resources.SelectorLabels(node))); err != nil {
+		return observed{}, err
+	}
+	for _, pod := range pods.Items {
+		statuses := append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
+		for _, cs := range statuses {
+			if w := cs.State.Waiting; w != nil && w.Reason == "CreateContainerConfigError" {
+				return observed{podProblem: fmt.Sprintf("pod %s cannot start container %s: %s", pod.Name, cs.Name, w.Message)}, nil
+			}
+		}
+	}
+	return observed{}, nil
+}

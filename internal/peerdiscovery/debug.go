@@ -1,0 +1,67 @@
+package peerdiscovery
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/stellar-k8s/stellar-operator/internal/peers"
+)
+
+// NamespaceReport is what /peers shows of one namespace.
+type NamespaceReport struct {
+	Peers           []peers.Peer        `json:"peers"`
+	LastChange      *time.Time          `json:"lastChange,omitempty"`
+	PendingRestarts []string            `json:"pendingRestarts"`
+	BlockedBy       map[string][]string `json:"blockedBy,omitempty"`
+}
+
+// Report is the /peers document.
+type Report struct {
+	LastPass   *time.Time                 `json:"lastPass,omitempty"`
+	Namespaces map[string]NamespaceReport `json:"namespaces"`
+}
+
+// reportStore keeps the latest report for the HTTP handler.
+type reportStore struct {
+	mu     sync.RWMutex
+	report Report
+}
+
+func (s *reportStore) update(at time.Time, namespaces map[string]NamespaceReport) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ns, r := range namespaces {
+		if prev, ok := s.report.Namespaces[ns]; ok && r.LastChange == nil {
+			r.LastChange = prev.LastChange
+		}
+		namespaces[ns] = r
+	}
+	s.report = Report{LastPass: &at, Namespaces: namespaces}
+}
+
+func (s *reportStore) snapshot() Report {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := Report{LastPass: s.report.LastPass, Namespaces: map[string]NamespaceReport{}}
+	for ns, r := range s.report.Namespaces {
+		r.Peers = slices.Clone(r.Peers)
+		out.Namespaces[ns] = r
+	}
+	return out
+}
+
+// ServeHTTP serves the current peers, per namespace, as JSON. It is read-only.
+func (s *reportStore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(s.snapshot())
+}

@@ -1,0 +1,175 @@
+// Package peerdiscovery keeps the validators of each network connected to each other. A pass reads
+// validators, StatefulSets and pods from the manager's cache, publishes the stellar-peers ConfigMap of
+// each namespace, and restarts, one at a time per network, the validators whose peer membership changed.
+package peerdiscovery
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/peers"
+)
+
+// FieldOwner is the field manager of discovery's writes.
+const FieldOwner = "stellar-operator-peer-discovery"
+
+// Config tunes discovery.
+type Config struct {
+	// Interval between passes when nothing happens.
+	Interval time.Duration
+	// Debounce gathers a burst of events into one pass.
+	Debounce time.Duration
+	// ClusterDomain is the cluster's DNS domain, for stable peer names.
+	ClusterDomain string
+}
+
+// PeerDiscovery is a manager.Runnable that runs only on the elected leader.
+type PeerDiscovery struct {
+	client   client.Client
+	cache    cache.Cache
+	recorder recorder.EventRecorder
+	cfg      Config
+	log      logr.Logger
+	trigger  chan struct{}
+	report   *reportStore
+
+	// inFlight holds, per validator, the StatefulSet generation a restart produced, until the cache
+	// shows it; a pass in between would otherwise see the old template and restart again.
+	mu       sync.Mutex
+	inFlight map[string]int64
+	// applied remembers the membership each validator last ran with, for event messages.
+	applied map[string][]peers.Member
+}
+
+// New builds the discovery runnable. Add it with mgr.Add.
+func New(mgr manager.Manager, cfg Config) *PeerDiscovery {
+	if cfg.Interval <= 0 {
+		cfg.Interval = 30 * time.Second
+	}
+	if cfg.Debounce <= 0 {
+		cfg.Debounce = 50 * time.Millisecond
+	}
+	if cfg.ClusterDomain == "" {
+		cfg.ClusterDomain = "cluster.local"
+	}
+	return &PeerDiscovery{
+		client:   mgr.GetClient(),
+		cache:    mgr.GetCache(),
+		recorder: mgr.GetEventRecorder("peer-discovery"),
+		cfg:      cfg,
+		log:      mgr.GetLogger().WithName("peer-discovery"),
+		trigger:  make(chan struct{}, 1),
+		report:   &reportStore{},
+		inFlight: map[string]int64{},
+		applied:  map[string][]peers.Member{},
+	}
+}
+
+// NeedLeaderElection keeps discovery on the leader: two writers would restart validators twice.
+func (d *PeerDiscovery) NeedLeaderElection() bool { return true }
+
+// Handler serves /peers.
+func (d *PeerDiscovery) Handler() http.Handler { return d.report }
+
+// Trigger asks for a pass soon. Calls while one is pending are merged into it.
+func (d *PeerDiscovery) Trigger() {
+	select {
+	case d.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Start runs a pass at once, then on every relevant cache event and every interval, until ctx ends.
+func (d *PeerDiscovery) Start(ctx context.Context) error {
+	if err := d.watch(ctx); err != nil {
+		return err
+	}
+	if !d.cache.WaitForCacheSync(ctx) {
+		return fmt.Errorf("peer discovery: cache did not sync")
+	}
+	d.log.Info("peer discovery started", "interval", d.cfg.Interval.String())
+	ticker := time.NewTicker(d.cfg.Interval)
+	defer ticker.Stop()
+	d.runPass(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+			d.runPass(ctx)
+		case <-d.trigger:
+			// Let the rest of a burst arrive, then run once for all of it.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(d.cfg.Debounce):
+			}
+			select {
+			case <-d.trigger:
+			default:
+			}
+			d.runPass(ctx)
+		}
+	}
+}
+
+// watch triggers a pass on every change of what discovery reads, through the manager's informers.
+func (d *PeerDiscovery) watch(ctx context.Context) error {
+	onAny := toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { d.Trigger() },
+		UpdateFunc: func(any, any) { d.Trigger() },
+		DeleteFunc: func(any) { d.Trigger() },
+	}
+	onPeersConfigMap := toolscache.FilteringResourceEventHandler{
+		FilterFunc: func(obj any) bool {
+			if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+				obj = tomb.Obj
+			}
+			cm, ok := obj.(*corev1.ConfigMap)
+			return ok && cm.Name == peers.ConfigMapName
+		},
+		Handler: onAny,
+	}
+	for obj, h := range map[client.Object]toolscache.ResourceEventHandler{
+		&stellarv1alpha1.StellarNode{}: onAny,
+		&appsv1.StatefulSet{}:          onAny,
+		&corev1.Pod{}:                  onAny,
+		&corev1.ConfigMap{}:            onPeersConfigMap,
+	} {
+		inf, err := d.cache.GetInformer(ctx, obj)
+		if err != nil {
+			return fmt.Errorf("peer discovery: informer for %T: %w", obj, err)
+		}
+		if _, err := inf.AddEventHandler(h); err != nil {
+			return fmt.Errorf("peer discovery: watch %T: %w", obj, err)
+		}
+	}
+	return nil
+}
+
+func (d *PeerDiscovery) runPass(ctx context.Context) {
+	start := time.Now()
+	err := d.Pass(ctx)
+	passDuration.Observe(time.Since(start).Seconds())
+	passesTotal.Inc()
+	if err != nil {
+		errorsTotal.Inc()
+		d.log.Error(err, "peer discovery pass failed; retrying on the next event or interval")
+		return
+	}
+	lastSuccess.SetToCurrentTime()
+	d.log.V(1).Info("peer discovery pass done", "duration", time.Since(start).String())
+}

@@ -1,0 +1,124 @@
+// Package peers is the shared vocabulary of peer discovery: the stellar-peers ConfigMap format,
+// the peer membership of a validator and the pod-template annotations that record it.
+package peers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+const (
+	// ConfigMapName is the ConfigMap, one per namespace, that lists the discovered validators.
+	ConfigMapName = "stellar-peers"
+	// KeyKnownPeers holds the ip:port of every Ready peer, one a line, sorted.
+	KeyKnownPeers = "KNOWN_PEERS"
+	// KeyPeersJSON holds every peer, Ready or not, as a JSON document (see Document).
+	KeyPeersJSON = "peers.json"
+
+	// AnnotationDiscoveredAt is the time the peer content last changed.
+	AnnotationDiscoveredAt = "stellar.org/discovered-at"
+	// AnnotationPeerCount is the number of Ready peers, the lines of KNOWN_PEERS.
+	AnnotationPeerCount = "stellar.org/peer-count"
+	// AnnotationValidatorCount is the number of validators taking part in discovery.
+	AnnotationValidatorCount = "stellar.org/validator-count"
+
+	// AnnotationRestartedAt is the pod-template annotation `kubectl rollout restart` sets.
+	AnnotationRestartedAt = "kubectl.kubernetes.io/restartedAt"
+	// AnnotationMembership is the pod-template annotation holding the hash of the peer membership the
+	// validator's pods were started with. Peer discovery owns it; the reconciler only sets it on creation.
+	AnnotationMembership = "stellar.org/peer-membership"
+)
+
+// Peer is one validator taking part in discovery. Its pod IP is set only while its pod is Ready;
+// its DNS name is stable and resolves as soon as the pod exists.
+type Peer struct {
+	Name      string `json:"name"`
+	Network   string `json:"network"`
+	NetworkID string `json:"networkId"`
+	PodName   string `json:"podName"`
+	PodIP     string `json:"podIP,omitempty"`
+	Port      int32  `json:"port"`
+	DNSName   string `json:"dnsName"`
+}
+
+// Ready reports whether the peer's pod is Ready with an IP, so its address is published in KNOWN_PEERS.
+func (p Peer) Ready() bool { return p.PodIP != "" }
+
+// Address is the peer's ip:port, as written to KNOWN_PEERS.
+func (p Peer) Address() string { return fmt.Sprintf("%s:%d", p.PodIP, p.Port) }
+
+// StableAddress is the peer's DNS name with its port, as written to PREFERRED_PEERS.
+func (p Peer) StableAddress() string { return fmt.Sprintf("%s:%d", p.DNSName, p.Port) }
+
+// Document is the content of peers.json.
+type Document struct {
+	Peers []Peer `json:"peers"`
+}
+
+// Sort orders peers by name then pod, so the same peers always give the same bytes.
+func Sort(list []Peer) {
+	slices.SortFunc(list, func(a, b Peer) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.PodName, b.PodName)
+	})
+}
+
+// ConfigMapData renders the ConfigMap data for a list of peers. The result depends only on the set of peers.
+func ConfigMapData(list []Peer) (map[string]string, error) {
+	sorted := slices.Clone(list)
+	Sort(sorted)
+	if sorted == nil {
+		sorted = []Peer{}
+	}
+	doc, err := json.MarshalIndent(Document{Peers: sorted}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	addrs := make([]string, 0, len(sorted))
+	for _, p := range sorted {
+		if p.Ready() {
+			addrs = append(addrs, p.Address())
+		}
+	}
+	slices.Sort(addrs)
+	known := strings.Join(addrs, "\n")
+	if known != "" {
+		known += "\n"
+	}
+	return map[string]string{KeyKnownPeers: known, KeyPeersJSON: string(doc) + "\n"}, nil
+}
+
+// ParseDocument reads peers.json.
+func ParseDocument(data []byte) (Document, error) {
+	var doc Document
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return Document{}, fmt.Errorf("parse %s: %w", KeyPeersJSON, err)
+	}
+	return doc, nil
+}
+
+// Member is a validator as its network's peers see it: a name and a peer port. Pod IPs are not part
+// of membership, so a recreated pod never changes anyone's membership.
+type Member struct {
+	Name string
+	Port int32
+}
+
+func (m Member) String() string { return fmt.Sprintf("%s:%d", m.Name, m.Port) }
+
+// MembershipHash identifies a sorted membership. The empty membership has a hash too.
+func MembershipHash(members []Member) string {
+	keys := make([]string, 0, len(members))
+	for _, m := range members {
+		keys = append(keys, m.String())
+	}
+	slices.Sort(keys)
+	sum := sha256.Sum256([]byte(strings.Join(keys, "\n")))
+	return hex.EncodeToString(sum[:8])
+}

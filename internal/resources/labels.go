@@ -1,0 +1,78 @@
+// Package resources builds the Kubernetes objects of a StellarNode. Every builder is a pure function:
+// a StellarNode in, objects out; applying them is the reconciler's job.
+package resources
+
+import (
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+)
+
+// Label keys and values shared by every object the operator creates.
+const (
+	LabelName      = "app.kubernetes.io/name"
+	LabelInstance  = "app.kubernetes.io/instance"
+	LabelComponent = "app.kubernetes.io/component"
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelNetwork   = "stellar.org/network"
+
+	AppName   = "stellar-node"
+	ManagedBy = "stellar-operator"
+
+	// AnnotationConfigHash on a pod template restarts the pods when the reconciler's configuration changes.
+	AnnotationConfigHash = "stellar.org/config-hash"
+)
+
+// Options are the operator-wide settings builders need.
+type Options struct {
+	// OperatorImage runs the render-config init step of validator pods.
+	OperatorImage string
+	// ClusterDomain is the cluster's DNS domain, for stable peer names.
+	ClusterDomain string
+}
+
+// Component is the app.kubernetes.io/component value of a node type.
+func Component(t stellarv1alpha1.NodeType) string {
+	switch t {
+	case stellarv1alpha1.NodeTypeHorizon:
+		return "horizon"
+	case stellarv1alpha1.NodeTypeSorobanRPC:
+		return "soroban-rpc"
+	default:
+		return "validator"
+	}
+}
+
+// Labels are the labels of every object of a node.
+func Labels(node *stellarv1alpha1.StellarNode) map[string]string {
+	l := SelectorLabels(node)
+	l[LabelComponent] = Component(node.Spec.NodeType)
+	l[LabelManagedBy] = ManagedBy
+	l[LabelNetwork] = strings.ToLower(string(node.Spec.Network))
+	return l
+}
+
+// SelectorLabels select a node's pods; they never change for the life of the node.
+func SelectorLabels(node *stellarv1alpha1.StellarNode) map[string]string {
+	return map[string]string{LabelName: AppName, LabelInstance: node.Name}
+}
+
+func objectMeta(node *stellarv1alpha1.StellarNode, name string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: node.Namespace, Labels: Labels(node)}
+}
+
+// ConfigMapName is the name of the ConfigMap holding a node's base configuration.
+func ConfigMapName(node *stellarv1alpha1.StellarNode) string { return node.Name + "-config" }
+
+// HeadlessServiceName gives each validator pod a stable DNS name.
+func HeadlessServiceName(node *stellarv1alpha1.StellarNode) string { return node.Name + "-headless" }
+
+// PodName is the name of a validator's (only) pod.
+func PodName(node *stellarv1alpha1.StellarNode) string { return node.Name + "-0" }
+
+// PeerDNSName is the stable DNS name of a validator's pod.
+func PeerDNSName(node *stellarv1alpha1.StellarNode, clusterDomain string) string {
+	return PodName(node) + "." + HeadlessServiceName(node) + "." + node.Namespace + ".svc." + clusterDomain
+}

@@ -1,0 +1,207 @@
+package resources
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
+)
+
+// Names and paths inside a validator pod.
+const (
+	ConfigKey       = "stellar-core.cfg"
+	SeedSecretKey   = "STELLAR_CORE_SEED"
+	baseConfigDir   = "/etc/stellar/base"
+	peersDir        = "/etc/stellar/peers"
+	renderedDir     = "/etc/stellar/rendered"
+	renderedConfig  = renderedDir + "/" + ConfigKey
+	dataVolume      = "data"
+	defaultDataSize = "20Gi"
+)
+
+// ValidatorConfigMap holds the validator's base stellar-core.cfg: no seed, no discovered peers.
+func ValidatorConfigMap(node *stellarv1alpha1.StellarNode, baseConfig string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: objectMeta(node, ConfigMapName(node)),
+		Data:       map[string]string{ConfigKey: baseConfig},
+	}
+}
+
+// ValidatorHeadlessService gives the validator's pod a DNS name that exists before it is ready.
+func ValidatorHeadlessService(node *stellarv1alpha1.StellarNode) *corev1.Service {
+	return &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: objectMeta(node, HeadlessServiceName(node)),
+		Spec: corev1.ServiceSpec{
+			ClusterIP:                corev1.ClusterIPNone,
+			PublishNotReadyAddresses: true,
+			Selector:                 SelectorLabels(node),
+			Ports: []corev1.ServicePort{
+				{Name: "peer", Port: node.PeerPort(), TargetPort: intstr.FromString("peer"), Protocol: corev1.ProtocolTCP},
+				{Name: "http", Port: node.HTTPPort(), TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP},
+			},
+		},
+	}
+}
+
+// ValidatorService exposes the validator's peer port inside the cluster.
+func ValidatorService(node *stellarv1alpha1.StellarNode) *corev1.Service {
+	return &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: objectMeta(node, node.Name),
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Selector: SelectorLabels(node),
+			Ports: []corev1.ServicePort{
+				{Name: "peer", Port: node.PeerPort(), TargetPort: intstr.FromString("peer"), Protocol: corev1.ProtocolTCP},
+			},
+		},
+	}
+}
+
+// ValidatorStatefulSet runs stellar-core. Its pod template carries the hash of the base configuration
+// (owned by the reconciler); peer discovery owns the restartedAt and membership annotations.
+func ValidatorStatefulSet(node *stellarv1alpha1.StellarNode, baseConfig string, opts Options) *appsv1.StatefulSet {
+	vc := node.Spec.ValidatorConfig
+	labels := Labels(node)
+	retention := appsv1.RetainPersistentVolumeClaimRetentionPolicyType
+	if node.Spec.Storage.RetentionPolicy == stellarv1alpha1.RetentionDelete {
+		retention = appsv1.DeletePersistentVolumeClaimRetentionPolicyType
+	}
+	size := resource.MustParse(defaultDataSize)
+	if node.Spec.Storage.Size != nil {
+		size = *node.Spec.Storage.Size
+	}
+
+	renderArgs := []string{
+		"render-config",
+		"--base=" + baseConfigDir + "/" + ConfigKey,
+		"--out=" + renderedConfig,
+		"--node-name=" + node.Name,
+		"--network-id=" + node.NetworkID(),
+	}
+	if node.PeerDiscoveryEnabled() {
+		renderArgs = append(renderArgs, "--peers="+peersDir+"/"+peers.KeyPeersJSON)
+	}
+
+	// The database is created once, on the first start of a fresh volume.
+	startScript := fmt.Sprintf(`set -e
+if [ ! -f %[1]s/.db-initialized ]; then
+  stellar-core new-db --conf %[2]s
+  touch %[1]s/.db-initialized
+fi
+exec stellar-core run --conf %[2]s
+`, stellarcore.DataDir, renderedConfig)
+
+	// stellar-core's admin port listens on 127.0.0.1 only, so readiness is asked from inside the pod.
+	readiness := fmt.Sprintf(`curl -sf http://127.0.0.1:%d/info | grep -q 'Synced!'`, node.HTTPPort())
+
+	return &appsv1.StatefulSet{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
+		ObjectMeta: objectMeta(node, node.Name),
+		Spec: appsv1.StatefulSetSpec{
+			Replicas:    ptr.To(node.DesiredReplicas()),
+			ServiceName: HeadlessServiceName(node),
+			Selector:    &metav1.LabelSelector{MatchLabels: SelectorLabels(node)},
+			PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
+				WhenDeleted: retention,
+				WhenScaled:  appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
+			},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{
+					Labels:      labels,
+					Annotations: map[string]string{AnnotationConfigHash: hash(baseConfig)},
+				},
+				Spec: corev1.PodSpec{
+					AutomountServiceAccountToken: ptr.To(false),
+					SecurityContext:              podSecurityContext(),
+					InitContainers: []corev1.Container{{
+						Name:    "render-config",
+						Image:   opts.OperatorImage,
+						Command: []string{"/manager"},
+						Args:    renderArgs,
+						Env: []corev1.EnvVar{
+							{Name: SeedSecretKey, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+								LocalObjectReference: corev1.LocalObjectReference{Name: vc.SeedSecretRef},
+								Key:                  SeedSecretKey,
+							}}},
+							{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
+						},
+						SecurityContext: containerSecurityContext(true),
+						VolumeMounts: []corev1.VolumeMount{
+							{Name: "base-config", MountPath: baseConfigDir, ReadOnly: true},
+							{Name: "peers", MountPath: peersDir, ReadOnly: true},
+							{Name: "rendered", MountPath: renderedDir},
+						},
+					}},
+					Containers: []corev1.Container{{
+						Name:    "stellar-core",
+						Image:   validatorImage(node),
+						Command: []string{"/bin/sh", "-c", startScript},
+						Ports: []corev1.ContainerPort{
+							{Name: "peer", ContainerPort: node.PeerPort(), Protocol: corev1.ProtocolTCP},
+							{Name: "http", ContainerPort: node.HTTPPort(), Protocol: corev1.ProtocolTCP},
+						},
+						Resources: node.Spec.Resources,
+						ReadinessProbe: &corev1.Probe{
+							ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/bin/sh", "-c", readiness}}},
+							PeriodSeconds:    10,
+							TimeoutSeconds:   5,
+							FailureThreshold: 3,
+						},
+						SecurityContext: containerSecurityContext(false),
+						VolumeMounts: []corev1.VolumeMount{
+							{Name: dataVolume, MountPath: stellarcore.DataDir},
+							{Name: "rendered", MountPath: renderedDir, ReadOnly: true},
+						},
+					}},
+					Volumes: []corev1.Volume{
+						{Name: "base-config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+							LocalObjectReference: corev1.LocalObjectReference{Name: ConfigMapName(node)},
+						}}},
+						{Name: "peers", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+							LocalObjectReference: corev1.LocalObjectReference{Name: peers.ConfigMapName},
+							Optional:             ptr.To(true),
+						}}},
+						// The rendered file holds the seed: memory only, never on a disk.
+						{Name: "rendered", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+							Medium: corev1.StorageMediumMemory, SizeLimit: ptr.To(resource.MustParse("1Mi")),
+						}}},
+					},
+				},
+			},
+			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{
+				ObjectMeta: metav1.ObjectMeta{Name: dataVolume, Labels: SelectorLabels(node)},
+				Spec: corev1.PersistentVolumeClaimSpec{
+					AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+					StorageClassName: node.Spec.Storage.StorageClassName,
+					Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: size}},
+				},
+			}},
+		},
+	}
+}
+
+// PeerAddress is the address other validators use to reach this one.
+func PeerAddress(node *stellarv1alpha1.StellarNode, clusterDomain string) string {
+	return PeerDNSName(node, clusterDomain) + ":" + strconv.Itoa(int(node.PeerPort()))
+}
+
+func validatorImage(node *stellarv1alpha1.StellarNode) string { return imageOr(node, "stellar/stellar-core:") }
+
+func hash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
+}

@@ -1,0 +1,107 @@
+// Package stellarcore models stellar-core's configuration file. It renders the base configuration the
+// reconciler publishes and the final file a validator's init step writes. Both are pure functions.
+package stellarcore
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/BurntSushi/toml"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+)
+
+const (
+	// DataDir is where the validator's volume is mounted.
+	DataDir = "/data"
+	// Database is stellar-core's SQLite database on the volume.
+	Database = "sqlite3://" + DataDir + "/stellar.db"
+	// BucketDir is stellar-core's bucket directory on the volume.
+	BucketDir = DataDir + "/buckets"
+
+	header = "# stellar-core configuration rendered by stellar-operator. Do not edit: it is rewritten.\n"
+)
+
+// QuorumSetError says why a StellarNode's quorumSet cannot be used.
+type QuorumSetError struct{ Reason string }
+
+func (e *QuorumSetError) Error() string { return "invalid quorumSet: " + e.Reason }
+
+// BaseConfig is the validator's stellar-core.cfg without its seed and without discovered peers.
+// It is safe to store in a ConfigMap.
+func BaseConfig(node *stellarv1alpha1.StellarNode) (string, error) {
+	vc := node.Spec.ValidatorConfig
+	if vc == nil {
+		return "", fmt.Errorf("%s is not a validator", node.Name)
+	}
+	cfg := map[string]any{
+		"NETWORK_PASSPHRASE": node.NetworkPassphrase(),
+		"PEER_PORT":          int64(node.PeerPort()),
+		"HTTP_PORT":          int64(node.HTTPPort()),
+		"PUBLIC_HTTP_PORT":   false,
+		"NODE_IS_VALIDATOR":  true,
+		"DATABASE":           Database,
+		"BUCKET_DIR_PATH":    BucketDir,
+		"CATCHUP_COMPLETE":   vc.CatchupComplete,
+	}
+	if len(vc.KnownPeers) > 0 {
+		cfg["KNOWN_PEERS"] = sortedUnique(vc.KnownPeers)
+	}
+	if vc.HomeDomain != "" {
+		cfg["NODE_HOME_DOMAIN"] = vc.HomeDomain
+		cfg["HOME_DOMAINS"] = []map[string]any{{"HOME_DOMAIN": vc.HomeDomain, "QUALITY": "MEDIUM"}}
+	}
+	if archives := node.HistoryArchives(vc.HistoryArchiveURLs); len(archives) > 0 {
+		history := map[string]any{}
+		for i, url := range archives {
+			history[fmt.Sprintf("archive%d", i)] = map[string]any{"get": fmt.Sprintf("curl -sf %s/{0} -o {1}", url)}
+		}
+		cfg["HISTORY"] = history
+	}
+	if vc.QuorumSet != "" {
+		qset, err := parseQuorumSet(vc.QuorumSet)
+		if err != nil {
+			return "", err
+		}
+		cfg["QUORUM_SET"] = qset
+		if validators, _ := qset["VALIDATORS"].([]any); len(validators) < 4 {
+			// stellar-core refuses a top-level quorum of fewer than four validators unless told it is meant.
+			cfg["UNSAFE_QUORUM"] = true
+		}
+	}
+	return encode(cfg)
+}
+
+// parseQuorumSet reads the user's [QUORUM_SET] section.
+func parseQuorumSet(text string) (map[string]any, error) {
+	var doc map[string]any
+	if _, err := toml.Decode(text, &doc); err != nil {
+		return nil, &QuorumSetError{Reason: err.Error()}
+	}
+	qset, ok := doc["QUORUM_SET"].(map[string]any)
+	if !ok || len(doc) != 1 {
+		return nil, &QuorumSetError{Reason: "it must hold exactly one [QUORUM_SET] section"}
+	}
+	if _, ok := qset["THRESHOLD_PERCENT"]; !ok {
+		return nil, &QuorumSetError{Reason: "[QUORUM_SET] has no THRESHOLD_PERCENT"}
+	}
+	return qset, nil
+}
+
+// encode writes a configuration map as TOML: plain keys first, then tables, each in sorted order,
+// so every top-level key comes before the first table and the same input gives the same bytes.
+func encode(cfg map[string]any) (string, error) {
+	var buf bytes.Buffer
+	buf.WriteString(header)
+	if err := toml.NewEncoder(&buf).Encode(cfg); err != nil {
+		return "", fmt.Errorf("encode stellar-core config: %w", err)
+	}
+	return buf.String(), nil
+}
+
+func sortedUnique(in []string) []string {
+	out := slices.Clone(in)
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -1,0 +1,76 @@
+package stellarcore
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/stellar-k8s/stellar-operator/internal/peers"
+)
+
+// RenderInput is what a validator pod knows when it starts.
+type RenderInput struct {
+	// Seed is the validator's secret seed. It goes into the rendered file and nowhere else.
+	Seed string
+	// NodeName is the validator's StellarNode name; it is never its own peer.
+	NodeName string
+	// PodIP is the pod's own address; a stale entry with it is never a peer either.
+	PodIP string
+	// NetworkID is the validator's network; peers of any other network are left out.
+	NetworkID string
+	// Discovered is the content of the stellar-peers ConfigMap; empty when it does not exist yet.
+	Discovered peers.Document
+}
+
+// Render is the final stellar-core.cfg: the base configuration with NODE_SEED, KNOWN_PEERS (the user's
+// static peers, then the discovered ip:port) and PREFERRED_PEERS (the discovered stable DNS names,
+// which stellar-core re-resolves by itself when a peer's pod gets a new IP).
+func Render(base string, in RenderInput) (string, error) {
+	if in.Seed == "" {
+		return "", errors.New("the validator seed is empty")
+	}
+	var cfg map[string]any
+	if _, err := toml.Decode(base, &cfg); err != nil {
+		return "", fmt.Errorf("parse base config: %w", err)
+	}
+	cfg["NODE_SEED"] = in.Seed
+
+	known := stringList(cfg["KNOWN_PEERS"])
+	var discoveredKnown, preferred []string
+	for _, p := range in.Discovered.Peers {
+		if p.NetworkID != in.NetworkID || p.Name == in.NodeName || (in.PodIP != "" && p.PodIP == in.PodIP) {
+			continue
+		}
+		if p.PodIP != "" {
+			discoveredKnown = append(discoveredKnown, p.Address())
+		}
+		if p.DNSName != "" {
+			preferred = append(preferred, p.StableAddress())
+		}
+	}
+	for _, addr := range sortedUnique(discoveredKnown) {
+		if !slices.Contains(known, addr) {
+			known = append(known, addr)
+		}
+	}
+	if len(known) > 0 {
+		cfg["KNOWN_PEERS"] = known
+	}
+	if len(preferred) > 0 {
+		cfg["PREFERRED_PEERS"] = sortedUnique(preferred)
+	}
+	return encode(cfg)
+}
+
+func stringList(v any) []string {
+	items, _ := v.([]any)
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		if s, ok := it.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
