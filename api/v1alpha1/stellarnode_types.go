@@ -119,12 +119,14 @@ type StellarNodeSpec struct {
 
 // StorageSpec describes the node's persistent volume.
 type StorageSpec struct {
-	// StorageClassName is the StorageClass of the volume; empty means the cluster default.
+	// StorageClassName is the StorageClass of the volume; empty means the cluster default. Immutable.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="storage.storageClassName is immutable"
 	StorageClassName *string `json:"storageClassName,omitempty"`
 
-	// Size is the requested size of the volume.
+	// Size is the requested size of the volume. Immutable: a StatefulSet cannot change its volume claims.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="storage.size is immutable"
 	// +kubebuilder:default="20Gi"
 	Size *resource.Quantity `json:"size,omitempty"`
 
