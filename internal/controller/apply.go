@@ -37,9 +37,9 @@ func (r *StellarNodeReconciler) apply(ctx context.Context, node *stellarv1alpha1
 	if !ok {
 		return unchanged, fmt.Errorf("%T is not a client.Object", obj)
 	}
-	before := ""
+	found := false
 	if err := r.Get(ctx, client.ObjectKeyFromObject(obj), existing); err == nil {
-		before = existing.GetResourceVersion()
+		found = true
 	} else if !apierrors.IsNotFound(err) {
 		return unchanged, err
 	}
@@ -58,9 +58,12 @@ func (r *StellarNodeReconciler) apply(ctx context.Context, node *stellarv1alpha1
 		return unchanged, err
 	}
 	switch {
-	case before == "":
+	case !found:
 		return created, nil
-	case u.GetResourceVersion() != before:
+	case existing.GetGeneration() > 0 && u.GetGeneration() != existing.GetGeneration():
+		// A workload's spec changed; a change of bookkeeping alone (managedFields) is no update.
+		return updated, nil
+	case existing.GetGeneration() == 0 && u.GetResourceVersion() != existing.GetResourceVersion():
 		return updated, nil
 	default:
 		return unchanged, nil

@@ -1,0 +1,312 @@
+package controller
+
+import (
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/resources"
+)
+
+const (
+	timeout  = 10 * time.Second
+	interval = 50 * time.Millisecond
+)
+
+func validator(ns, name string) *stellarv1alpha1.StellarNode {
+	return &stellarv1alpha1.StellarNode{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: stellarv1alpha1.StellarNodeSpec{
+			NodeType: stellarv1alpha1.NodeTypeValidator,
+			Network:  stellarv1alpha1.NetworkTestnet,
+			Version:  "22.1.0",
+			ValidatorConfig: &stellarv1alpha1.ValidatorConfig{
+				SeedSecretRef: name + "-seed",
+				HomeDomain:    "example.org",
+			},
+		},
+	}
+}
+
+func key(ns, name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }
+
+func getSTS(ns, name string) func(g Gomega) *appsv1.StatefulSet {
+	return func(g Gomega) *appsv1.StatefulSet {
+		sts := &appsv1.StatefulSet{}
+		g.Expect(k8sClient.Get(ctx, key(ns, name), sts)).To(Succeed())
+		return sts
+	}
+}
+
+func expectControlledBy(obj client.Object, node *stellarv1alpha1.StellarNode) {
+	ref := metav1.GetControllerOf(obj)
+	ExpectWithOffset(1, ref).NotTo(BeNil(), "%s has no controller", obj.GetName())
+	ExpectWithOffset(1, ref.Kind).To(Equal("StellarNode"))
+	ExpectWithOffset(1, ref.UID).To(Equal(node.UID))
+}
+
+func condition(ns, name, condType string) func(g Gomega) *metav1.Condition {
+	return func(g Gomega) *metav1.Condition {
+		node := &stellarv1alpha1.StellarNode{}
+		g.Expect(k8sClient.Get(ctx, key(ns, name), node)).To(Succeed())
+		c := meta.FindStatusCondition(node.Status.Conditions, condType)
+		g.Expect(c).NotTo(BeNil())
+		return c
+	}
+}
+
+func eventsFor(ns, name string) func(g Gomega) []string {
+	return func(g Gomega) []string {
+		var list eventsv1.EventList
+		g.Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+		var out []string
+		for _, e := range list.Items {
+			if e.Regarding.Name == name {
+				out = append(out, e.Reason+": "+e.Note)
+			}
+		}
+		return out
+	}
+}
+
+var _ = Describe("StellarNode reconciler", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	It("creates a validator's configuration, Services and StatefulSet", func() {
+		node := validator(ns, "alpha")
+		Expect(k8sClient.Create(ctx, node)).To(Succeed())
+
+		sts := &appsv1.StatefulSet{}
+		Eventually(func(g Gomega) { g.Expect(k8sClient.Get(ctx, key(ns, "alpha"), sts)).To(Succeed()) }, timeout, interval).Should(Succeed())
+		expectControlledBy(sts, node)
+		Expect(sts.Labels).To(HaveKeyWithValue(resources.LabelComponent, "validator"))
+		Expect(sts.Labels).To(HaveKeyWithValue(resources.LabelNetwork, "testnet"))
+		Expect(sts.Labels).To(HaveKeyWithValue(resources.LabelManagedBy, "stellar-operator"))
+		Expect(sts.Spec.Selector.MatchLabels).To(Equal(map[string]string{resources.LabelName: "stellar-node", resources.LabelInstance: "alpha"}))
+		Expect(sts.Spec.ServiceName).To(Equal("alpha-headless"))
+		Expect(*sts.Spec.Replicas).To(Equal(int32(1)))
+		Expect(sts.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted).To(Equal(appsv1.RetainPersistentVolumeClaimRetentionPolicyType))
+		Expect(sts.Spec.VolumeClaimTemplates).To(HaveLen(1))
+		Expect(sts.Spec.VolumeClaimTemplates[0].OwnerReferences).To(BeEmpty(), "a PVC owned by the node would defeat Retain")
+		Expect(sts.Spec.Template.Annotations).To(HaveKey(peers.AnnotationMembership))
+
+		pod := sts.Spec.Template.Spec
+		Expect(pod.InitContainers).To(HaveLen(1))
+		Expect(pod.InitContainers[0].Image).To(Equal(testOperatorImage))
+		Expect(pod.InitContainers[0].Args[0]).To(Equal("render-config"))
+		seed := pod.InitContainers[0].Env[0]
+		Expect(seed.ValueFrom.SecretKeyRef.Name).To(Equal("alpha-seed"))
+		Expect(seed.ValueFrom.SecretKeyRef.Key).To(Equal("STELLAR_CORE_SEED"))
+		Expect(pod.Containers[0].Image).To(Equal("stellar/stellar-core:22.1.0"))
+		Expect(strings.Join(pod.Containers[0].Command, " ")).To(ContainSubstring("stellar-core run --conf"))
+		Expect(pod.Containers[0].Env).To(BeEmpty(), "the seed reaches only the init step")
+		Expect(*pod.SecurityContext.RunAsNonRoot).To(BeTrue())
+
+		cm := &corev1.ConfigMap{}
+		Expect(k8sClient.Get(ctx, key(ns, "alpha-config"), cm)).To(Succeed())
+		expectControlledBy(cm, node)
+		Expect(cm.Data[resources.ConfigKey]).To(ContainSubstring(`NETWORK_PASSPHRASE = "Test SDF Network ; September 2015"`))
+		Expect(cm.Data[resources.ConfigKey]).NotTo(ContainSubstring("NODE_SEED"))
+
+		headless := &corev1.Service{}
+		Expect(k8sClient.Get(ctx, key(ns, "alpha-headless"), headless)).To(Succeed())
+		expectControlledBy(headless, node)
+		Expect(headless.Spec.ClusterIP).To(Equal(corev1.ClusterIPNone))
+		Expect(headless.Spec.PublishNotReadyAddresses).To(BeTrue())
+		svc := &corev1.Service{}
+		Expect(k8sClient.Get(ctx, key(ns, "alpha"), svc)).To(Succeed())
+		Expect(svc.Spec.Ports[0].Port).To(Equal(int32(11625)))
+
+		Eventually(func(g Gomega) {
+			n := &stellarv1alpha1.StellarNode{}
+			g.Expect(k8sClient.Get(ctx, key(ns, "alpha"), n)).To(Succeed())
+			g.Expect(n.Status.ObservedGeneration).To(Equal(n.Generation))
+			g.Expect(n.Status.PeerAddress).To(Equal("alpha-0.alpha-headless." + ns + ".svc.cluster.local:11625"))
+			g.Expect(n.Status.Phase).To(Equal(stellarv1alpha1.PhasePending))
+		}, timeout, interval).Should(Succeed())
+		Eventually(eventsFor(ns, "alpha"), timeout, interval).Should(ContainElement(ContainSubstring("Created: StatefulSet alpha created")))
+	})
+
+	It("reports Ready when the StatefulSet's pod is ready", func() {
+		Expect(k8sClient.Create(ctx, validator(ns, "ready"))).To(Succeed())
+		sts := &appsv1.StatefulSet{}
+		Eventually(func(g Gomega) { g.Expect(k8sClient.Get(ctx, key(ns, "ready"), sts)).To(Succeed()) }, timeout, interval).Should(Succeed())
+		sts.Status = appsv1.StatefulSetStatus{ObservedGeneration: sts.Generation, Replicas: 1, ReadyReplicas: 1, UpdatedReplicas: 1, CurrentReplicas: 1}
+		Expect(k8sClient.Status().Update(ctx, sts)).To(Succeed())
+		Eventually(condition(ns, "ready", stellarv1alpha1.ConditionReady), timeout, interval).Should(HaveField("Status", metav1.ConditionTrue))
+		Eventually(condition(ns, "ready", stellarv1alpha1.ConditionProgressing), timeout, interval).Should(HaveField("Status", metav1.ConditionFalse))
+	})
+
+	It("rolls the workload on a version change and suspends and resumes", func() {
+		node := validator(ns, "beta")
+		Expect(k8sClient.Create(ctx, node)).To(Succeed())
+		Eventually(getSTS(ns, "beta"), timeout, interval).Should(HaveField("Spec.Template.Spec.Containers", HaveLen(1)))
+
+		Expect(k8sClient.Get(ctx, key(ns, "beta"), node)).To(Succeed())
+		node.Spec.Version = "22.2.0"
+		Expect(k8sClient.Update(ctx, node)).To(Succeed())
+		Eventually(func(g Gomega) string {
+			return getSTS(ns, "beta")(g).Spec.Template.Spec.Containers[0].Image
+		}, timeout, interval).Should(Equal("stellar/stellar-core:22.2.0"))
+
+		Expect(k8sClient.Get(ctx, key(ns, "beta"), node)).To(Succeed())
+		node.Spec.Suspended = true
+		Expect(k8sClient.Update(ctx, node)).To(Succeed())
+		Eventually(func(g Gomega) int32 { return *getSTS(ns, "beta")(g).Spec.Replicas }, timeout, interval).Should(BeZero())
+		Eventually(condition(ns, "beta", stellarv1alpha1.ConditionReady), timeout, interval).Should(HaveField("Reason", "Suspended"))
+		Expect(k8sClient.Get(ctx, key(ns, "beta-config"), &corev1.ConfigMap{})).To(Succeed(), "suspending keeps the configuration")
+		Eventually(eventsFor(ns, "beta"), timeout, interval).Should(ContainElement(ContainSubstring("Suspended")))
+
+		Expect(k8sClient.Get(ctx, key(ns, "beta"), node)).To(Succeed())
+		node.Spec.Suspended = false
+		Expect(k8sClient.Update(ctx, node)).To(Succeed())
+		Eventually(func(g Gomega) int32 { return *getSTS(ns, "beta")(g).Spec.Replicas }, timeout, interval).Should(Equal(int32(1)))
+	})
+
+	It("reverts hand edits but keeps peer discovery's annotations", func() {
+		Expect(k8sClient.Create(ctx, validator(ns, "gamma"))).To(Succeed())
+		Eventually(getSTS(ns, "gamma"), timeout, interval).Should(Not(BeNil()))
+
+		// Peer discovery writes its annotations with its own field manager.
+		sts := getSTS(ns, "gamma")(Default)
+		before := sts.DeepCopy()
+		sts.Spec.Template.Annotations[peers.AnnotationMembership] = "discovered"
+		sts.Spec.Template.Annotations[peers.AnnotationRestartedAt] = "2026-01-01T00:00:00Z"
+		Expect(k8sClient.Patch(ctx, sts, client.MergeFrom(before), client.FieldOwner("stellar-operator-peer-discovery"))).To(Succeed())
+
+		// A person edits fields the reconciler owns.
+		sts = getSTS(ns, "gamma")(Default)
+		sts.Spec.Replicas = ptr.To(int32(3))
+		sts.Spec.Template.Spec.Containers[0].Image = "evil/stellar-core:latest"
+		Expect(k8sClient.Update(ctx, sts)).To(Succeed())
+		cm := &corev1.ConfigMap{}
+		Expect(k8sClient.Get(ctx, key(ns, "gamma-config"), cm)).To(Succeed())
+		cm.Data[resources.ConfigKey] = "PUBLIC_HTTP_PORT = true\n"
+		Expect(k8sClient.Update(ctx, cm)).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			s := getSTS(ns, "gamma")(g)
+			g.Expect(*s.Spec.Replicas).To(Equal(int32(1)))
+			g.Expect(s.Spec.Template.Spec.Containers[0].Image).To(Equal("stellar/stellar-core:22.1.0"))
+			g.Expect(s.Spec.Template.Annotations).To(HaveKeyWithValue(peers.AnnotationMembership, "discovered"))
+			g.Expect(s.Spec.Template.Annotations).To(HaveKeyWithValue(peers.AnnotationRestartedAt, "2026-01-01T00:00:00Z"))
+			c := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, key(ns, "gamma-config"), c)).To(Succeed())
+			g.Expect(c.Data[resources.ConfigKey]).To(ContainSubstring("PUBLIC_HTTP_PORT = false"))
+		}, timeout, interval).Should(Succeed())
+	})
+
+	It("starts a new validator with the current membership of its network", func() {
+		Expect(k8sClient.Create(ctx, validator(ns, "m1"))).To(Succeed())
+		Eventually(getSTS(ns, "m1"), timeout, interval).Should(Not(BeNil()))
+		Expect(k8sClient.Create(ctx, validator(ns, "m2"))).To(Succeed())
+		Eventually(func(g Gomega) string {
+			return getSTS(ns, "m2")(g).Spec.Template.Annotations[peers.AnnotationMembership]
+		}, timeout, interval).Should(Equal(peers.MembershipHash([]peers.Member{{Name: "m1", Port: 11625}})))
+		Expect(getSTS(ns, "m1")(Default).Spec.Template.Annotations[peers.AnnotationMembership]).
+			To(Equal(peers.MembershipHash(nil)), "the reconciler never changes an existing validator's membership")
+	})
+
+	It("marks an unparsable quorumSet Degraded and touches nothing", func() {
+		node := validator(ns, "broken")
+		node.Spec.ValidatorConfig.QuorumSet = "[QUORUM_SET\nTHRESHOLD_PERCENT = 67"
+		Expect(k8sClient.Create(ctx, node)).To(Succeed())
+		Eventually(condition(ns, "broken", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(And(
+			HaveField("Status", metav1.ConditionTrue), HaveField("Reason", "InvalidConfig"),
+			HaveField("Message", ContainSubstring("invalid quorumSet"))))
+		Eventually(eventsFor(ns, "broken"), timeout, interval).Should(ContainElement(ContainSubstring("InvalidConfig: invalid quorumSet")))
+		Consistently(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, "broken"), &appsv1.StatefulSet{}))
+		}, time.Second, interval).Should(BeTrue())
+
+		// Fixing it lets the validator be created.
+		Expect(k8sClient.Get(ctx, key(ns, "broken"), node)).To(Succeed())
+		node.Spec.ValidatorConfig.QuorumSet = "[QUORUM_SET]\nTHRESHOLD_PERCENT = 67\nVALIDATORS = [\"GA\", \"GB\", \"GC\", \"GD\"]\n"
+		Expect(k8sClient.Update(ctx, node)).To(Succeed())
+		Eventually(getSTS(ns, "broken"), timeout, interval).Should(Not(BeNil()))
+		Eventually(condition(ns, "broken", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(HaveField("Status", metav1.ConditionFalse))
+	})
+
+	It("marks a pod that cannot find its seed Secret Degraded", func() {
+		Expect(k8sClient.Create(ctx, validator(ns, "noseed"))).To(Succeed())
+		sts := &appsv1.StatefulSet{}
+		Eventually(func(g Gomega) { g.Expect(k8sClient.Get(ctx, key(ns, "noseed"), sts)).To(Succeed()) }, timeout, interval).Should(Succeed())
+		// The kubelet reports the missing Secret on the pod; envtest has no kubelet, so the test writes it.
+		pod := podOf(sts)
+		Expect(k8sClient.Create(ctx, pod)).To(Succeed())
+		pod.Status.InitContainerStatuses = []corev1.ContainerStatus{{
+			Name: "render-config", Image: testOperatorImage,
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{
+				Reason: "CreateContainerConfigError", Message: `secret "noseed-seed" not found`,
+			}},
+		}}
+		Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+		Eventually(condition(ns, "noseed", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(And(
+			HaveField("Reason", "PodCannotStart"), HaveField("Message", ContainSubstring(`secret "noseed-seed" not found`))))
+		Eventually(eventsFor(ns, "noseed"), timeout, interval).Should(ContainElement(ContainSubstring(`secret "noseed-seed" not found`)))
+	})
+
+	It("runs Horizon and Soroban RPC as Deployments with their own images", func() {
+		horizon := &stellarv1alpha1.StellarNode{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "horizon"},
+			Spec: stellarv1alpha1.StellarNodeSpec{
+				NodeType: stellarv1alpha1.NodeTypeHorizon, Network: stellarv1alpha1.NetworkTestnet, Version: "2.32.0",
+				HorizonConfig: &stellarv1alpha1.HorizonConfig{DatabaseSecretRef: "horizon-db"},
+			},
+		}
+		rpc := &stellarv1alpha1.StellarNode{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "rpc"},
+			Spec: stellarv1alpha1.StellarNodeSpec{
+				NodeType: stellarv1alpha1.NodeTypeSorobanRPC, Network: stellarv1alpha1.NetworkTestnet, Version: "22.1.0",
+				SorobanConfig: &stellarv1alpha1.SorobanConfig{},
+			},
+		}
+		Expect(k8sClient.Create(ctx, horizon)).To(Succeed())
+		Expect(k8sClient.Create(ctx, rpc)).To(Succeed())
+
+		dep := &appsv1.Deployment{}
+		Eventually(func(g Gomega) { g.Expect(k8sClient.Get(ctx, key(ns, "horizon"), dep)).To(Succeed()) }, timeout, interval).Should(Succeed())
+		expectControlledBy(dep, horizon)
+		c := dep.Spec.Template.Spec.Containers[0]
+		Expect(c.Image).To(Equal("stellar/stellar-horizon:2.32.0"))
+		Expect(c.ReadinessProbe.HTTPGet.Path).To(Equal("/health"))
+		Expect(c.Env).To(ContainElement(HaveField("ValueFrom.SecretKeyRef.Name", "horizon-db")))
+		Expect(c.Env).To(ContainElement(corev1.EnvVar{Name: "NETWORK_PASSPHRASE", Value: "Test SDF Network ; September 2015"}))
+		svc := &corev1.Service{}
+		Expect(k8sClient.Get(ctx, key(ns, "horizon"), svc)).To(Succeed())
+		Expect(svc.Spec.Ports[0].Port).To(Equal(int32(8000)))
+
+		Eventually(func(g Gomega) { g.Expect(k8sClient.Get(ctx, key(ns, "rpc"), dep)).To(Succeed()) }, timeout, interval).Should(Succeed())
+		c = dep.Spec.Template.Spec.Containers[0]
+		Expect(c.Image).To(Equal("stellar/stellar-rpc:22.1.0"))
+		Expect(strings.Join(c.ReadinessProbe.Exec.Command, " ")).To(ContainSubstring("getHealth"))
+		Expect(k8sClient.Get(ctx, key(ns, "rpc"), &appsv1.StatefulSet{})).NotTo(Succeed(), "Soroban RPC is no validator")
+	})
+})
+
+// podOf is the pod the StatefulSet controller would create for a one-replica StatefulSet.
+func podOf(sts *appsv1.StatefulSet) *corev1.Pod {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: sts.Namespace, Name: sts.Name + "-0", Labels: sts.Spec.Template.Labels},
+		Spec:       *sts.Spec.Template.Spec.DeepCopy(),
+	}
+	for _, t := range sts.Spec.VolumeClaimTemplates {
+		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: t.Name, VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: t.Name + "-" + pod.Name},
+		}})
+	}
+	return pod
+}

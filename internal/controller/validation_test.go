@@ -1,0 +1,154 @@
+package controller
+
+import (
+	"fmt"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+)
+
+// validValidator is a minimal valid validator manifest that each case below breaks in one way.
+const validValidator = `
+apiVersion: stellar.org/v1alpha1
+kind: StellarNode
+metadata:
+  name: %s
+spec:
+  nodeType: Validator
+  network: Testnet
+  version: "22.1.0"
+  validatorConfig:
+    seedSecretRef: seed
+`
+
+func manifest(text string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	ExpectWithOffset(1, yaml.Unmarshal([]byte(text), &u.Object)).To(Succeed())
+	return u
+}
+
+func validatorWith(name string, mutate func(spec map[string]any)) *unstructured.Unstructured {
+	u := manifest(fmt.Sprintf(validValidator, name))
+	spec := u.Object["spec"].(map[string]any)
+	mutate(spec)
+	return u
+}
+
+var _ = Describe("StellarNode validation by the API server", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	type invalidCase struct {
+		object *unstructured.Unstructured
+		field  string // what the rejection must name
+	}
+	vc := func(spec map[string]any) map[string]any { return spec["validatorConfig"].(map[string]any) }
+
+	DescribeTable("rejects bad input with a message naming the field",
+		func(c invalidCase) {
+			c.object.SetNamespace(ns)
+			err := k8sClient.Create(ctx, c.object)
+			Expect(err).To(HaveOccurred())
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "expected Invalid, got %v", err)
+			Expect(err.Error()).To(ContainSubstring(c.field))
+		},
+		Entry("unknown nodeType", invalidCase{validatorWith("v1", func(s map[string]any) { s["nodeType"] = "Archiver" }), "spec.nodeType"}),
+		Entry("unknown network", invalidCase{validatorWith("v2", func(s map[string]any) { s["network"] = "Moonnet" }), "spec.network"}),
+		Entry("missing version", invalidCase{validatorWith("v3", func(s map[string]any) { delete(s, "version") }), "spec.version"}),
+		Entry("version with spaces", invalidCase{validatorWith("v4", func(s map[string]any) { s["version"] = "22 latest" }), "spec.version"}),
+		Entry("Custom network without passphrase", invalidCase{validatorWith("v5", func(s map[string]any) { s["network"] = "Custom" }), "spec.customNetworkPassphrase"}),
+		Entry("passphrase on a public network", invalidCase{validatorWith("v6", func(s map[string]any) { s["customNetworkPassphrase"] = "x" }), "spec.customNetworkPassphrase"}),
+		Entry("validator without validatorConfig", invalidCase{validatorWith("v7", func(s map[string]any) { delete(s, "validatorConfig") }), "spec.validatorConfig"}),
+		Entry("validator with horizonConfig", invalidCase{validatorWith("v8", func(s map[string]any) {
+			s["horizonConfig"] = map[string]any{"databaseSecretRef": "db"}
+		}), "spec.horizonConfig"}),
+		Entry("validator with two replicas", invalidCase{validatorWith("v9", func(s map[string]any) { s["replicas"] = 2 }), "spec.replicas"}),
+		Entry("negative replicas", invalidCase{validatorWith("v10", func(s map[string]any) { s["replicas"] = -1 }), "spec.replicas"}),
+		Entry("missing seedSecretRef", invalidCase{validatorWith("v11", func(s map[string]any) { delete(vc(s), "seedSecretRef") }), "spec.validatorConfig.seedSecretRef"}),
+		Entry("seedSecretRef not a Secret name", invalidCase{validatorWith("v12", func(s map[string]any) { vc(s)["seedSecretRef"] = "My_Seed" }), "spec.validatorConfig.seedSecretRef"}),
+		Entry("peerPort out of range", invalidCase{validatorWith("v13", func(s map[string]any) { vc(s)["peerPort"] = 70000 }), "spec.validatorConfig.peerPort"}),
+		Entry("httpPort zero", invalidCase{validatorWith("v14", func(s map[string]any) { vc(s)["httpPort"] = 0 }), "spec.validatorConfig.httpPort"}),
+		Entry("httpPort equal to peerPort", invalidCase{validatorWith("v15", func(s map[string]any) { vc(s)["httpPort"] = 11625 }), "spec.validatorConfig.httpPort"}),
+		Entry("knownPeers entry without port", invalidCase{validatorWith("v16", func(s map[string]any) { vc(s)["knownPeers"] = []any{"core.example.org"} }), "spec.validatorConfig.knownPeers"}),
+		Entry("history archive that is not a URL", invalidCase{validatorWith("v17", func(s map[string]any) { vc(s)["historyArchiveUrls"] = []any{"ftp:/archive"} }), "spec.validatorConfig.historyArchiveUrls"}),
+		Entry("unknown restartPolicy", invalidCase{validatorWith("v18", func(s map[string]any) {
+			vc(s)["peerDiscovery"] = map[string]any{"restartPolicy": "Always"}
+		}), "spec.validatorConfig.peerDiscovery.restartPolicy"}),
+		Entry("unknown retentionPolicy", invalidCase{validatorWith("v19", func(s map[string]any) {
+			s["storage"] = map[string]any{"retentionPolicy": "Archive"}
+		}), "spec.storage.retentionPolicy"}),
+		Entry("Horizon without horizonConfig", invalidCase{manifest(`
+apiVersion: stellar.org/v1alpha1
+kind: StellarNode
+metadata: {name: h1}
+spec: {nodeType: Horizon, network: Testnet, version: "2.32.0"}
+`), "spec.horizonConfig"}),
+		Entry("SorobanRpc with validatorConfig", invalidCase{manifest(`
+apiVersion: stellar.org/v1alpha1
+kind: StellarNode
+metadata: {name: s1}
+spec: {nodeType: SorobanRpc, network: Testnet, version: "22.1.0", sorobanConfig: {}, validatorConfig: {seedSecretRef: seed}}
+`), "spec.validatorConfig"}),
+		Entry("SorobanRpc with an unknown log level", invalidCase{manifest(`
+apiVersion: stellar.org/v1alpha1
+kind: StellarNode
+metadata: {name: s2}
+spec: {nodeType: SorobanRpc, network: Testnet, version: "22.1.0", sorobanConfig: {logLevel: loud}}
+`), "spec.sorobanConfig.logLevel"}),
+		Entry("name too long for its Services", invalidCase{manifest(fmt.Sprintf(validValidator,
+			"a-validator-name-that-is-far-too-long-to-name-a-headless-service")), "name must be a lowercase DNS label"}),
+	)
+
+	It("accepts valid manifests and fills in the defaults", func() {
+		u := manifest(fmt.Sprintf(validValidator, "valid"))
+		u.SetNamespace(ns)
+		Expect(k8sClient.Create(ctx, u)).To(Succeed())
+		node := &stellarv1alpha1.StellarNode{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "valid"}, node)).To(Succeed())
+		Expect(*node.Spec.Replicas).To(Equal(int32(1)))
+		Expect(node.Spec.ValidatorConfig.PeerPort).To(Equal(int32(11625)))
+		Expect(node.Spec.ValidatorConfig.HTTPPort).To(Equal(int32(11626)))
+		Expect(*node.Spec.ValidatorConfig.PeerDiscovery.Enabled).To(BeTrue())
+		Expect(node.Spec.ValidatorConfig.PeerDiscovery.RestartPolicy).To(Equal(stellarv1alpha1.PeerRestartRolling))
+		Expect(node.Spec.Storage.RetentionPolicy).To(Equal(stellarv1alpha1.RetentionRetain))
+		Expect(node.Spec.Storage.Size.String()).To(Equal("20Gi"))
+	})
+
+	It("keeps nodeType, network and storage size immutable", func() {
+		u := manifest(fmt.Sprintf(validValidator, "fixed"))
+		u.SetNamespace(ns)
+		Expect(k8sClient.Create(ctx, u)).To(Succeed())
+		for field, value := range map[string]any{"network": "Mainnet", "nodeType": "Horizon"} {
+			node := &unstructured.Unstructured{}
+			node.SetGroupVersionKind(stellarv1alpha1.GroupVersion.WithKind("StellarNode"))
+			Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "fixed"}, node)).To(Succeed())
+			Expect(unstructured.SetNestedField(node.Object, value, "spec", field)).To(Succeed())
+			err := k8sClient.Update(ctx, node)
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "changing %s: %v", field, err)
+			Expect(err.Error()).To(ContainSubstring(field + " is immutable"))
+		}
+		node := &stellarv1alpha1.StellarNode{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "fixed"}, node)).To(Succeed())
+		q := node.Spec.Storage.Size.DeepCopy()
+		q.Add(q)
+		node.Spec.Storage.Size = &q
+		err := k8sClient.Update(ctx, node)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue())
+		Expect(err.Error()).To(ContainSubstring("storage.size is immutable"))
+	})
+})
+
+// newNamespace creates a namespace of its own for one test.
+func newNamespace() string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "test-"}}
+	ExpectWithOffset(1, k8sClient.Create(ctx, ns)).To(Succeed())
+	return ns.Name
+}
