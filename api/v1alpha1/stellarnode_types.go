@@ -337,7 +337,3 @@ type StellarNodeList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []StellarNode `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&StellarNode{}, &StellarNodeList{})
-}

@@ -18,8 +18,8 @@ type NamespaceReport struct {
 	BlockedBy       map[string][]string `json:"blockedBy,omitempty"`
 }
 
-// Report is the /peers document.
-type Report struct {
+// PeersReport is the /peers document.
+type PeersReport struct {
 	LastPass   *time.Time                 `json:"lastPass,omitempty"`
 	Namespaces map[string]NamespaceReport `json:"namespaces"`
 }
@@ -27,7 +27,7 @@ type Report struct {
 // reportStore keeps the latest report for the HTTP handler.
 type reportStore struct {
 	mu     sync.RWMutex
-	report Report
+	report PeersReport
 }
 
 func (s *reportStore) update(at time.Time, namespaces map[string]NamespaceReport) {
@@ -39,13 +39,13 @@ func (s *reportStore) update(at time.Time, namespaces map[string]NamespaceReport
 		}
 		namespaces[ns] = r
 	}
-	s.report = Report{LastPass: &at, Namespaces: namespaces}
+	s.report = PeersReport{LastPass: &at, Namespaces: namespaces}
 }
 
-func (s *reportStore) snapshot() Report {
+func (s *reportStore) snapshot() PeersReport {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := Report{LastPass: s.report.LastPass, Namespaces: map[string]NamespaceReport{}}
+	out := PeersReport{LastPass: s.report.LastPass, Namespaces: map[string]NamespaceReport{}}
 	for ns, r := range s.report.Namespaces {
 		r.Peers = slices.Clone(r.Peers)
 		out.Namespaces[ns] = r

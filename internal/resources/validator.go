@@ -199,7 +199,9 @@ func PeerAddress(node *stellarv1alpha1.StellarNode, clusterDomain string) string
 	return PeerDNSName(node, clusterDomain) + ":" + strconv.Itoa(int(node.PeerPort()))
 }
 
-func validatorImage(node *stellarv1alpha1.StellarNode) string { return imageOr(node, "stellar/stellar-core:") }
+func validatorImage(node *stellarv1alpha1.StellarNode) string {
+	return imageOr(node, "stellar/stellar-core:")
+}
 
 func hash(s string) string {
 	sum := sha256.Sum256([]byte(s))

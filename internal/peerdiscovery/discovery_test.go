@@ -1,0 +1,379 @@
+package peerdiscovery
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
+)
+
+const (
+	timeout  = 20 * time.Second
+	interval = 20 * time.Millisecond
+)
+
+func newNamespace() string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "discovery-"}}
+	ExpectWithOffset(1, k8sClient.Create(ctx, ns)).To(Succeed())
+	return ns.Name
+}
+
+func newValidator(ns, name string, network stellarv1alpha1.Network) *stellarv1alpha1.StellarNode {
+	n := &stellarv1alpha1.StellarNode{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: stellarv1alpha1.StellarNodeSpec{
+			NodeType: stellarv1alpha1.NodeTypeValidator, Network: network, Version: "22.1.0",
+			ValidatorConfig: &stellarv1alpha1.ValidatorConfig{SeedSecretRef: name + "-seed"},
+		},
+	}
+	return n
+}
+
+func create(nodes ...*stellarv1alpha1.StellarNode) {
+	for _, n := range nodes {
+		ExpectWithOffset(1, k8sClient.Create(ctx, n)).To(Succeed())
+	}
+}
+
+func peersConfigMap(ns string) func(g Gomega) *corev1.ConfigMap {
+	return func(g Gomega) *corev1.ConfigMap {
+		cm := &corev1.ConfigMap{}
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: peers.ConfigMapName}, cm)).To(Succeed())
+		return cm
+	}
+}
+
+func knownPeers(ns string) func(g Gomega) []string {
+	return func(g Gomega) []string {
+		return strings.Fields(peersConfigMap(ns)(g).Data[peers.KeyKnownPeers])
+	}
+}
+
+func document(g Gomega, ns string) peers.Document {
+	doc, err := peers.ParseDocument([]byte(peersConfigMap(ns)(g).Data[peers.KeyPeersJSON]))
+	g.Expect(err).NotTo(HaveOccurred())
+	return doc
+}
+
+// renderedFor is the stellar-core.cfg a validator's init step would write from the live ConfigMaps.
+func renderedFor(g Gomega, ns, name string) map[string]any {
+	node := &stellarv1alpha1.StellarNode{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, node)).To(Succeed())
+	base := &corev1.ConfigMap{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-config"}, base)).To(Succeed())
+	out, err := stellarcore.Render(base.Data["stellar-core.cfg"], stellarcore.RenderInput{
+		Seed: "SEXAMPLE", NodeName: name, NetworkID: node.NetworkID(), Discovered: document(g, ns),
+	})
+	g.Expect(err).NotTo(HaveOccurred())
+	return parseTOML(g, out)
+}
+
+// settled waits until the namespace's membership is applied everywhere and no restart is pending.
+func settled(ns string, sim *simulator, validators int) {
+	EventuallyWithOffset(1, func(g Gomega) {
+		g.Expect(knownPeers(ns)(g)).To(HaveLen(validators))
+		r := discovery.report.snapshot().Namespaces[ns]
+		g.Expect(r.PendingRestarts).To(BeEmpty())
+		var sets appsv1.StatefulSetList
+		g.Expect(k8sClient.List(ctx, &sets, client.InNamespace(ns))).To(Succeed())
+		for _, s := range sets.Items {
+			g.Expect(s.Status.ObservedGeneration).To(Equal(s.Generation))
+			g.Expect(s.Status.ReadyReplicas).To(Equal(*s.Spec.Replicas))
+		}
+	}, timeout, interval).Should(Succeed())
+	sim.resetCounts()
+}
+
+func templateAnnotations(ns, name string) map[string]string {
+	sts := &appsv1.StatefulSet{}
+	ExpectWithOffset(1, k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, sts)).To(Succeed())
+	return sts.Spec.Template.Annotations
+}
+
+var _ = Describe("PeerDiscovery", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	It("publishes three validators within a second of the last pod becoming Ready", func() {
+		sim := startSimulator(ns, 300*time.Millisecond)
+		create(newValidator(ns, "v1", stellarv1alpha1.NetworkTestnet), newValidator(ns, "v2", stellarv1alpha1.NetworkTestnet),
+			newValidator(ns, "v3", stellarv1alpha1.NetworkTestnet))
+
+		var seen time.Time
+		Eventually(func(g Gomega) {
+			g.Expect(knownPeers(ns)(g)).To(HaveLen(3))
+			seen = time.Now()
+		}, timeout, 5*time.Millisecond).Should(Succeed())
+		latency := seen.Sub(sim.lastReady())
+		AddReportEntry("detection latency (last pod Ready -> stellar-peers lists 3)", latency.String())
+		GinkgoWriter.Printf("detection latency: %s\n", latency)
+		Expect(latency).To(BeNumerically("<", time.Second))
+
+		cm := peersConfigMap(ns)(Default)
+		Expect(cm.Labels).To(HaveKeyWithValue("app.kubernetes.io/managed-by", "stellar-operator"))
+		Expect(cm.Annotations).To(HaveKeyWithValue(peers.AnnotationPeerCount, "3"))
+		Expect(cm.Annotations).To(HaveKeyWithValue(peers.AnnotationValidatorCount, "3"))
+		Expect(cm.Annotations).To(HaveKey(peers.AnnotationDiscoveredAt))
+		lines := strings.Split(strings.TrimSpace(cm.Data[peers.KeyKnownPeers]), "\n")
+		Expect(lines).To(HaveEach(MatchRegexp(`^10\.\d+\.\d+\.\d+:11625$`)))
+		Expect(lines).To(HaveLen(3))
+		Expect(slices.IsSorted(lines)).To(BeTrue(), "KNOWN_PEERS is sorted: %v", lines)
+		doc := document(Default, ns)
+		Expect(doc.Peers).To(HaveLen(3))
+		Expect(doc.Peers[0]).To(HaveField("DNSName", "v1-0.v1-headless."+ns+".svc.cluster.local"))
+		Expect(doc.Peers[0]).To(HaveField("Network", "Testnet"))
+
+		// Every validator's config names the two others and not itself.
+		settled(ns, sim, 3)
+		for _, self := range []string{"v1", "v2", "v3"} {
+			cfg := renderedFor(Default, ns, self)
+			Expect(cfg["PREFERRED_PEERS"]).To(HaveLen(2))
+			Expect(cfg["KNOWN_PEERS"]).To(HaveLen(2))
+			for _, p := range cfg["PREFERRED_PEERS"].([]any) {
+				Expect(p).NotTo(HavePrefix(self + "-0."))
+			}
+			var status stellarv1alpha1.StellarNode
+			Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: self}, &status)).To(Succeed())
+			Eventually(func() int32 {
+				_ = k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: self}, &status)
+				return status.Status.Peers
+			}, timeout, interval).Should(Equal(int32(2)))
+		}
+	})
+
+	It("leaves out suspended, unready, other-network, Horizon and Soroban RPC nodes", func() {
+		sim := startSimulator(ns, 0)
+		sim.holdDown("unready", true)
+		suspended := newValidator(ns, "suspended", stellarv1alpha1.NetworkTestnet)
+		suspended.Spec.Suspended = true
+		create(newValidator(ns, "a", stellarv1alpha1.NetworkTestnet), newValidator(ns, "b", stellarv1alpha1.NetworkTestnet),
+			newValidator(ns, "unready", stellarv1alpha1.NetworkTestnet), suspended,
+			newValidator(ns, "main", stellarv1alpha1.NetworkMainnet),
+			&stellarv1alpha1.StellarNode{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "horizon"},
+				Spec: stellarv1alpha1.StellarNodeSpec{NodeType: stellarv1alpha1.NodeTypeHorizon, Network: stellarv1alpha1.NetworkTestnet,
+					Version: "2.32.0", HorizonConfig: &stellarv1alpha1.HorizonConfig{DatabaseSecretRef: "db"}},
+			},
+			&stellarv1alpha1.StellarNode{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "rpc"},
+				Spec: stellarv1alpha1.StellarNodeSpec{NodeType: stellarv1alpha1.NodeTypeSorobanRPC, Network: stellarv1alpha1.NetworkTestnet,
+					Version: "22.1.0", SorobanConfig: &stellarv1alpha1.SorobanConfig{}},
+			})
+
+		Eventually(func(g Gomega) {
+			g.Expect(knownPeers(ns)(g)).To(HaveLen(3)) // a, b and main: Ready validators
+			names := []string{}
+			for _, p := range document(g, ns).Peers {
+				names = append(names, p.Name)
+				if p.Name == "unready" {
+					g.Expect(p.PodIP).To(BeEmpty(), "an unready pod's address is never published")
+				}
+			}
+			g.Expect(names).To(ConsistOf("a", "b", "main", "unready"))
+		}, timeout, interval).Should(Succeed())
+
+		Eventually(func(g Gomega) {
+			cfg := renderedFor(g, ns, "a")
+			g.Expect(cfg["KNOWN_PEERS"]).To(HaveLen(1), "only b is a Ready Testnet peer")
+			for _, p := range cfg["PREFERRED_PEERS"].([]any) {
+				g.Expect(p).NotTo(Or(HavePrefix("main-0."), HavePrefix("suspended-0."), HavePrefix("horizon"), HavePrefix("rpc"), HavePrefix("a-0.")))
+			}
+		}, timeout, interval).Should(Succeed())
+	})
+
+	It("restarts the first three validators exactly once each, one at a time, when a fourth joins", func() {
+		sim := startSimulator(ns, 400*time.Millisecond)
+		create(newValidator(ns, "v1", stellarv1alpha1.NetworkTestnet), newValidator(ns, "v2", stellarv1alpha1.NetworkTestnet),
+			newValidator(ns, "v3", stellarv1alpha1.NetworkTestnet))
+		settled(ns, sim, 3)
+		before := map[string]string{}
+		for _, n := range []string{"v1", "v2", "v3"} {
+			before[n] = templateAnnotations(ns, n)[peers.AnnotationMembership]
+		}
+
+		create(newValidator(ns, "v4", stellarv1alpha1.NetworkTestnet))
+		Eventually(sim.restartCounts, timeout, interval).Should(Equal(map[string]int{"v1": 1, "v2": 1, "v3": 1}))
+		settled(ns, sim, 4)
+		Consistently(sim.restartCounts, 2*time.Second, interval).Should(BeEmpty(), "nothing restarts once the wave is done")
+
+		for _, n := range []string{"v1", "v2", "v3"} {
+			a := templateAnnotations(ns, n)
+			Expect(a[peers.AnnotationMembership]).NotTo(Equal(before[n]))
+			Expect(a).To(HaveKey(peers.AnnotationRestartedAt))
+		}
+		Expect(templateAnnotations(ns, "v4")).NotTo(HaveKey(peers.AnnotationRestartedAt), "a new validator starts with the current peers")
+
+		var events eventsv1.EventList
+		Expect(k8sClient.List(ctx, &events, client.InNamespace(ns))).To(Succeed())
+		restartedFor := map[string]string{}
+		for _, e := range events.Items {
+			if e.Reason == "RestartingForPeers" {
+				restartedFor[e.Regarding.Name] = e.Note
+			}
+		}
+		Expect(restartedFor).To(HaveLen(3))
+		Expect(restartedFor["v1"]).To(ContainSubstring("joined: v4:11625"))
+	})
+
+	It("never has two validators of a network restarting at once", func() {
+		sim := startSimulator(ns, 600*time.Millisecond)
+		create(newValidator(ns, "p1", stellarv1alpha1.NetworkTestnet), newValidator(ns, "p2", stellarv1alpha1.NetworkTestnet),
+			newValidator(ns, "p3", stellarv1alpha1.NetworkTestnet))
+		settled(ns, sim, 3)
+		create(newValidator(ns, "p4", stellarv1alpha1.NetworkTestnet))
+		Eventually(sim.restartCounts, timeout, interval).Should(HaveLen(3))
+		settled(ns, sim, 4)
+		Expect(sim.mostDownAtOnce()).To(BeNumerically("<=", 1))
+	})
+
+	It("updates KNOWN_PEERS for an IP-only change and restarts nothing", func() {
+		sim := startSimulator(ns, 100*time.Millisecond)
+		create(newValidator(ns, "x1", stellarv1alpha1.NetworkTestnet), newValidator(ns, "x2", stellarv1alpha1.NetworkTestnet),
+			newValidator(ns, "x3", stellarv1alpha1.NetworkTestnet))
+		settled(ns, sim, 3)
+		old := knownPeers(ns)(Default)
+		annotations := templateAnnotations(ns, "x1")
+
+		// The pod is recreated (evicted, say) and comes back with another IP.
+		pod := &corev1.Pod{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "x2-0"}, pod)).To(Succeed())
+		Expect(k8sClient.Delete(ctx, pod, client.GracePeriodSeconds(0))).To(Succeed())
+		Eventually(func(g Gomega) {
+			now := knownPeers(ns)(g)
+			g.Expect(now).To(HaveLen(3))
+			g.Expect(now).NotTo(ConsistOf(old))
+		}, timeout, interval).Should(Succeed())
+		Consistently(sim.restartCounts, 2*time.Second, interval).Should(BeEmpty())
+		Expect(templateAnnotations(ns, "x1")).To(Equal(annotations))
+	})
+
+	It("restores a deleted or hand-edited stellar-peers ConfigMap", func() {
+		sim := startSimulator(ns, 0)
+		create(newValidator(ns, "r1", stellarv1alpha1.NetworkTestnet), newValidator(ns, "r2", stellarv1alpha1.NetworkTestnet))
+		settled(ns, sim, 2)
+		want := peersConfigMap(ns)(Default).Data
+
+		Expect(k8sClient.Delete(ctx, peersConfigMap(ns)(Default))).To(Succeed())
+		Eventually(func(g Gomega) map[string]string { return peersConfigMap(ns)(g).Data }, timeout, interval).Should(Equal(want))
+
+		cm := peersConfigMap(ns)(Default)
+		cm.Data[peers.KeyKnownPeers] = "203.0.113.7:11625\n"
+		cm.Data["extra"] = "x"
+		delete(cm.Labels, "app.kubernetes.io/name")
+		Expect(k8sClient.Update(ctx, cm)).To(Succeed())
+		Eventually(func(g Gomega) map[string]string { return peersConfigMap(ns)(g).Data }, timeout, interval).Should(Equal(want))
+	})
+
+	It("never restarts a validator whose restartPolicy is None", func() {
+		sim := startSimulator(ns, 100*time.Millisecond)
+		quiet := newValidator(ns, "quiet", stellarv1alpha1.NetworkTestnet)
+		quiet.Spec.ValidatorConfig.PeerDiscovery.RestartPolicy = stellarv1alpha1.PeerRestartNone
+		create(quiet, newValidator(ns, "loud", stellarv1alpha1.NetworkTestnet))
+		settled(ns, sim, 2)
+		create(newValidator(ns, "late", stellarv1alpha1.NetworkTestnet))
+		Eventually(sim.restartCounts, timeout, interval).Should(Equal(map[string]int{"loud": 1}))
+		settled(ns, sim, 3)
+		Consistently(sim.restartCounts, time.Second, interval).Should(BeEmpty())
+		Expect(templateAnnotations(ns, "quiet")).NotTo(HaveKey(peers.AnnotationRestartedAt))
+	})
+
+	It("removes a suspended validator and restarts the others once for it", func() {
+		sim := startSimulator(ns, 100*time.Millisecond)
+		create(newValidator(ns, "s1", stellarv1alpha1.NetworkTestnet), newValidator(ns, "s2", stellarv1alpha1.NetworkTestnet),
+			newValidator(ns, "s3", stellarv1alpha1.NetworkTestnet))
+		settled(ns, sim, 3)
+		node := &stellarv1alpha1.StellarNode{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "s3"}, node)).To(Succeed())
+		node.Spec.Suspended = true
+		Expect(k8sClient.Update(ctx, node)).To(Succeed())
+		Eventually(func(g Gomega) []peers.Peer { return document(g, ns).Peers }, timeout, interval).Should(HaveLen(2))
+		Eventually(sim.restartCounts, timeout, interval).Should(Equal(map[string]int{"s1": 1, "s2": 1}))
+
+		Expect(k8sClient.Delete(ctx, node)).To(Succeed())
+		Consistently(sim.restartCounts, 2*time.Second, interval).Should(Equal(map[string]int{"s1": 1, "s2": 1}))
+	})
+
+	It("reads only from the cache: a pass sends no GET or LIST to the API server", func() {
+		sim := startSimulator(ns, 0)
+		create(newValidator(ns, "c1", stellarv1alpha1.NetworkTestnet), newValidator(ns, "c2", stellarv1alpha1.NetworkTestnet))
+		settled(ns, sim, 2)
+		reads.reset()
+		for range 20 {
+			Expect(discovery.Pass(ctx)).To(Succeed())
+		}
+		Expect(reads.matching("GET")).To(BeEmpty())
+		Expect(reads.matching("POST", "PUT", "PATCH", "DELETE")).To(BeEmpty(), "nothing changed, so nothing is written")
+	})
+
+	It("serves the current peers on /peers", func() {
+		sim := startSimulator(ns, 0)
+		create(newValidator(ns, "w1", stellarv1alpha1.NetworkTestnet))
+		settled(ns, sim, 1)
+		rec := httptest.NewRecorder()
+		discovery.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/peers", nil))
+		Expect(rec.Code).To(Equal(200))
+		var report PeersReport
+		Expect(json.Unmarshal(rec.Body.Bytes(), &report)).To(Succeed())
+		Expect(report.Namespaces[ns].Peers).To(ConsistOf(HaveField("Name", "w1")))
+		Expect(report.Namespaces[ns].LastChange).NotTo(BeNil())
+
+		rec = httptest.NewRecorder()
+		discovery.Handler().ServeHTTP(rec, httptest.NewRequest("POST", "/peers", nil))
+		Expect(rec.Code).To(Equal(405))
+	})
+})
+
+var _ = Describe("PeerDiscovery under leader election", func() {
+	It("writes nothing while another replica holds the lease, and starts when it gets it", func() {
+		// Another replica holds the lease.
+		lease := &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "stellar-operator.stellar.org"},
+			Spec: coordinationv1.LeaseSpec{
+				HolderIdentity: ptr.To("another-replica"), LeaseDurationSeconds: ptr.To(int32(3600)),
+				AcquireTime: &metav1.MicroTime{Time: time.Now()}, RenewTime: &metav1.MicroTime{Time: time.Now()},
+			},
+		}
+		Expect(k8sClient.Create(ctx, lease)).To(Succeed())
+
+		writes := &requestCounter{}
+		c := rest.CopyConfig(cfg)
+		c.Wrap(writes.wrap)
+		mgr := newManager(c, true)
+		follower := New(mgr, Config{Interval: 200 * time.Millisecond})
+		Expect(mgr.Add(follower)).To(Succeed())
+		mgrCtx, stop := context.WithCancel(ctx)
+		DeferCleanup(stop)
+		go func() {
+			defer GinkgoRecover()
+			Expect(mgr.Start(mgrCtx)).To(Succeed())
+		}()
+
+		ns := newNamespace()
+		sim := startSimulator(ns, 0)
+		create(newValidator(ns, "f1", stellarv1alpha1.NetworkTestnet))
+		settled(ns, sim, 1) // the leader of this suite publishes
+
+		Consistently(func() map[string]int { return writes.matching("POST", "PUT", "PATCH", "DELETE") }, 2*time.Second, 100*time.Millisecond).Should(BeEmpty())
+		Expect(follower.report.snapshot().LastPass).To(BeNil(), "the follower never ran a pass")
+
+		Expect(k8sClient.Delete(ctx, lease)).To(Succeed())
+		Eventually(func() *time.Time { return follower.report.snapshot().LastPass }, timeout, interval).ShouldNot(BeNil())
+	})
+})
