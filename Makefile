@@ -47,6 +47,10 @@ lint: golangci-lint ## Run golangci-lint.
 lint-fix: golangci-lint ## Run golangci-lint and apply its fixes.
 	$(GOLANGCI_LINT) run --fix
 
+.PHONY: golden
+golden: ## Rewrite the golden files of the stellar-core config renderer; review the diff.
+	go test ./internal/stellarcore/ -update
+
 .PHONY: controlplane
 controlplane: ## Build (or reuse) kube-apiserver, etcd and kubectl for envtest.
 	@hack/build-controlplane.sh envtest >/dev/null

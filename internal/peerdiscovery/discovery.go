@@ -50,8 +50,9 @@ type PeerDiscovery struct {
 	// shows it; a pass in between would otherwise see the old template and restart again.
 	mu       sync.Mutex
 	inFlight map[string]int64
-	// applied remembers the membership each validator last ran with, for event messages.
-	applied map[string][]peers.Member
+	// networks and lastChange remember each network's members and its latest change, for events.
+	networks   map[string]networkMembers
+	lastChange map[string]membershipChange
 }
 
 // New builds the discovery runnable. Add it with mgr.Add.
@@ -66,15 +67,16 @@ func New(mgr manager.Manager, cfg Config) *PeerDiscovery {
 		cfg.ClusterDomain = "cluster.local"
 	}
 	return &PeerDiscovery{
-		client:   mgr.GetClient(),
-		cache:    mgr.GetCache(),
-		recorder: mgr.GetEventRecorder("peer-discovery"),
-		cfg:      cfg,
-		log:      mgr.GetLogger().WithName("peer-discovery"),
-		trigger:  make(chan struct{}, 1),
-		report:   &reportStore{},
-		inFlight: map[string]int64{},
-		applied:  map[string][]peers.Member{},
+		client:     mgr.GetClient(),
+		cache:      mgr.GetCache(),
+		recorder:   mgr.GetEventRecorder("peer-discovery"),
+		cfg:        cfg,
+		log:        mgr.GetLogger().WithName("peer-discovery"),
+		trigger:    make(chan struct{}, 1),
+		report:     &reportStore{},
+		inFlight:   map[string]int64{},
+		networks:   map[string]networkMembers{},
+		lastChange: map[string]membershipChange{},
 	}
 }
 

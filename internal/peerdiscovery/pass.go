@@ -153,6 +153,7 @@ func (d *PeerDiscovery) passNamespace(ctx context.Context, ns string, objs *name
 		report.LastChange = &now
 	}
 
+	d.noteMembership(ns, states)
 	d.forgetSettledRestarts(ns, objs.statefulSets)
 	plan := PlanRestarts(states, d.inFlightIn(ns))
 	report.PendingRestarts = append(report.PendingRestarts, plan.Pending...)

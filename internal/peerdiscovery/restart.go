@@ -31,17 +31,16 @@ func (d *PeerDiscovery) restart(ctx context.Context, v ValidatorState, sts *apps
 	}
 	d.mu.Lock()
 	d.inFlight[key(v.Namespace, v.Name)] = patched.Generation
-	previous, known := d.applied[key(v.Namespace, v.Name)]
+	change, known := d.lastChange[key(v.Namespace, v.NetworkID)]
 	d.mu.Unlock()
 	restartsTotal.WithLabelValues(v.Namespace).Inc()
 
-	reason := fmt.Sprintf("peer membership changed, now %d peers", len(v.Members))
+	reason := fmt.Sprintf("peer membership changed, now %d peers", v.MemberCount)
 	if known {
-		joined, left := MemberDiff(previous, v.Members)
-		if len(joined) > 0 {
+		if joined := without(change.joined, v.Self); len(joined) > 0 {
 			reason += "; joined: " + strings.Join(joined, ", ")
 		}
-		if len(left) > 0 {
+		if left := without(change.left, v.Self); len(left) > 0 {
 			reason += "; left: " + strings.Join(left, ", ")
 		}
 	}
@@ -50,15 +49,13 @@ func (d *PeerDiscovery) restart(ctx context.Context, v ValidatorState, sts *apps
 	return nil
 }
 
-// recordApplied notes the membership a settled validator runs with and shows its size in status.peers.
+// recordApplied shows in status.peers how many peers a validator's running configuration names,
+// once it runs its current membership.
 func (d *PeerDiscovery) recordApplied(ctx context.Context, v ValidatorState, node *stellarv1alpha1.StellarNode) error {
 	if node == nil || !v.HasStatefulSet || v.AppliedHash != v.TargetHash {
 		return nil
 	}
-	d.mu.Lock()
-	d.applied[key(v.Namespace, v.Name)] = v.Members
-	d.mu.Unlock()
-	count := int32(len(v.Members))
+	count := int32(v.MemberCount)
 	if node.Status.Peers == count {
 		return nil
 	}
@@ -100,3 +97,40 @@ func (d *PeerDiscovery) inFlightIn(ns string) map[string]bool {
 }
 
 func key(ns, name string) string { return ns + "/" + name }
+
+// membershipChange is who joined and left a network in its latest change.
+type membershipChange struct {
+	joined, left []string
+}
+
+// noteMembership remembers each network's members and, when they change, who joined and left,
+// for the restart events that follow.
+func (d *PeerDiscovery) noteMembership(ns string, states []ValidatorState) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for networkID, members := range NetworkMembers(states) {
+		k := key(ns, networkID)
+		hash := peers.MembershipHash(members)
+		prev, seen := d.networks[k]
+		if seen && prev.hash != hash {
+			joined, left := MemberDiff(prev.members, members)
+			d.lastChange[k] = membershipChange{joined: joined, left: left}
+		}
+		d.networks[k] = networkMembers{hash: hash, members: members}
+	}
+}
+
+type networkMembers struct {
+	hash    string
+	members []peers.Member
+}
+
+func without(list []string, self peers.Member) []string {
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		if s != self.String() {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -118,7 +118,11 @@ func (c *requestCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 			if c.counts == nil {
 				c.counts = map[string]int{}
 			}
-			c.counts[req.Method+" "+req.URL.Path]++
+			k := req.Method + " " + req.URL.Path
+			if fm := req.URL.Query().Get("fieldManager"); fm != "" {
+				k += "?fieldManager=" + fm
+			}
+			c.counts[k]++
 			c.mu.Unlock()
 		}
 		return rt.RoundTrip(req)
@@ -129,6 +133,17 @@ func (c *requestCounter) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.counts = map[string]int{}
+}
+
+// byDiscovery returns the counted writes made with peer discovery's field manager.
+func (c *requestCounter) byDiscovery() map[string]int {
+	out := map[string]int{}
+	for k, n := range c.matching("POST", "PUT", "PATCH", "DELETE") {
+		if strings.HasSuffix(k, "?fieldManager="+FieldOwner) {
+			out[k] = n
+		}
+	}
+	return out
 }
 
 // matching returns the counted requests whose method is one of methods, leaving out leader election.

@@ -19,9 +19,12 @@ type ValidatorState struct {
 	NetworkID string
 	// Peer is what stellar-peers publishes for the validator; PodIP is set only while its pod is Ready.
 	Peer peers.Peer
-	// Members is the membership its configuration should name; TargetHash identifies it.
-	Members    []peers.Member
-	TargetHash string
+	// Self is the validator as its peers know it.
+	Self peers.Member
+	// TargetHash identifies the membership its configuration should name: every other member of its
+	// network. MemberCount is that membership's size.
+	TargetHash  string
+	MemberCount int
 	// AppliedHash is the membership its pods were started with, from the StatefulSet's pod template.
 	AppliedHash string
 	// HasStatefulSet is false until the reconciler has created the validator's StatefulSet.
@@ -38,38 +41,37 @@ func (v ValidatorState) NeedsRestart() bool {
 }
 
 // BuildView computes the state of every discovery member of one namespace from cached objects.
-// statefulSets and pods are keyed by validator name. It is a pure function; its result is sorted by name.
+// statefulSets and pods are keyed by validator name. It is a pure function; its result is sorted by
+// name. It runs in time linear in the number of validators.
 func BuildView(nodes []*stellarv1alpha1.StellarNode, statefulSets map[string]*appsv1.StatefulSet,
 	pods map[string][]*corev1.Pod, clusterDomain string) []ValidatorState {
-	all := make([]stellarv1alpha1.StellarNode, 0, len(nodes))
-	for _, n := range nodes {
-		if n.IsPeerDiscoveryMember() {
-			all = append(all, *n)
+	states := make([]ValidatorState, 0, len(nodes))
+	networks := map[string]*networkSet{}
+	for _, node := range nodes {
+		if !node.IsPeerDiscoveryMember() {
+			continue
 		}
-	}
-	slices.SortFunc(all, func(a, b stellarv1alpha1.StellarNode) int { return strings.Compare(a.Name, b.Name) })
-	byNetwork := map[string][]peers.Member{}
-	for i := range all {
-		byNetwork[all[i].NetworkID()] = append(byNetwork[all[i].NetworkID()], peers.Member{Name: all[i].Name, Port: all[i].PeerPort()})
-	}
-
-	states := make([]ValidatorState, 0, len(all))
-	for i := range all {
-		node := &all[i]
-		members := othersThan(byNetwork[node.NetworkID()], node.Name)
+		networkID := node.NetworkID()
+		set := networks[networkID]
+		if set == nil {
+			set = &networkSet{}
+			networks[networkID] = set
+		}
+		self := peers.Member{Name: node.Name, Port: node.PeerPort()}
+		set.hash = set.hash.Add(self)
+		set.size++
 		st := ValidatorState{
 			Name:             node.Name,
 			Namespace:        node.Namespace,
-			NetworkID:        node.NetworkID(),
-			Members:          members,
-			TargetHash:       peers.MembershipHash(members),
+			NetworkID:        networkID,
+			Self:             self,
 			RestartsForPeers: node.RestartsForPeers(),
 			Peer: peers.Peer{
 				Name:      node.Name,
 				Network:   string(node.Spec.Network),
-				NetworkID: node.NetworkID(),
+				NetworkID: networkID,
 				PodName:   resources.PodName(node),
-				Port:      node.PeerPort(),
+				Port:      self.Port,
 				DNSName:   resources.PeerDNSName(node, clusterDomain),
 			},
 		}
@@ -84,15 +86,26 @@ func BuildView(nodes []*stellarv1alpha1.StellarNode, statefulSets map[string]*ap
 		}
 		states = append(states, st)
 	}
+	// A validator's membership is its network's minus itself.
+	for i := range states {
+		set := networks[states[i].NetworkID]
+		states[i].TargetHash = set.hash.Remove(states[i].Self).String()
+		states[i].MemberCount = set.size - 1
+	}
+	slices.SortFunc(states, func(a, b ValidatorState) int { return strings.Compare(a.Name, b.Name) })
 	return states
 }
 
-func othersThan(members []peers.Member, name string) []peers.Member {
-	out := make([]peers.Member, 0, len(members))
-	for _, m := range members {
-		if m.Name != name {
-			out = append(out, m)
-		}
+type networkSet struct {
+	hash peers.SetHash
+	size int
+}
+
+// NetworkMembers lists the members of each network in a view, sorted by name.
+func NetworkMembers(states []ValidatorState) map[string][]peers.Member {
+	out := map[string][]peers.Member{}
+	for _, s := range states {
+		out[s.NetworkID] = append(out[s.NetworkID], s.Self)
 	}
 	return out
 }

@@ -1,0 +1,115 @@
+package peerdiscovery
+
+import (
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/peers"
+)
+
+func viewNode(name string, network stellarv1alpha1.Network, mutate ...func(*stellarv1alpha1.StellarNode)) *stellarv1alpha1.StellarNode {
+	n := &stellarv1alpha1.StellarNode{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name},
+		Spec: stellarv1alpha1.StellarNodeSpec{NodeType: stellarv1alpha1.NodeTypeValidator, Network: network, Version: "1",
+			ValidatorConfig: &stellarv1alpha1.ValidatorConfig{SeedSecretRef: "s"}},
+	}
+	for _, m := range mutate {
+		m(n)
+	}
+	return n
+}
+
+func readyPodWith(ip string, ready bool) *corev1.Pod {
+	status := corev1.ConditionFalse
+	if ready {
+		status = corev1.ConditionTrue
+	}
+	return &corev1.Pod{
+		Spec:   corev1.PodSpec{NodeName: "n"},
+		Status: corev1.PodStatus{PodIP: ip, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: status}}},
+	}
+}
+
+func TestBuildView(t *testing.T) {
+	nodes := []*stellarv1alpha1.StellarNode{
+		viewNode("b", stellarv1alpha1.NetworkTestnet),
+		viewNode("a", stellarv1alpha1.NetworkTestnet, func(n *stellarv1alpha1.StellarNode) { n.Spec.ValidatorConfig.PeerPort = 12000 }),
+		viewNode("main", stellarv1alpha1.NetworkMainnet),
+		viewNode("off", stellarv1alpha1.NetworkTestnet, func(n *stellarv1alpha1.StellarNode) {
+			n.Spec.ValidatorConfig.PeerDiscovery.Enabled = ptr.To(false)
+		}),
+		viewNode("zero", stellarv1alpha1.NetworkTestnet, func(n *stellarv1alpha1.StellarNode) { n.Spec.Replicas = ptr.To(int32(0)) }),
+		viewNode("sleepy", stellarv1alpha1.NetworkTestnet, func(n *stellarv1alpha1.StellarNode) { n.Spec.Suspended = true }),
+	}
+	terminating := readyPodWith("10.0.0.3", true)
+	terminating.DeletionTimestamp = &metav1.Time{}
+	pods := map[string][]*corev1.Pod{
+		"a":    {readyPodWith("10.0.0.1", true)},
+		"b":    {terminating, readyPodWith("10.0.0.4", false)},
+		"main": {readyPodWith("10.0.0.5", true)},
+	}
+	sets := map[string]*appsv1.StatefulSet{
+		"a": {ObjectMeta: metav1.ObjectMeta{Generation: 2}, Spec: appsv1.StatefulSetSpec{Replicas: ptr.To(int32(1)),
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{peers.AnnotationMembership: "old"}}}},
+			Status: appsv1.StatefulSetStatus{ObservedGeneration: 2, ReadyReplicas: 1, UpdatedReplicas: 1}},
+	}
+
+	view := BuildView(nodes, sets, pods, "cluster.local")
+	if len(view) != 3 {
+		t.Fatalf("members = %d, want a, b and main", len(view))
+	}
+	a, b, mainnet := view[0], view[1], view[2]
+	if a.Name != "a" || b.Name != "b" || mainnet.Name != "main" {
+		t.Fatalf("order = %s %s %s", a.Name, b.Name, mainnet.Name)
+	}
+	if a.Peer.Address() != "10.0.0.1:12000" || a.Peer.DNSName != "a-0.a-headless.ns.svc.cluster.local" {
+		t.Errorf("a = %+v", a.Peer)
+	}
+	if b.Peer.Ready() {
+		t.Error("b's pods are terminating or unready, so it has no address")
+	}
+	if want := peers.MembershipHash([]peers.Member{{Name: "b", Port: 11625}}); a.TargetHash != want || a.MemberCount != 1 {
+		t.Errorf("a's membership = %s (%d), want only b: main is another network", a.TargetHash, a.MemberCount)
+	}
+	if mainnet.MemberCount != 0 || mainnet.TargetHash != peers.MembershipHash(nil) {
+		t.Errorf("main's membership = %s (%d)", mainnet.TargetHash, mainnet.MemberCount)
+	}
+	if !a.Settled || a.AppliedHash != "old" || !a.NeedsRestart() {
+		t.Errorf("a = %+v", a)
+	}
+	if b.HasStatefulSet || b.NeedsRestart() {
+		t.Errorf("b has no StatefulSet yet: %+v", b)
+	}
+}
+
+// BenchmarkBuildViewAndPlan1000 measures the pure part of a pass (view and plan) over 1000 validators.
+func BenchmarkBuildViewAndPlan1000(b *testing.B) {
+	nodes := make([]*stellarv1alpha1.StellarNode, 0, 1000)
+	pods := map[string][]*corev1.Pod{}
+	for i := range 1000 {
+		name := "v" + string(rune('a'+i%26)) + itoa(i)
+		nodes = append(nodes, viewNode(name, stellarv1alpha1.NetworkTestnet))
+		pods[name] = []*corev1.Pod{readyPodWith("10.0.0.1", true)}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		PlanRestarts(BuildView(nodes, nil, pods, "cluster.local"), nil)
+	}
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var s []byte
+	for i > 0 {
+		s = append([]byte{byte('0' + i%10)}, s...)
+		i /= 10
+	}
+	return string(s)
+}
