@@ -155,24 +155,18 @@ var _ = Describe("StellarNode reconciler", func() {
 		Expect(k8sClient.Create(ctx, node)).To(Succeed())
 		Eventually(getSTS(ns, "beta"), timeout, interval).Should(HaveField("Spec.Template.Spec.Containers", HaveLen(1)))
 
-		Expect(k8sClient.Get(ctx, key(ns, "beta"), node)).To(Succeed())
-		node.Spec.Version = "22.2.0"
-		Expect(k8sClient.Update(ctx, node)).To(Succeed())
+		updateNode(ns, "beta", func(n *stellarv1alpha1.StellarNode) { n.Spec.Version = "22.2.0" })
 		Eventually(func(g Gomega) string {
 			return getSTS(ns, "beta")(g).Spec.Template.Spec.Containers[0].Image
 		}, timeout, interval).Should(Equal("stellar/stellar-core:22.2.0"))
 
-		Expect(k8sClient.Get(ctx, key(ns, "beta"), node)).To(Succeed())
-		node.Spec.Suspended = true
-		Expect(k8sClient.Update(ctx, node)).To(Succeed())
+		updateNode(ns, "beta", func(n *stellarv1alpha1.StellarNode) { n.Spec.Suspended = true })
 		Eventually(func(g Gomega) int32 { return *getSTS(ns, "beta")(g).Spec.Replicas }, timeout, interval).Should(BeZero())
 		Eventually(condition(ns, "beta", stellarv1alpha1.ConditionReady), timeout, interval).Should(HaveField("Reason", "Suspended"))
 		Expect(k8sClient.Get(ctx, key(ns, "beta-config"), &corev1.ConfigMap{})).To(Succeed(), "suspending keeps the configuration")
 		Eventually(eventsFor(ns, "beta"), timeout, interval).Should(ContainElement(ContainSubstring("Suspended")))
 
-		Expect(k8sClient.Get(ctx, key(ns, "beta"), node)).To(Succeed())
-		node.Spec.Suspended = false
-		Expect(k8sClient.Update(ctx, node)).To(Succeed())
+		updateNode(ns, "beta", func(n *stellarv1alpha1.StellarNode) { n.Spec.Suspended = false })
 		Eventually(func(g Gomega) int32 { return *getSTS(ns, "beta")(g).Spec.Replicas }, timeout, interval).Should(Equal(int32(1)))
 	})
 
@@ -188,14 +182,20 @@ var _ = Describe("StellarNode reconciler", func() {
 		Expect(k8sClient.Patch(ctx, sts, client.MergeFrom(before), client.FieldOwner("stellar-operator-peer-discovery"))).To(Succeed())
 
 		// A person edits fields the reconciler owns.
-		sts = getSTS(ns, "gamma")(Default)
-		sts.Spec.Replicas = ptr.To(int32(3))
-		sts.Spec.Template.Spec.Containers[0].Image = "evil/stellar-core:latest"
-		Expect(k8sClient.Update(ctx, sts)).To(Succeed())
-		cm := &corev1.ConfigMap{}
-		Expect(k8sClient.Get(ctx, key(ns, "gamma-config"), cm)).To(Succeed())
-		cm.Data[resources.ConfigKey] = "PUBLIC_HTTP_PORT = true\n"
-		Expect(k8sClient.Update(ctx, cm)).To(Succeed())
+		Eventually(func() error {
+			sts := getSTS(ns, "gamma")(Default)
+			sts.Spec.Replicas = ptr.To(int32(3))
+			sts.Spec.Template.Spec.Containers[0].Image = "evil/stellar-core:latest"
+			return k8sClient.Update(ctx, sts)
+		}, timeout, interval).Should(Succeed())
+		Eventually(func() error {
+			cm := &corev1.ConfigMap{}
+			if err := k8sClient.Get(ctx, key(ns, "gamma-config"), cm); err != nil {
+				return err
+			}
+			cm.Data[resources.ConfigKey] = "PUBLIC_HTTP_PORT = true\n"
+			return k8sClient.Update(ctx, cm)
+		}, timeout, interval).Should(Succeed())
 
 		Eventually(func(g Gomega) {
 			s := getSTS(ns, "gamma")(g)
@@ -233,9 +233,9 @@ var _ = Describe("StellarNode reconciler", func() {
 		}, time.Second, interval).Should(BeTrue())
 
 		// Fixing it lets the validator be created.
-		Expect(k8sClient.Get(ctx, key(ns, "broken"), node)).To(Succeed())
-		node.Spec.ValidatorConfig.QuorumSet = "[QUORUM_SET]\nTHRESHOLD_PERCENT = 67\nVALIDATORS = [\"GA\", \"GB\", \"GC\", \"GD\"]\n"
-		Expect(k8sClient.Update(ctx, node)).To(Succeed())
+		updateNode(ns, "broken", func(n *stellarv1alpha1.StellarNode) {
+			n.Spec.ValidatorConfig.QuorumSet = "[QUORUM_SET]\nTHRESHOLD_PERCENT = 67\nVALIDATORS = [\"GA\", \"GB\", \"GC\", \"GD\"]\n"
+		})
 		Eventually(getSTS(ns, "broken"), timeout, interval).Should(Not(BeNil()))
 		Eventually(condition(ns, "broken", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(HaveField("Status", metav1.ConditionFalse))
 	})
@@ -309,4 +309,16 @@ func podOf(sts *appsv1.StatefulSet) *corev1.Pod {
 		}})
 	}
 	return pod
+}
+
+// updateNode changes a StellarNode, retrying when the reconciler wrote its status in between.
+func updateNode(ns, name string, mutate func(*stellarv1alpha1.StellarNode)) {
+	EventuallyWithOffset(1, func() error {
+		n := &stellarv1alpha1.StellarNode{}
+		if err := k8sClient.Get(ctx, key(ns, name), n); err != nil {
+			return err
+		}
+		mutate(n)
+		return k8sClient.Update(ctx, n)
+	}, timeout, interval).Should(Succeed())
 }

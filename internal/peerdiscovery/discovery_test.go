@@ -300,9 +300,13 @@ var _ = Describe("PeerDiscovery", func() {
 			newValidator(ns, "s3", stellarv1alpha1.NetworkTestnet))
 		settled(ns, sim, 3)
 		node := &stellarv1alpha1.StellarNode{}
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "s3"}, node)).To(Succeed())
-		node.Spec.Suspended = true
-		Expect(k8sClient.Update(ctx, node)).To(Succeed())
+		Eventually(func() error {
+			if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "s3"}, node); err != nil {
+				return err
+			}
+			node.Spec.Suspended = true
+			return k8sClient.Update(ctx, node)
+		}, timeout, interval).Should(Succeed())
 		Eventually(func(g Gomega) []peers.Peer { return document(g, ns).Peers }, timeout, interval).Should(HaveLen(2))
 		Eventually(sim.restartCounts, timeout, interval).Should(Equal(map[string]int{"s1": 1, "s2": 1}))
 
