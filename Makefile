@@ -20,6 +20,16 @@ all: build
 help: ## Show the targets.
 	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
 
+##@ Demo
+
+.PHONY: demo
+demo: ## Start a simulated cluster on this machine, run the operator and three validators, show the result.
+	@hack/demo.sh up
+
+.PHONY: demo-down
+demo-down: ## Remove the demo cluster and stop its operator.
+	@hack/demo.sh down
+
 ##@ Development
 
 .PHONY: manifests
