@@ -71,7 +71,17 @@ controlplane-all: ## Build (or reuse) the whole simulated cluster: adds controll
 
 .PHONY: test
 test: manifests generate fmt vet controlplane ## Run unit and envtest integration tests.
-	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" go test $$(go list ./... | grep -v -e /test/e2e -e /hack/) -coverprofile cover.out
+	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" go test -short $$(go list ./... | grep -v -e /test/e2e -e /hack/) -coverprofile cover.out
+
+.PHONY: test-e2e
+test-e2e: manifests generate fmt vet ## Run the end-to-end suite on a simulated cluster (kwok), the operator as its own process.
+	@hack/build-controlplane.sh all >/dev/null
+	go test ./test/e2e/ -v -ginkgo.v -timeout 30m
+
+.PHONY: bench
+bench: controlplane ## Measure discovery against the seed's polling design at 10, 100 and 1000 validators (about 40 minutes).
+	mkdir -p test/bench/results
+	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" go test ./test/bench/ -run TestBench -v -timeout 3h -args -out=$(CURDIR)/test/bench/results/latest.json
 
 ##@ Build
 

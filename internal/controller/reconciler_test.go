@@ -286,7 +286,7 @@ var _ = Describe("StellarNode reconciler", func() {
 		Expect(c.Env).To(ContainElement(HaveField("ValueFrom.SecretKeyRef.Name", "horizon-db")))
 		Expect(c.Env).To(ContainElement(corev1.EnvVar{Name: "NETWORK_PASSPHRASE", Value: "Test SDF Network ; September 2015"}))
 		svc := &corev1.Service{}
-		Expect(k8sClient.Get(ctx, key(ns, "horizon"), svc)).To(Succeed())
+		Eventually(func() error { return k8sClient.Get(ctx, key(ns, "horizon"), svc) }, timeout, interval).Should(Succeed())
 		Expect(svc.Spec.Ports[0].Port).To(Equal(int32(8000)))
 
 		Eventually(func(g Gomega) { g.Expect(k8sClient.Get(ctx, key(ns, "rpc"), dep)).To(Succeed()) }, timeout, interval).Should(Succeed())

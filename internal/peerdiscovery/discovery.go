@@ -36,15 +36,26 @@ type Config struct {
 	ClusterDomain string
 }
 
+// +kubebuilder:rbac:groups=stellar.org,resources=stellarnodes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=stellar.org,resources=stellarnodes/status,verbs=get;patch
+// +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
 // PeerDiscovery is a manager.Runnable that runs only on the elected leader.
 type PeerDiscovery struct {
-	client   client.Client
-	cache    cache.Cache
-	recorder recorder.EventRecorder
-	cfg      Config
-	log      logr.Logger
-	trigger  chan struct{}
-	report   *reportStore
+	client client.Client
+	// apiReader reads past the cache, only to recover from a write that found the cache behind.
+	apiReader client.Reader
+	cache     cache.Cache
+	recorder  recorder.EventRecorder
+	cfg       Config
+	log       logr.Logger
+	trigger   chan struct{}
+	report    *reportStore
+	// retryDelay grows while passes fail, so a failing API server is not hammered.
+	retryDelay time.Duration
 
 	// inFlight holds, per validator, the StatefulSet generation a restart produced, until the cache
 	// shows it; a pass in between would otherwise see the old template and restart again.
@@ -169,9 +180,12 @@ func (d *PeerDiscovery) runPass(ctx context.Context) {
 	passesTotal.Inc()
 	if err != nil {
 		errorsTotal.Inc()
-		d.log.Error(err, "peer discovery pass failed; retrying on the next event or interval")
+		d.retryDelay = min(max(2*d.retryDelay, time.Second), d.cfg.Interval)
+		d.log.Error(err, "peer discovery pass failed; retrying", "in", d.retryDelay.String())
+		time.AfterFunc(d.retryDelay, d.Trigger)
 		return
 	}
+	d.retryDelay = 0
 	lastSuccess.SetToCurrentTime()
 	d.log.V(1).Info("peer discovery pass done", "duration", time.Since(start).String())
 }

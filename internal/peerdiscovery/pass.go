@@ -183,16 +183,45 @@ func ownedByNode(sts *appsv1.StatefulSet, name string) bool {
 }
 
 // publish writes the namespace's stellar-peers ConfigMap when its content differs from what is there,
-// which also repairs a ConfigMap deleted or edited by hand.
+// which also repairs a ConfigMap deleted or edited by hand. It compares with the cache; only when a
+// write finds the cache behind does it read the ConfigMap from the API server and try once more.
 func (d *PeerDiscovery) publish(ctx context.Context, ns string, list []peers.Peer, existing *corev1.ConfigMap, now time.Time) (bool, error) {
 	data, err := peers.ConfigMapData(list)
 	if err != nil {
 		return false, err
 	}
+	written, err := d.writeConfigMap(ctx, ns, data, len(list), existing, now)
+	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+		fresh := &corev1.ConfigMap{}
+		if err := d.apiReader.Get(ctx, client.ObjectKey{Namespace: ns, Name: peers.ConfigMapName}, fresh); err != nil {
+			return false, fmt.Errorf("read %s after a conflict: %w", peers.ConfigMapName, err)
+		}
+		written, err = d.writeConfigMap(ctx, ns, data, len(list), fresh, now)
+	}
+	if err != nil || written == nil {
+		return false, err
+	}
+	configMapUpdatesTotal.WithLabelValues(ns).Inc()
+	var before []peers.Peer
+	if existing != nil {
+		if doc, err := peers.ParseDocument([]byte(existing.Data[peers.KeyPeersJSON])); err == nil {
+			before = doc.Peers
+		}
+	}
+	diff := DiffPeers(before, list)
+	d.log.Info("published peers", "namespace", ns, "validators", len(list), "ready", written.Annotations[peers.AnnotationPeerCount],
+		"joined", diff.Added, "left", diff.Removed, "readdressed", diff.Readdressed)
+	return true, nil
+}
+
+// writeConfigMap creates or updates the ConfigMap unless it already holds data. It returns the
+// written object, or nil when nothing needed writing.
+func (d *PeerDiscovery) writeConfigMap(ctx context.Context, ns string, data map[string]string, validators int,
+	existing *corev1.ConfigMap, now time.Time) (*corev1.ConfigMap, error) {
 	annotations := map[string]string{
 		peers.AnnotationDiscoveredAt:   now.UTC().Format(time.RFC3339Nano),
 		peers.AnnotationPeerCount:      fmt.Sprint(strings.Count(data[peers.KeyKnownPeers], "\n")),
-		peers.AnnotationValidatorCount: fmt.Sprint(len(list)),
+		peers.AnnotationValidatorCount: fmt.Sprint(validators),
 	}
 	if existing == nil {
 		cm := &corev1.ConfigMap{
@@ -200,18 +229,12 @@ func (d *PeerDiscovery) publish(ctx context.Context, ns string, list []peers.Pee
 			Data:       data,
 		}
 		if err := d.client.Create(ctx, cm, client.FieldOwner(FieldOwner)); err != nil {
-			return false, fmt.Errorf("create %s: %w", peers.ConfigMapName, err)
+			return nil, fmt.Errorf("create %s: %w", peers.ConfigMapName, err)
 		}
-		configMapUpdatesTotal.WithLabelValues(ns).Inc()
-		d.log.Info("published peers", "namespace", ns, "validators", len(list), "ready", annotations[peers.AnnotationPeerCount])
-		return true, nil
+		return cm, nil
 	}
 	if maps.Equal(existing.Data, data) && len(existing.BinaryData) == 0 && hasLabels(existing.Labels, configMapLabels) {
-		return false, nil
-	}
-	var before []peers.Peer
-	if doc, err := peers.ParseDocument([]byte(existing.Data[peers.KeyPeersJSON])); err == nil {
-		before = doc.Peers
+		return nil, nil
 	}
 	cm := existing.DeepCopy()
 	cm.Data = data
@@ -225,13 +248,9 @@ func (d *PeerDiscovery) publish(ctx context.Context, ns string, list []peers.Pee
 	}
 	maps.Copy(cm.Annotations, annotations)
 	if err := d.client.Update(ctx, cm, client.FieldOwner(FieldOwner)); err != nil {
-		return false, fmt.Errorf("update %s: %w", peers.ConfigMapName, err)
+		return nil, fmt.Errorf("update %s: %w", peers.ConfigMapName, err)
 	}
-	configMapUpdatesTotal.WithLabelValues(ns).Inc()
-	diff := DiffPeers(before, list)
-	d.log.Info("published peers", "namespace", ns, "validators", len(list), "ready", annotations[peers.AnnotationPeerCount],
-		"joined", diff.Added, "left", diff.Removed, "readdressed", diff.Readdressed)
-	return true, nil
+	return cm, nil
 }
 
 func hasLabels(have, want map[string]string) bool {

@@ -125,7 +125,8 @@ func readyPod(list []*corev1.Pod) *corev1.Pod {
 	return nil
 }
 
-// rolledOut reports whether the StatefulSet controller has caught up with the current template.
+// rolledOut reports whether the StatefulSet controller has caught up with the current template and
+// its pods have been Ready for the StatefulSet's minReadySeconds.
 func rolledOut(sts *appsv1.StatefulSet) bool {
 	want := int32(1)
 	if sts.Spec.Replicas != nil {
@@ -133,6 +134,6 @@ func rolledOut(sts *appsv1.StatefulSet) bool {
 	}
 	s := sts.Status
 	return s.ObservedGeneration >= sts.Generation &&
-		s.ReadyReplicas >= want && s.UpdatedReplicas >= want &&
+		s.ReadyReplicas >= want && s.AvailableReplicas >= want && s.UpdatedReplicas >= want &&
 		(s.UpdateRevision == "" || s.CurrentRevision == s.UpdateRevision)
 }

@@ -56,7 +56,7 @@ func TestBuildView(t *testing.T) {
 	sets := map[string]*appsv1.StatefulSet{
 		"a": {ObjectMeta: metav1.ObjectMeta{Generation: 2}, Spec: appsv1.StatefulSetSpec{Replicas: ptr.To(int32(1)),
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{peers.AnnotationMembership: "old"}}}},
-			Status: appsv1.StatefulSetStatus{ObservedGeneration: 2, ReadyReplicas: 1, UpdatedReplicas: 1}},
+			Status: appsv1.StatefulSetStatus{ObservedGeneration: 2, ReadyReplicas: 1, AvailableReplicas: 1, UpdatedReplicas: 1}},
 	}
 
 	view := BuildView(nodes, sets, pods, "cluster.local")

@@ -28,6 +28,11 @@ const (
 	renderedConfig  = renderedDir + "/" + ConfigKey
 	dataVolume      = "data"
 	defaultDataSize = "20Gi"
+
+	// MinReadySeconds is how long a validator's pod must stay Ready to count as available. Peer
+	// discovery restarts the next validator of a network only once the previous one is available,
+	// so a readiness probe that passes once and then fails does not let two validators go down.
+	MinReadySeconds = 10
 )
 
 // ValidatorConfigMap holds the validator's base stellar-core.cfg: no seed, no discovered peers.
@@ -112,9 +117,10 @@ exec stellar-core run --conf %[2]s
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
 		ObjectMeta: objectMeta(node, node.Name),
 		Spec: appsv1.StatefulSetSpec{
-			Replicas:    ptr.To(node.DesiredReplicas()),
-			ServiceName: HeadlessServiceName(node),
-			Selector:    &metav1.LabelSelector{MatchLabels: SelectorLabels(node)},
+			Replicas:        ptr.To(node.DesiredReplicas()),
+			ServiceName:     HeadlessServiceName(node),
+			MinReadySeconds: MinReadySeconds,
+			Selector:        &metav1.LabelSelector{MatchLabels: SelectorLabels(node)},
 			PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
 				WhenDeleted: retention,
 				WhenScaled:  appsv1.RetainPersistentVolumeClaimRetentionPolicyType,

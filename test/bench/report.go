@@ -1,0 +1,70 @@
+package bench
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ReadsAndWrites sums the requests of a window, split into reads (get, list) and writes.
+func ReadsAndWrites(reqs map[string]int) (reads, writes int) {
+	for k, n := range reqs {
+		switch strings.SplitN(k, " ", 2)[0] {
+		case "get", "list":
+			reads += n
+		case "create", "update", "patch", "delete":
+			writes += n
+		}
+	}
+	return reads, writes
+}
+
+func formatRequests(reqs map[string]int) string {
+	keys := make([]string, 0, len(reqs))
+	for k := range reqs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, reqs[k]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
+
+func mib(b uint64) string {
+	if b == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20))
+}
+
+func markdown(results []Result) string {
+	var b strings.Builder
+	b.WriteString("| N | implementation | detection p50 | p99 | max | steady window: reads / writes | change phase: reads / writes | ConfigMap writes per change | StatefulSet patches per change | CPU per pass | allocated per pass | manager RSS (peak) |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range results {
+		sr, sw := ReadsAndWrites(r.SteadyRequests)
+		cr, cw := ReadsAndWrites(r.ChangeRequests)
+		rss := "-"
+		if r.ManagerRSS > 0 {
+			rss = fmt.Sprintf("%s (%s)", mib(r.ManagerRSS), mib(r.ManagerPeakRSS))
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %d / %d in %s | %d / %d over %d changes | %.2f | %.2f | %.2f ms | %.1f KiB | %s |\n",
+			r.Validators, r.Implementation, ms(r.LatencyP50), ms(r.LatencyP99), ms(r.LatencyMax), sr, sw, r.SteadyWindow,
+			cr, cw, r.Changes, r.CMWritesPer, r.STSPatchesPer, float64(r.PassCPU)/float64(time.Millisecond),
+			float64(r.PassAllocBytes)/1024, rss)
+	}
+	b.WriteString("\nRequests by verb and resource:\n\n")
+	for _, r := range results {
+		fmt.Fprintf(&b, "- N=%d %s, steady: %s; changes: %s\n", r.Validators, r.Implementation,
+			formatRequests(r.SteadyRequests), formatRequests(r.ChangeRequests))
+	}
+	return b.String()
+}

@@ -1,0 +1,301 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/peers"
+)
+
+const (
+	wait    = 90 * time.Second
+	poll    = 200 * time.Millisecond
+	holdFor = 3 * time.Second
+	// Valid seed generated for these tests only.
+	testSeed = "SAUDBIIVHB4RCC6VNUE6T6SPPVSZPUAJZ5BMW2U5ARZYZN3VMDIJSJDR"
+)
+
+func validator(ns, name string) *stellarv1alpha1.StellarNode {
+	return &stellarv1alpha1.StellarNode{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: stellarv1alpha1.StellarNodeSpec{
+			NodeType: stellarv1alpha1.NodeTypeValidator, Network: stellarv1alpha1.NetworkTestnet, Version: "22.1.0",
+			ValidatorConfig: &stellarv1alpha1.ValidatorConfig{SeedSecretRef: name + "-seed"},
+		},
+	}
+}
+
+func createValidators(ns string, names ...string) {
+	for _, n := range names {
+		ExpectWithOffset(1, k8sClient.Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: n + "-seed"},
+			StringData: map[string]string{"STELLAR_CORE_SEED": testSeed},
+		})).To(Succeed())
+		ExpectWithOffset(1, k8sClient.Create(ctx, validator(ns, n))).To(Succeed())
+	}
+}
+
+func peerDocument(g Gomega, ns string) (peers.Document, string) {
+	cm := &corev1.ConfigMap{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: peers.ConfigMapName}, cm)).To(Succeed())
+	doc, err := peers.ParseDocument([]byte(cm.Data[peers.KeyPeersJSON]))
+	g.Expect(err).NotTo(HaveOccurred())
+	return doc, cm.Data[peers.KeyKnownPeers]
+}
+
+func readyNames(doc peers.Document) []string {
+	var out []string
+	for _, p := range doc.Peers {
+		if p.Ready() {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// report is what the operator's /peers endpoint says about one namespace.
+func report(g Gomega, ns string) (pending []string, ok bool) {
+	resp, err := http.Get("http://" + metricsAddr + "/peers")
+	g.Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = resp.Body.Close() }()
+	var body struct {
+		Namespaces map[string]struct {
+			PendingRestarts []string `json:"pendingRestarts"`
+		} `json:"namespaces"`
+	}
+	g.Expect(json.NewDecoder(resp.Body).Decode(&body)).To(Succeed())
+	r, ok := body.Namespaces[ns]
+	return r.PendingRestarts, ok
+}
+
+// settledWith waits until exactly these validators are Ready in stellar-peers and no restart is pending.
+func settledWith(ns string, names ...string) {
+	EventuallyWithOffset(1, func(g Gomega) {
+		doc, _ := peerDocument(g, ns)
+		g.Expect(readyNames(doc)).To(ConsistOf(names))
+		pending, ok := report(g, ns)
+		g.Expect(ok).To(BeTrue())
+		g.Expect(pending).To(BeEmpty())
+	}, wait, poll).Should(Succeed(), func() string { return operatorLog() })
+}
+
+func operatorLog() string {
+	data, _ := os.ReadFile(operator.logPath)
+	return "operator log:\n" + tail(string(data), 40)
+}
+
+// renderFor runs the validator's init step, the operator's render-config, against the live ConfigMaps.
+func renderFor(g Gomega, ns, name string) map[string]any {
+	dir := GinkgoT().TempDir()
+	base := &corev1.ConfigMap{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-config"}, base)).To(Succeed())
+	cm := &corev1.ConfigMap{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: peers.ConfigMapName}, cm)).To(Succeed())
+	pod := &corev1.Pod{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-0"}, pod)).To(Succeed())
+	node := &stellarv1alpha1.StellarNode{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, node)).To(Succeed())
+	g.Expect(os.WriteFile(filepath.Join(dir, "base.cfg"), []byte(base.Data["stellar-core.cfg"]), 0o600)).To(Succeed())
+	g.Expect(os.WriteFile(filepath.Join(dir, "peers.json"), []byte(cm.Data[peers.KeyPeersJSON]), 0o600)).To(Succeed())
+
+	args := pod.Spec.InitContainers[0].Args
+	for i, a := range args {
+		switch {
+		case strings.HasPrefix(a, "--base="):
+			args[i] = "--base=" + filepath.Join(dir, "base.cfg")
+		case strings.HasPrefix(a, "--peers="):
+			args[i] = "--peers=" + filepath.Join(dir, "peers.json")
+		case strings.HasPrefix(a, "--out="):
+			args[i] = "--out=" + filepath.Join(dir, "stellar-core.cfg")
+		}
+	}
+	cmd := exec.Command(operator.path, args...)
+	cmd.Env = []string{"STELLAR_CORE_SEED=" + testSeed, "POD_IP=" + pod.Status.PodIP}
+	out, err := cmd.CombinedOutput()
+	g.Expect(err).NotTo(HaveOccurred(), string(out))
+	g.Expect(string(out)).NotTo(ContainSubstring(testSeed))
+	var cfg map[string]any
+	_, err = toml.DecodeFile(filepath.Join(dir, "stellar-core.cfg"), &cfg)
+	g.Expect(err).NotTo(HaveOccurred())
+	cfg["_podIP"] = pod.Status.PodIP
+	return cfg
+}
+
+func strs(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
+	}
+	return out
+}
+
+var _ = Describe("Peer discovery on a simulated cluster", Ordered, func() {
+	var (
+		ns      string
+		tracker *podTracker
+	)
+	BeforeAll(func() {
+		n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "stellar-e2e"}}
+		Expect(k8sClient.Create(ctx, n)).To(Succeed())
+		ns = n.Name
+		tracker = startTracker(ns, holdFor)
+	})
+
+	It("brings three validators up, each configured with the two others and not itself", func() {
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "horizon-db"},
+			StringData: map[string]string{"DATABASE_URL": "postgres://h@db/h"}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, &stellarv1alpha1.StellarNode{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "horizon"},
+			Spec: stellarv1alpha1.StellarNodeSpec{NodeType: stellarv1alpha1.NodeTypeHorizon, Network: stellarv1alpha1.NetworkTestnet,
+				Version: "2.32.0", HorizonConfig: &stellarv1alpha1.HorizonConfig{DatabaseSecretRef: "horizon-db"}},
+		})).To(Succeed())
+		Expect(k8sClient.Create(ctx, &stellarv1alpha1.StellarNode{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "rpc"},
+			Spec: stellarv1alpha1.StellarNodeSpec{NodeType: stellarv1alpha1.NodeTypeSorobanRPC, Network: stellarv1alpha1.NetworkTestnet,
+				Version: "22.1.0", SorobanConfig: &stellarv1alpha1.SorobanConfig{}},
+		})).To(Succeed())
+		createValidators(ns, "v1", "v2", "v3")
+		settledWith(ns, "v1", "v2", "v3")
+
+		for _, self := range []string{"v1", "v2", "v3"} {
+			Eventually(func(g Gomega) {
+				cfg := renderFor(g, ns, self)
+				preferred := strs(cfg["PREFERRED_PEERS"])
+				g.Expect(preferred).To(HaveLen(2))
+				for _, p := range preferred {
+					g.Expect(p).NotTo(HavePrefix(self + "-0."))
+					g.Expect(p).To(HaveSuffix(".svc.cluster.local:11625"))
+				}
+				known := strs(cfg["KNOWN_PEERS"])
+				g.Expect(known).To(HaveLen(2))
+				g.Expect(known).NotTo(ContainElement(cfg["_podIP"].(string) + ":11625"))
+			}, wait, poll).Should(Succeed())
+		}
+		// Horizon and Soroban RPC run beside them and are never peers.
+		Eventually(func(g Gomega) int {
+			var pods corev1.PodList
+			g.Expect(k8sClient.List(ctx, &pods, client.InNamespace(ns))).To(Succeed())
+			return len(pods.Items)
+		}, wait, poll).Should(Equal(5))
+		doc, _ := peerDocument(Default, ns)
+		for _, p := range doc.Peers {
+			Expect(p.Name).To(BeElementOf("v1", "v2", "v3"))
+		}
+	})
+
+	It("restarts each of the first three once, never two at a time, when a fourth joins; then nothing restarts", func() {
+		tracker.establish("v1", "v2", "v3")
+		createValidators(ns, "v4")
+		Eventually(tracker.restartCounts, wait, poll).Should(Equal(map[string]int{"v1": 1, "v2": 1, "v3": 1}), operatorLog)
+		tracker.establish("v1", "v2", "v3", "v4")
+		settledWith(ns, "v1", "v2", "v3", "v4")
+		down, log := tracker.mostDown()
+		Expect(down).To(BeNumerically("<=", 1), "validators down at once: %v", log)
+		Consistently(tracker.restartCounts, 60*time.Second, time.Second).Should(BeEmpty())
+	})
+
+	It("finishes a restart wave after the operator is killed in the middle of it, restarting nobody twice", func() {
+		tracker.establish("v1", "v2", "v3", "v4")
+		createValidators(ns, "v5")
+		Eventually(func() int {
+			total := 0
+			for _, n := range tracker.restartCounts() {
+				total += n
+			}
+			return total
+		}, wait, 50*time.Millisecond).Should(BeNumerically(">=", 1))
+		operator.kill()
+		time.Sleep(2 * time.Second)
+		operator.start()
+		Eventually(tracker.restartCounts, wait, poll).Should(Equal(map[string]int{"v1": 1, "v2": 1, "v3": 1, "v4": 1}), operatorLog)
+		settledWith(ns, "v1", "v2", "v3", "v4", "v5")
+		down, log := tracker.mostDown()
+		Expect(down).To(BeNumerically("<=", 1), "validators down at once: %v", log)
+		Consistently(tracker.restartCounts, 5*time.Second, time.Second).Should(Equal(map[string]int{"v1": 1, "v2": 1, "v3": 1, "v4": 1}))
+	})
+
+	It("takes a suspended, then deleted, validator out of stellar-peers, restarting the others at most once", func() {
+		tracker.establish("v1", "v2", "v3", "v4")
+		node := &stellarv1alpha1.StellarNode{}
+		Eventually(func() error {
+			if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "v5"}, node); err != nil {
+				return err
+			}
+			node.Spec.Suspended = true
+			return k8sClient.Update(ctx, node)
+		}, wait, poll).Should(Succeed())
+		Eventually(func(g Gomega) []peers.Peer { doc, _ := peerDocument(g, ns); return doc.Peers }, wait, poll).Should(HaveLen(4))
+		settledWith(ns, "v1", "v2", "v3", "v4")
+		Expect(k8sClient.Delete(ctx, node)).To(Succeed())
+		Consistently(func(g Gomega) []string { doc, _ := peerDocument(g, ns); return readyNames(doc) }, 5*time.Second, poll).
+			Should(ConsistOf("v1", "v2", "v3", "v4"))
+		for name, n := range tracker.restartCounts() {
+			Expect(n).To(BeNumerically("<=", 1), "%s restarted %d times", name, n)
+		}
+		down, log := tracker.mostDown()
+		Expect(down).To(BeNumerically("<=", 1), "validators down at once: %v", log)
+	})
+
+	It("recovers from kube-apiserver being stopped for 10 seconds without restarting itself", func() {
+		pid := operator.cmd.Process.Pid
+		stopAPIServerFor(10 * time.Second)
+		Expect(operator.running()).To(BeTrue(), "the operator exited while the API server was away")
+		Expect(operator.cmd.Process.Pid).To(Equal(pid))
+
+		tracker.establish("v1", "v2", "v3", "v4")
+		createValidators(ns, "v6")
+		settledWith(ns, "v1", "v2", "v3", "v4", "v6")
+		for name, n := range tracker.restartCounts() {
+			Expect(n).To(Equal(1), "%s restarted %d times", name, n)
+		}
+		Expect(operator.running()).To(BeTrue())
+	})
+})
+
+// stopAPIServerFor stops the cluster's kube-apiserver process and starts it again with the same command.
+func stopAPIServerFor(d time.Duration) {
+	home, err := os.UserHomeDir()
+	Expect(err).NotTo(HaveOccurred())
+	pidFile := filepath.Join(home, ".kwok", "clusters", clusterName, "pids", "kube-apiserver.pid")
+	data, err := os.ReadFile(pidFile)
+	Expect(err).NotTo(HaveOccurred(), "kwok's pid file for kube-apiserver")
+	var pid int
+	_, err = fmt.Sscan(strings.TrimSpace(string(data)), &pid)
+	Expect(err).NotTo(HaveOccurred())
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	Expect(err).NotTo(HaveOccurred())
+	cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+
+	proc, err := os.FindProcess(pid)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(proc.Kill()).To(Succeed())
+	Eventually(func() bool { _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); return os.IsNotExist(err) }, 10*time.Second, 50*time.Millisecond).Should(BeTrue())
+	time.Sleep(d)
+
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = cwd
+	log, err := os.Create(filepath.Join(workDir, "kube-apiserver-restarted.log"))
+	Expect(err).NotTo(HaveOccurred())
+	cmd.Stdout, cmd.Stderr = log, log
+	Expect(cmd.Start()).To(Succeed())
+	Expect(os.WriteFile(pidFile, []byte(fmt.Sprint(cmd.Process.Pid)), 0o644)).To(Succeed())
+	go func() { _ = cmd.Wait() }()
+	Eventually(func() error {
+		return k8sClient.List(ctx, &corev1.NamespaceList{})
+	}, 60*time.Second, 200*time.Millisecond).Should(Succeed())
+}

@@ -1,0 +1,175 @@
+package e2e
+
+import (
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// podTracker watches the validator pods of a namespace. It counts restarts (a new pod UID for a
+// validator it already knew), the most validators down at once, and holds each restarted pod NotReady
+// for a while: kwok marks pods Ready within about 100 ms, which would make pacing trivially true.
+type podTracker struct {
+	ns   string
+	hold time.Duration
+
+	mu          sync.Mutex
+	uids        map[string]types.UID // current pod of each validator
+	restarts    map[string]int
+	established map[string]bool // validators whose restarts and downtime count
+	heldUntil   map[types.UID]time.Time
+	released    map[types.UID]bool
+	maxDown     int
+	downLog     []string
+	stop, done  chan struct{}
+}
+
+func startTracker(ns string, hold time.Duration) *podTracker {
+	t := &podTracker{ns: ns, hold: hold, uids: map[string]types.UID{}, restarts: map[string]int{},
+		established: map[string]bool{}, heldUntil: map[types.UID]time.Time{}, released: map[types.UID]bool{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer GinkgoRecover()
+		defer close(t.done)
+		for {
+			select {
+			case <-t.stop:
+				return
+			case <-time.After(25 * time.Millisecond):
+			}
+			t.poll()
+		}
+	}()
+	DeferCleanup(func() { close(t.stop); <-t.done })
+	return t
+}
+
+func (t *podTracker) poll() {
+	var pods corev1.PodList
+	if err := k8sClient.List(ctx, &pods, client.InNamespace(t.ns), client.MatchingLabels{"app.kubernetes.io/component": "validator"}); err != nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	up := map[string]bool{}
+	for i := range pods.Items {
+		pod := &pods.Items[i]
+		name := pod.Labels["app.kubernetes.io/instance"]
+		if pod.DeletionTimestamp != nil {
+			continue
+		}
+		if prev, ok := t.uids[name]; ok && prev != pod.UID && t.established[name] {
+			t.restarts[name]++
+			t.heldUntil[pod.UID] = time.Now().Add(t.hold)
+		}
+		t.uids[name] = pod.UID
+		ready := isReady(pod)
+		if until, held := t.heldUntil[pod.UID]; held && !t.released[pod.UID] {
+			switch {
+			case time.Now().Before(until) && ready:
+				setPodReady(pod, false)
+				ready = false
+			case !time.Now().Before(until):
+				if setPodReady(pod, true) {
+					t.released[pod.UID] = true
+					ready = true
+				}
+			default:
+				ready = false
+			}
+		}
+		if ready {
+			up[name] = true
+		}
+	}
+	var down []string
+	for name := range t.established {
+		if !up[name] {
+			down = append(down, name)
+		}
+	}
+	if len(down) > t.maxDown {
+		t.maxDown = len(down)
+		t.downLog = append(t.downLog, time.Now().Format(time.StampMilli)+" down: "+join(down))
+	}
+}
+
+// setPodReady writes the pod's Ready condition through the status subresource.
+func setPodReady(pod *corev1.Pod, ready bool) bool {
+	status := corev1.ConditionFalse
+	if ready {
+		status = corev1.ConditionTrue
+	}
+	patched := pod.DeepCopy()
+	found := false
+	for i, c := range patched.Status.Conditions {
+		if c.Type == corev1.PodReady || c.Type == corev1.ContainersReady {
+			patched.Status.Conditions[i].Status = status
+			patched.Status.Conditions[i].LastTransitionTime = metav1.Now()
+			found = found || c.Type == corev1.PodReady
+		}
+	}
+	if !found {
+		return false
+	}
+	return k8sClient.Status().Update(ctx, patched) == nil
+}
+
+func isReady(pod *corev1.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// establish starts counting restarts and downtime of these validators, from zero.
+func (t *podTracker) establish(names ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.restarts = map[string]int{}
+	t.maxDown = 0
+	t.downLog = nil
+	for _, n := range names {
+		t.established[n] = true
+	}
+}
+
+func (t *podTracker) forget(name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.established, name)
+}
+
+func (t *podTracker) restartCounts() map[string]int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range t.restarts {
+		out[k] = v
+	}
+	return out
+}
+
+func (t *podTracker) mostDown() (int, []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.maxDown, append([]string(nil), t.downLog...)
+}
+
+func join(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += ","
+		}
+		out += x
+	}
+	return out
+}
