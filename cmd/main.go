@@ -87,6 +87,12 @@ func parseFlags() options {
 
 func run() error {
 	o := parseFlags()
+	if len(envErrors) > 0 {
+		return fmt.Errorf("invalid environment: %s", strings.Join(envErrors, "; "))
+	}
+	if o.discoveryInterval <= 0 {
+		return fmt.Errorf("--peer-discovery-interval must be positive, got %s", o.discoveryInterval)
+	}
 	logger, err := newLogger(o.logLevel, o.logFormat)
 	if err != nil {
 		return err
@@ -216,19 +222,32 @@ func env(name, def string) string {
 	return def
 }
 
+// envErrors collects environment variables that could not be read, reported before anything starts.
+var envErrors []string
+
 func envBool(name string, def bool) bool {
-	switch strings.ToLower(os.Getenv(name)) {
+	switch v := strings.ToLower(os.Getenv(name)); v {
+	case "":
+		return def
 	case "1", "true", "yes":
 		return true
 	case "0", "false", "no":
 		return false
+	default:
+		envErrors = append(envErrors, fmt.Sprintf("%s=%q is not a boolean", name, v))
+		return def
 	}
-	return def
 }
 
 func envDuration(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
-		return d
+	v := os.Getenv(name)
+	if v == "" {
+		return def
 	}
-	return def
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		envErrors = append(envErrors, fmt.Sprintf("%s=%q is not a positive duration such as 30s", name, v))
+		return def
+	}
+	return d
 }

@@ -79,6 +79,7 @@ func New(mgr manager.Manager, cfg Config) *PeerDiscovery {
 	}
 	return &PeerDiscovery{
 		client:     mgr.GetClient(),
+		apiReader:  mgr.GetAPIReader(),
 		cache:      mgr.GetCache(),
 		recorder:   mgr.GetEventRecorder("peer-discovery"),
 		cfg:        cfg,

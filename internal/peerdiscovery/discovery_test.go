@@ -6,10 +6,12 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -324,6 +326,35 @@ var _ = Describe("PeerDiscovery", func() {
 		}
 		Expect(reads.matching("GET")).To(BeEmpty())
 		Expect(reads.byDiscovery()).To(BeEmpty(), "nothing changed, so discovery writes nothing")
+	})
+
+	It("merges a burst of events into one pass", func() {
+		sim := startSimulator(ns, 0)
+		names := []string{"b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8"}
+		for _, n := range names {
+			create(newValidator(ns, n, stellarv1alpha1.NetworkTestnet))
+		}
+		settled(ns, sim, len(names))
+		time.Sleep(200 * time.Millisecond)
+		before := testutil.ToFloat64(passesTotal)
+		var wg sync.WaitGroup
+		for _, n := range names {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer GinkgoRecover()
+				pod := &corev1.Pod{}
+				Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: n + "-0"}, pod)).To(Succeed())
+				pod.Annotations = map[string]string{"burst": "1"}
+				Expect(k8sClient.Update(ctx, pod)).To(Succeed())
+			}()
+		}
+		wg.Wait()
+		time.Sleep(500 * time.Millisecond)
+		passes := testutil.ToFloat64(passesTotal) - before
+		AddReportEntry("passes for a burst of 8 pod events", passes)
+		Expect(passes).To(BeNumerically(">=", 1))
+		Expect(passes).To(BeNumerically("<=", 2), "8 events within milliseconds gave %v passes", passes)
 	})
 
 	It("serves the current peers on /peers", func() {

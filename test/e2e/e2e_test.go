@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -82,7 +83,8 @@ func report(g Gomega, ns string) (pending []string, ok bool) {
 	return r.PendingRestarts, ok
 }
 
-// settledWith waits until exactly these validators are Ready in stellar-peers and no restart is pending.
+// settledWith waits until exactly these validators are Ready in stellar-peers, no restart is pending,
+// and every one of their StatefulSets has rolled out with its pod available (Ready for minReadySeconds).
 func settledWith(ns string, names ...string) {
 	EventuallyWithOffset(1, func(g Gomega) {
 		doc, _ := peerDocument(g, ns)
@@ -90,6 +92,14 @@ func settledWith(ns string, names ...string) {
 		pending, ok := report(g, ns)
 		g.Expect(ok).To(BeTrue())
 		g.Expect(pending).To(BeEmpty())
+		for _, name := range names {
+			sts := &appsv1.StatefulSet{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, sts)).To(Succeed())
+			g.Expect(sts.Status.ObservedGeneration).To(Equal(sts.Generation), name)
+			g.Expect(sts.Status.UpdatedReplicas).To(Equal(*sts.Spec.Replicas), name)
+			g.Expect(sts.Status.AvailableReplicas).To(Equal(*sts.Spec.Replicas), name)
+			g.Expect(sts.Status.CurrentRevision).To(Equal(sts.Status.UpdateRevision), name)
+		}
 	}, wait, poll).Should(Succeed(), func() string { return operatorLog() })
 }
 
