@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -138,6 +139,11 @@ func run() error {
 		LeaderElectionNamespace: o.leaderElectionNamespace,
 		// Handing over leadership at once on shutdown keeps the gap without a leader short.
 		LeaderElectionReleaseOnCancel: true,
+		// A leader that cannot renew its lease exits. These tolerate the API server being away for
+		// 20 seconds (an upgrade, a restart) without the operator restarting itself.
+		LeaseDuration: ptr.To(30 * time.Second),
+		RenewDeadline: ptr.To(20 * time.Second),
+		RetryPeriod:   ptr.To(4 * time.Second),
 		Cache:                         cacheOpts,
 		// Secrets are never read, so never cached.
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},

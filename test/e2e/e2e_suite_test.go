@@ -139,6 +139,7 @@ func (o *operatorProcess) start() {
 	log, err := os.OpenFile(o.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	Expect(err).NotTo(HaveOccurred())
 	o.cmd = exec.Command(o.path, "--watch-namespaces=all", "--metrics-bind-address="+metricsAddr,
+		"--leader-elect", "--leader-election-namespace=kube-system",
 		"--health-probe-bind-address="+probeAddr, "--operator-image=stellar-operator:e2e", "--log-format=console")
 	o.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	o.cmd.Stdout, o.cmd.Stderr = log, log

@@ -277,35 +277,66 @@ var _ = Describe("Peer discovery on a simulated cluster", Ordered, func() {
 })
 
 // stopAPIServerFor stops the cluster's kube-apiserver process and starts it again with the same command.
+// kube-controller-manager and kube-scheduler exit when they cannot renew their leases; a kubelet would
+// restart them, so this does too.
 func stopAPIServerFor(d time.Duration) {
-	home, err := os.UserHomeDir()
-	Expect(err).NotTo(HaveOccurred())
-	pidFile := filepath.Join(home, ".kwok", "clusters", clusterName, "pids", "kube-apiserver.pid")
-	data, err := os.ReadFile(pidFile)
-	Expect(err).NotTo(HaveOccurred(), "kwok's pid file for kube-apiserver")
-	var pid int
-	_, err = fmt.Sscan(strings.TrimSpace(string(data)), &pid)
-	Expect(err).NotTo(HaveOccurred())
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	Expect(err).NotTo(HaveOccurred())
-	cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
-	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+	apiserver := componentProcess("kube-apiserver")
+	others := []component{componentProcess("kube-controller-manager"), componentProcess("kube-scheduler")}
 
-	proc, err := os.FindProcess(pid)
+	proc, err := os.FindProcess(apiserver.pid)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(proc.Kill()).To(Succeed())
-	Eventually(func() bool { _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); return os.IsNotExist(err) }, 10*time.Second, 50*time.Millisecond).Should(BeTrue())
+	Eventually(func() bool { return !alive(apiserver.pid) }, 10*time.Second, 50*time.Millisecond).Should(BeTrue())
 	time.Sleep(d)
 
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Dir = cwd
-	log, err := os.Create(filepath.Join(workDir, "kube-apiserver-restarted.log"))
-	Expect(err).NotTo(HaveOccurred())
-	cmd.Stdout, cmd.Stderr = log, log
-	Expect(cmd.Start()).To(Succeed())
-	Expect(os.WriteFile(pidFile, []byte(fmt.Sprint(cmd.Process.Pid)), 0o644)).To(Succeed())
-	go func() { _ = cmd.Wait() }()
+	apiserver.restart()
 	Eventually(func() error {
 		return k8sClient.List(ctx, &corev1.NamespaceList{})
 	}, 60*time.Second, 200*time.Millisecond).Should(Succeed())
+	// Give the other components the time a kubelet would, then bring back any that exited.
+	time.Sleep(15 * time.Second)
+	for _, c := range others {
+		if !alive(c.pid) {
+			GinkgoWriter.Printf("%s exited while the API server was away; starting it again\n", c.name)
+			c.restart()
+		}
+	}
+}
+
+// component is a control plane process started by kwokctl.
+type component struct {
+	name, pidFile, cwd string
+	pid                int
+	args               []string
+}
+
+func componentProcess(name string) component {
+	home, err := os.UserHomeDir()
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	c := component{name: name, pidFile: filepath.Join(home, ".kwok", "clusters", clusterName, "pids", name+".pid")}
+	data, err := os.ReadFile(c.pidFile)
+	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "kwok's pid file for %s", name)
+	_, err = fmt.Sscan(strings.TrimSpace(string(data)), &c.pid)
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", c.pid))
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	c.cwd, _ = os.Readlink(fmt.Sprintf("/proc/%d/cwd", c.pid))
+	c.args = strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+	return c
+}
+
+func (c component) restart() {
+	cmd := exec.Command(c.args[0], c.args[1:]...)
+	cmd.Dir = c.cwd
+	log, err := os.Create(filepath.Join(workDir, c.name+"-restarted.log"))
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	cmd.Stdout, cmd.Stderr = log, log
+	ExpectWithOffset(1, cmd.Start()).To(Succeed())
+	ExpectWithOffset(1, os.WriteFile(c.pidFile, []byte(fmt.Sprint(cmd.Process.Pid)), 0o644)).To(Succeed())
+	go func() { _ = cmd.Wait() }()
+}
+
+func alive(pid int) bool {
+	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
+	return err == nil
 }
