@@ -144,7 +144,7 @@ func run() error {
 		LeaseDuration: ptr.To(30 * time.Second),
 		RenewDeadline: ptr.To(20 * time.Second),
 		RetryPeriod:   ptr.To(4 * time.Second),
-		Cache:                         cacheOpts,
+		Cache:         cacheOpts,
 		// Secrets are never read, so never cached.
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 	})
