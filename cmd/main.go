@@ -64,12 +64,12 @@ func parseFlags() options {
 	var o options
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", env("METRICS_BIND_ADDRESS", ":8080"),
 		"address of the metrics endpoint, which also serves /peers; 0 disables it")
-	flag.BoolVar(&o.secureMetrics, "metrics-secure", envBool("METRICS_SECURE", false),
+	flag.BoolVar(&o.secureMetrics, "metrics-secure", envBool("METRICS_SECURE"),
 		"serve metrics over HTTPS with Kubernetes authentication and authorization")
-	flag.BoolVar(&o.enableHTTP2, "enable-http2", envBool("ENABLE_HTTP2", false), "allow HTTP/2 on the metrics server")
+	flag.BoolVar(&o.enableHTTP2, "enable-http2", envBool("ENABLE_HTTP2"), "allow HTTP/2 on the metrics server")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", env("HEALTH_PROBE_BIND_ADDRESS", ":8081"),
 		"address of the /healthz and /readyz endpoints")
-	flag.BoolVar(&o.leaderElect, "leader-elect", envBool("LEADER_ELECT", false),
+	flag.BoolVar(&o.leaderElect, "leader-elect", envBool("LEADER_ELECT"),
 		"elect a leader, so only one replica reconciles and runs peer discovery")
 	flag.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", env("LEADER_ELECTION_NAMESPACE", os.Getenv("POD_NAMESPACE")),
 		"namespace of the leader-election Lease (default: POD_NAMESPACE)")
@@ -231,17 +231,16 @@ func env(name, def string) string {
 // envErrors collects environment variables that could not be read, reported before anything starts.
 var envErrors []string
 
-func envBool(name string, def bool) bool {
+// envBool reads a boolean variable; unset means false.
+func envBool(name string) bool {
 	switch v := strings.ToLower(os.Getenv(name)); v {
-	case "":
-		return def
+	case "", "0", "false", "no":
+		return false
 	case "1", "true", "yes":
 		return true
-	case "0", "false", "no":
-		return false
 	default:
 		envErrors = append(envErrors, fmt.Sprintf("%s=%q is not a boolean", name, v))
-		return def
+		return false
 	}
 }
 

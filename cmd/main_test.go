@@ -31,7 +31,7 @@ func TestEnvFallbacks(t *testing.T) {
 		t.Errorf("a bad duration must be reported: %s, %v", d, envErrors)
 	}
 	t.Setenv("LEADER_ELECT", "maybe")
-	envBool("LEADER_ELECT", false)
+	envBool("LEADER_ELECT")
 	if len(envErrors) != 2 {
 		t.Errorf("a bad boolean must be reported: %v", envErrors)
 	}

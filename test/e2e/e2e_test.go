@@ -50,12 +50,12 @@ func createValidators(ns string, names ...string) {
 	}
 }
 
-func peerDocument(g Gomega, ns string) (peers.Document, string) {
+func peerDocument(g Gomega, ns string) peers.Document {
 	cm := &corev1.ConfigMap{}
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: peers.ConfigMapName}, cm)).To(Succeed())
 	doc, err := peers.ParseDocument([]byte(cm.Data[peers.KeyPeersJSON]))
 	g.Expect(err).NotTo(HaveOccurred())
-	return doc, cm.Data[peers.KeyKnownPeers]
+	return doc
 }
 
 func readyNames(doc peers.Document) []string {
@@ -87,7 +87,7 @@ func report(g Gomega, ns string) (pending []string, ok bool) {
 // and every one of their StatefulSets has rolled out with its pod available (Ready for minReadySeconds).
 func settledWith(ns string, names ...string) {
 	EventuallyWithOffset(1, func(g Gomega) {
-		doc, _ := peerDocument(g, ns)
+		doc := peerDocument(g, ns)
 		g.Expect(readyNames(doc)).To(ConsistOf(names))
 		pending, ok := report(g, ns)
 		g.Expect(ok).To(BeTrue())
@@ -201,7 +201,7 @@ var _ = Describe("Peer discovery on a simulated cluster", Ordered, func() {
 			g.Expect(k8sClient.List(ctx, &pods, client.InNamespace(ns))).To(Succeed())
 			return len(pods.Items)
 		}, wait, poll).Should(Equal(5))
-		doc, _ := peerDocument(Default, ns)
+		doc := peerDocument(Default, ns)
 		for _, p := range doc.Peers {
 			Expect(p.Name).To(BeElementOf("v1", "v2", "v3"))
 		}
@@ -248,10 +248,10 @@ var _ = Describe("Peer discovery on a simulated cluster", Ordered, func() {
 			node.Spec.Suspended = true
 			return k8sClient.Update(ctx, node)
 		}, wait, poll).Should(Succeed())
-		Eventually(func(g Gomega) []peers.Peer { doc, _ := peerDocument(g, ns); return doc.Peers }, wait, poll).Should(HaveLen(4))
+		Eventually(func(g Gomega) []peers.Peer { doc := peerDocument(g, ns); return doc.Peers }, wait, poll).Should(HaveLen(4))
 		settledWith(ns, "v1", "v2", "v3", "v4")
 		Expect(k8sClient.Delete(ctx, node)).To(Succeed())
-		Consistently(func(g Gomega) []string { doc, _ := peerDocument(g, ns); return readyNames(doc) }, 5*time.Second, poll).
+		Consistently(func(g Gomega) []string { doc := peerDocument(g, ns); return readyNames(doc) }, 5*time.Second, poll).
 			Should(ConsistOf("v1", "v2", "v3", "v4"))
 		for name, n := range tracker.restartCounts() {
 			Expect(n).To(BeNumerically("<=", 1), "%s restarted %d times", name, n)

@@ -141,12 +141,6 @@ func (t *podTracker) establish(names ...string) {
 	}
 }
 
-func (t *podTracker) forget(name string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.established, name)
-}
-
 func (t *podTracker) restartCounts() map[string]int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
