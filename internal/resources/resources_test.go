@@ -1,0 +1,143 @@
+package resources
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+)
+
+var opts = Options{OperatorImage: "example.org/stellar-operator:v1", ClusterDomain: "cluster.local"}
+
+func validator(mutate ...func(*stellarv1alpha1.StellarNode)) *stellarv1alpha1.StellarNode {
+	n := &stellarv1alpha1.StellarNode{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "stellar", Name: "alpha"},
+		Spec: stellarv1alpha1.StellarNodeSpec{
+			NodeType: stellarv1alpha1.NodeTypeValidator, Network: stellarv1alpha1.NetworkMainnet, Version: "22.1.0",
+			ValidatorConfig: &stellarv1alpha1.ValidatorConfig{SeedSecretRef: "alpha-seed", PeerPort: 11700, HTTPPort: 11701},
+		},
+	}
+	for _, m := range mutate {
+		m(n)
+	}
+	return n
+}
+
+func TestValidatorStatefulSet(t *testing.T) {
+	cases := []struct {
+		name  string
+		node  *stellarv1alpha1.StellarNode
+		check func(t *testing.T, sts *appsv1.StatefulSet)
+	}{
+		{"defaults", validator(), func(t *testing.T, sts *appsv1.StatefulSet) {
+			if *sts.Spec.Replicas != 1 || sts.Spec.ServiceName != "alpha-headless" || sts.Spec.MinReadySeconds != MinReadySeconds {
+				t.Errorf("spec = %+v", sts.Spec)
+			}
+			if sts.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted != appsv1.RetainPersistentVolumeClaimRetentionPolicyType {
+				t.Error("Retain is the default")
+			}
+			if got := sts.Spec.Template.Spec.Containers[0].Image; got != "stellar/stellar-core:22.1.0" {
+				t.Errorf("image = %s", got)
+			}
+			if sts.Labels[LabelNetwork] != "mainnet" || sts.Spec.Selector.MatchLabels[LabelInstance] != "alpha" || len(sts.Spec.Selector.MatchLabels) != 2 {
+				t.Errorf("labels = %v, selector = %v", sts.Labels, sts.Spec.Selector.MatchLabels)
+			}
+			init := sts.Spec.Template.Spec.InitContainers[0]
+			if !slices.Contains(init.Args, "--peers=/etc/stellar/peers/peers.json") {
+				t.Errorf("discovery is on by default: args = %v", init.Args)
+			}
+			ports := sts.Spec.Template.Spec.Containers[0].Ports
+			if ports[0].ContainerPort != 11700 || ports[1].ContainerPort != 11701 {
+				t.Errorf("ports = %v", ports)
+			}
+			probe := strings.Join(sts.Spec.Template.Spec.Containers[0].ReadinessProbe.Exec.Command, " ")
+			if !strings.Contains(probe, "127.0.0.1:11701/info") {
+				t.Errorf("probe = %s", probe)
+			}
+			for _, v := range sts.Spec.Template.Spec.Volumes {
+				if v.Name == "rendered" && v.EmptyDir.Medium != corev1.StorageMediumMemory {
+					t.Error("the rendered config holds the seed: it must live in memory")
+				}
+			}
+		}},
+		{"suspended", validator(func(n *stellarv1alpha1.StellarNode) { n.Spec.Suspended = true }), func(t *testing.T, sts *appsv1.StatefulSet) {
+			if *sts.Spec.Replicas != 0 {
+				t.Error("a suspended validator has no pod")
+			}
+		}},
+		{"delete volumes, own image", validator(func(n *stellarv1alpha1.StellarNode) {
+			n.Spec.Storage.RetentionPolicy = stellarv1alpha1.RetentionDelete
+			n.Spec.Image = "registry.example.org/core:custom"
+		}), func(t *testing.T, sts *appsv1.StatefulSet) {
+			if sts.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted != appsv1.DeletePersistentVolumeClaimRetentionPolicyType {
+				t.Error("retentionPolicy Delete")
+			}
+			if sts.Spec.Template.Spec.Containers[0].Image != "registry.example.org/core:custom" {
+				t.Error("image overrides the whole reference")
+			}
+		}},
+		{"discovery off", validator(func(n *stellarv1alpha1.StellarNode) {
+			n.Spec.ValidatorConfig.PeerDiscovery.Enabled = ptr.To(false)
+		}), func(t *testing.T, sts *appsv1.StatefulSet) {
+			for _, a := range sts.Spec.Template.Spec.InitContainers[0].Args {
+				if strings.HasPrefix(a, "--peers") {
+					t.Errorf("discovery off must not read peers: %v", a)
+				}
+			}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.check(t, ValidatorStatefulSet(c.node, "BASE", opts)) })
+	}
+}
+
+func TestConfigHashFollowsTheConfig(t *testing.T) {
+	a := ValidatorStatefulSet(validator(), "one", opts).Spec.Template.Annotations[AnnotationConfigHash]
+	b := ValidatorStatefulSet(validator(), "two", opts).Spec.Template.Annotations[AnnotationConfigHash]
+	if a == b || a != ValidatorStatefulSet(validator(), "one", opts).Spec.Template.Annotations[AnnotationConfigHash] {
+		t.Error("the config hash must change with the config and only with it")
+	}
+}
+
+func TestAPIServers(t *testing.T) {
+	horizon := &stellarv1alpha1.StellarNode{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "stellar", Name: "h"},
+		Spec: stellarv1alpha1.StellarNodeSpec{NodeType: stellarv1alpha1.NodeTypeHorizon, Network: stellarv1alpha1.NetworkCustom,
+			CustomNetworkPassphrase: "Private ; 2026", Version: "2.32.0",
+			HorizonConfig: &stellarv1alpha1.HorizonConfig{DatabaseSecretRef: "db", Ingest: ptr.To(false),
+				HistoryArchiveURLs: []string{"https://a.example.org", "https://b.example.org"}}},
+	}
+	env := map[string]corev1.EnvVar{}
+	for _, e := range HorizonDeployment(horizon).Spec.Template.Spec.Containers[0].Env {
+		env[e.Name] = e
+	}
+	if env["NETWORK_PASSPHRASE"].Value != "Private ; 2026" || env["INGEST"].Value != "false" ||
+		env["HISTORY_ARCHIVE_URLS"].Value != "https://a.example.org,https://b.example.org" ||
+		env["DATABASE_URL"].ValueFrom.SecretKeyRef.Name != "db" {
+		t.Errorf("horizon env = %v", env)
+	}
+
+	rpc := &stellarv1alpha1.StellarNode{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "stellar", Name: "r"},
+		Spec: stellarv1alpha1.StellarNodeSpec{NodeType: stellarv1alpha1.NodeTypeSorobanRPC, Network: stellarv1alpha1.NetworkTestnet,
+			Version: "22.1.0", SorobanConfig: &stellarv1alpha1.SorobanConfig{LogLevel: "warn", HistoryRetentionWindow: ptr.To(int32(100))}},
+	}
+	d := SorobanDeployment(rpc)
+	c := d.Spec.Template.Spec.Containers[0]
+	if c.Image != "stellar/stellar-rpc:22.1.0" || d.Labels[LabelComponent] != "soroban-rpc" {
+		t.Errorf("image %s, labels %v", c.Image, d.Labels)
+	}
+	if !slices.Contains(c.Env, corev1.EnvVar{Name: "LOG_LEVEL", Value: "warn"}) ||
+		!slices.Contains(c.Env, corev1.EnvVar{Name: "HISTORY_RETENTION_WINDOW", Value: "100"}) {
+		t.Errorf("rpc env = %v", c.Env)
+	}
+	if APIService(rpc).Spec.Ports[0].Port != 8000 {
+		t.Error("port 8000")
+	}
+}
