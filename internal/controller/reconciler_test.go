@@ -284,7 +284,7 @@ var _ = Describe("StellarNode reconciler", func() {
 		Expect(c.Image).To(Equal("stellar/stellar-horizon:2.32.0"))
 		Expect(c.ReadinessProbe.HTTPGet.Path).To(Equal("/health"))
 		Expect(c.Env).To(ContainElement(HaveField("ValueFrom.SecretKeyRef.Name", "horizon-db")))
-		Expect(c.Env).To(ContainElement(corev1.EnvVar{Name: "NETWORK_PASSPHRASE", Value: "Test SDF Network ; September 2015"}))
+		Expect(c.Env).To(ContainElement(corev1.EnvVar{Name: "NETWORK", Value: "testnet"}))
 		svc := &corev1.Service{}
 		Eventually(func() error { return k8sClient.Get(ctx, key(ns, "horizon"), svc) }, timeout, interval).Should(Succeed())
 		Expect(svc.Spec.Ports[0].Port).To(Equal(int32(8000)))

@@ -76,14 +76,28 @@ func APIService(node *stellarv1alpha1.StellarNode) *corev1.Service {
 	}
 }
 
-// captiveCoreEnv points captive core at the node's network.
+// networkNames are the names Horizon and stellar-rpc give the public networks in their NETWORK setting,
+// which brings each network's passphrase, archives and captive-core quorum with it.
+var networkNames = map[stellarv1alpha1.Network]string{
+	stellarv1alpha1.NetworkMainnet:   "pubnet",
+	stellarv1alpha1.NetworkTestnet:   "testnet",
+	stellarv1alpha1.NetworkFuturenet: "futurenet",
+}
+
+// captiveCoreEnv points captive core at the node's network: by name for a public network with its own
+// archives, otherwise by passphrase and archive URLs.
 func captiveCoreEnv(node *stellarv1alpha1.StellarNode, archives []string) []corev1.EnvVar {
-	return []corev1.EnvVar{
-		{Name: "NETWORK_PASSPHRASE", Value: node.NetworkPassphrase()},
-		{Name: "HISTORY_ARCHIVE_URLS", Value: strings.Join(node.HistoryArchives(archives), ",")},
+	env := []corev1.EnvVar{
 		{Name: "STELLAR_CORE_BINARY_PATH", Value: "/usr/bin/stellar-core"},
 		{Name: "CAPTIVE_CORE_STORAGE_PATH", Value: captiveCoreDir},
 	}
+	if name, public := networkNames[node.Spec.Network]; public && len(archives) == 0 {
+		return append(env, corev1.EnvVar{Name: "NETWORK", Value: name})
+	}
+	return append(env,
+		corev1.EnvVar{Name: "NETWORK_PASSPHRASE", Value: node.NetworkPassphrase()},
+		corev1.EnvVar{Name: "HISTORY_ARCHIVE_URLS", Value: strings.Join(node.HistoryArchives(archives), ",")},
+	)
 }
 
 func apiDeployment(node *stellarv1alpha1.StellarNode, image string, env []corev1.EnvVar, probe *corev1.Probe) *appsv1.Deployment {

@@ -137,6 +137,9 @@ func TestAPIServers(t *testing.T) {
 		!slices.Contains(c.Env, corev1.EnvVar{Name: "HISTORY_RETENTION_WINDOW", Value: "100"}) {
 		t.Errorf("rpc env = %v", c.Env)
 	}
+	if !slices.Contains(c.Env, corev1.EnvVar{Name: "NETWORK", Value: "testnet"}) {
+		t.Errorf("a public network is named: %v", c.Env)
+	}
 	if APIService(rpc).Spec.Ports[0].Port != 8000 {
 		t.Error("port 8000")
 	}
