@@ -62,7 +62,7 @@ type PeerDiscovery struct {
 	mu       sync.Mutex
 	inFlight map[string]int64
 	// networks and lastChange remember each network's members and its latest change, for events.
-	networks   map[string]networkMembers
+	networks   map[string][]peers.Member
 	lastChange map[string]membershipChange
 }
 
@@ -87,7 +87,7 @@ func New(mgr manager.Manager, cfg Config) *PeerDiscovery {
 		trigger:    make(chan struct{}, 1),
 		report:     &reportStore{},
 		inFlight:   map[string]int64{},
-		networks:   map[string]networkMembers{},
+		networks:   map[string][]peers.Member{},
 		lastChange: map[string]membershipChange{},
 	}
 }

@@ -3,6 +3,7 @@ package peerdiscovery
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -108,21 +109,16 @@ type membershipChange struct {
 func (d *PeerDiscovery) noteMembership(ns string, states []ValidatorState) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	// The states are sorted by name, so equal memberships are equal slices: no hashing needed.
 	for networkID, members := range NetworkMembers(states) {
 		k := key(ns, networkID)
-		hash := peers.MembershipHash(members)
 		prev, seen := d.networks[k]
-		if seen && prev.hash != hash {
-			joined, left := MemberDiff(prev.members, members)
+		if seen && !slices.Equal(prev, members) {
+			joined, left := MemberDiff(prev, members)
 			d.lastChange[k] = membershipChange{joined: joined, left: left}
 		}
-		d.networks[k] = networkMembers{hash: hash, members: members}
+		d.networks[k] = members
 	}
-}
-
-type networkMembers struct {
-	hash    string
-	members []peers.Member
 }
 
 func without(list []string, self peers.Member) []string {
