@@ -4,11 +4,11 @@
 # Binaries already in the cache are reused. Prints the bin directory on the last line.
 set -euo pipefail
 
-KUBE_VERSION="${KUBE_VERSION:-1.37.2}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 CACHE_ROOT="${STELLAR_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stellar-operator}"
-BIN_DIR="${CACHE_ROOT}/controlplane/v${KUBE_VERSION}/bin"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+KUBE_VERSION="${KUBE_VERSION:-$("${HERE}/kube-version.sh")}"
+BIN_DIR="${CACHE_ROOT}/controlplane/v${KUBE_VERSION}/bin"
 
 # What to build: "envtest" (apiserver + etcd + kubectl) or "all" (adds controller-manager, scheduler, kwok).
 WHAT="${1:-envtest}"

@@ -1,4 +1,4 @@
-package controller
+package controller_test
 
 import (
 	"strings"
@@ -18,6 +18,7 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )
 
 const (
@@ -26,18 +27,7 @@ const (
 )
 
 func validator(ns, name string) *stellarv1alpha1.StellarNode {
-	return &stellarv1alpha1.StellarNode{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: stellarv1alpha1.StellarNodeSpec{
-			NodeType: stellarv1alpha1.NodeTypeValidator,
-			Network:  stellarv1alpha1.NetworkTestnet,
-			Version:  "22.1.0",
-			ValidatorConfig: &stellarv1alpha1.ValidatorConfig{
-				SeedSecretRef: name + "-seed",
-				HomeDomain:    "example.org",
-			},
-		},
-	}
+	return testutil.Validator(ns, name, testutil.WithHomeDomain("example.org"))
 }
 
 func key(ns, name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }
@@ -245,7 +235,7 @@ var _ = Describe("StellarNode reconciler", func() {
 		sts := &appsv1.StatefulSet{}
 		Eventually(func(g Gomega) { g.Expect(k8sClient.Get(ctx, key(ns, "noseed"), sts)).To(Succeed()) }, timeout, interval).Should(Succeed())
 		// The kubelet reports the missing Secret on the pod; envtest has no kubelet, so the test writes it.
-		pod := podOf(sts)
+		pod := testutil.PodFor(sts)
 		Expect(k8sClient.Create(ctx, pod)).To(Succeed())
 		pod.Status.InitContainerStatuses = []corev1.ContainerStatus{{
 			Name: "render-config", Image: testOperatorImage,
@@ -260,20 +250,8 @@ var _ = Describe("StellarNode reconciler", func() {
 	})
 
 	It("runs Horizon and Soroban RPC as Deployments with their own images", func() {
-		horizon := &stellarv1alpha1.StellarNode{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "horizon"},
-			Spec: stellarv1alpha1.StellarNodeSpec{
-				NodeType: stellarv1alpha1.NodeTypeHorizon, Network: stellarv1alpha1.NetworkTestnet, Version: "2.32.0",
-				HorizonConfig: &stellarv1alpha1.HorizonConfig{DatabaseSecretRef: "horizon-db"},
-			},
-		}
-		rpc := &stellarv1alpha1.StellarNode{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "rpc"},
-			Spec: stellarv1alpha1.StellarNodeSpec{
-				NodeType: stellarv1alpha1.NodeTypeSorobanRPC, Network: stellarv1alpha1.NetworkTestnet, Version: "22.1.0",
-				SorobanConfig: &stellarv1alpha1.SorobanConfig{},
-			},
-		}
+		horizon := testutil.Horizon(ns, "horizon")
+		rpc := testutil.SorobanRPC(ns, "rpc")
 		Expect(k8sClient.Create(ctx, horizon)).To(Succeed())
 		Expect(k8sClient.Create(ctx, rpc)).To(Succeed())
 
@@ -296,20 +274,6 @@ var _ = Describe("StellarNode reconciler", func() {
 		Expect(k8sClient.Get(ctx, key(ns, "rpc"), &appsv1.StatefulSet{})).NotTo(Succeed(), "Soroban RPC is no validator")
 	})
 })
-
-// podOf is the pod the StatefulSet controller would create for a one-replica StatefulSet.
-func podOf(sts *appsv1.StatefulSet) *corev1.Pod {
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: sts.Namespace, Name: sts.Name + "-0", Labels: sts.Spec.Template.Labels},
-		Spec:       *sts.Spec.Template.Spec.DeepCopy(),
-	}
-	for _, t := range sts.Spec.VolumeClaimTemplates {
-		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: t.Name, VolumeSource: corev1.VolumeSource{
-			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: t.Name + "-" + pod.Name},
-		}})
-	}
-	return pod
-}
 
 // updateNode changes a StellarNode, retrying when the reconciler wrote its status in between.
 func updateNode(ns, name string, mutate func(*stellarv1alpha1.StellarNode)) {

@@ -1,28 +1,19 @@
-package controller
+package controller_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
-	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/operator"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )
 
 var (
@@ -31,7 +22,8 @@ var (
 	testEnv   *envtest.Environment
 	cfg       *rest.Config
 	k8sClient client.Client
-	scheme    = runtime.NewScheme()
+	// requests records what the operator sends to the API server.
+	requests = &testutil.RequestCounter{}
 )
 
 const testOperatorImage = "example.org/stellar-operator:test"
@@ -44,38 +36,20 @@ func TestController(t *testing.T) {
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	ctx, cancel = context.WithCancel(context.TODO())
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(stellarv1alpha1.AddToScheme(scheme)).To(Succeed())
-
-	Expect(os.Getenv("KUBEBUILDER_ASSETS")).NotTo(BeEmpty(), "run the tests with `make test`, which builds the control plane")
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
 	var err error
-	cfg, err = testEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
-	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
+	testEnv, cfg, k8sClient, err = testutil.StartEnv()
 	Expect(err).NotTo(HaveOccurred())
 
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{resources.LabelName: resources.AppName})},
-		}},
-	})
+	// The operator as it ships: reconciler and peer discovery, through the one set-up path.
+	opCfg := rest.CopyConfig(cfg)
+	opCfg.Wrap(requests.Wrap)
+	c := testutil.TestConfig()
+	c.OperatorImage = testOperatorImage
+	op, err := operator.New(opCfg, c)
 	Expect(err).NotTo(HaveOccurred())
-	Expect((&StellarNodeReconciler{
-		Client:   mgr.GetClient(),
-		Scheme:   mgr.GetScheme(),
-		Recorder: mgr.GetEventRecorder("stellarnode-controller"),
-		Options:  resources.Options{OperatorImage: testOperatorImage, ClusterDomain: "cluster.local"},
-	}).SetupWithManager(mgr)).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
-		Expect(mgr.Start(ctx)).To(Succeed())
+		Expect(op.Manager.Start(ctx)).To(Succeed())
 	}()
 })
 
@@ -83,3 +57,9 @@ var _ = AfterSuite(func() {
 	cancel()
 	Expect(testEnv.Stop()).To(Succeed())
 })
+
+func newNamespace() string {
+	ns, err := testutil.NewNamespace(ctx, k8sClient, "test")
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	return ns
+}

@@ -1,13 +1,11 @@
-package controller
+package controller_test
 
 import (
 	"fmt"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -145,10 +143,3 @@ spec: {nodeType: SorobanRpc, network: Testnet, version: "22.1.0", sorobanConfig:
 		Expect(err.Error()).To(ContainSubstring("storage.size is immutable"))
 	})
 })
-
-// newNamespace creates a namespace of its own for one test.
-func newNamespace() string {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "test-"}}
-	ExpectWithOffset(1, k8sClient.Create(ctx, ns)).To(Succeed())
-	return ns.Name
-}

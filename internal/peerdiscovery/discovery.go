@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -56,6 +57,7 @@ type PeerDiscovery struct {
 	report    *reportStore
 	// retryDelay grows while passes fail, so a failing API server is not hammered.
 	retryDelay time.Duration
+	stats      stats
 
 	// inFlight holds, per validator, the StatefulSet generation a restart produced, until the cache
 	// shows it; a pass in between would otherwise see the old template and restart again.
@@ -98,11 +100,34 @@ func (d *PeerDiscovery) NeedLeaderElection() bool { return true }
 // Handler serves /peers.
 func (d *PeerDiscovery) Handler() http.Handler { return d.report }
 
+// Report is what /peers shows now.
+func (d *PeerDiscovery) Report() PeersReport { return d.report.snapshot() }
+
 // Trigger asks for a pass soon. Calls while one is pending are merged into it.
 func (d *PeerDiscovery) Trigger() {
+	d.stats.triggers.Add(1)
 	select {
 	case d.trigger <- struct{}{}:
 	default:
+		d.stats.merged.Add(1)
+	}
+}
+
+// Stats counts what the loop decided: triggers received, merged into a pending pass, and passes run.
+type Stats struct {
+	Triggers, Merged, TriggeredPasses, Passes int64
+}
+
+type stats struct {
+	triggers, merged, triggeredPasses, passes atomic.Int64
+}
+
+// Stats is a snapshot of the loop's counters. Every trigger either starts a pass or is merged into one:
+// Triggers == Merged + TriggeredPasses once the loop is idle.
+func (d *PeerDiscovery) Stats() Stats {
+	return Stats{
+		Triggers: d.stats.triggers.Load(), Merged: d.stats.merged.Load(),
+		TriggeredPasses: d.stats.triggeredPasses.Load(), Passes: d.stats.passes.Load(),
 	}
 }
 
@@ -133,8 +158,10 @@ func (d *PeerDiscovery) Start(ctx context.Context) error {
 			}
 			select {
 			case <-d.trigger:
+				d.stats.merged.Add(1)
 			default:
 			}
+			d.stats.triggeredPasses.Add(1)
 			d.runPass(ctx)
 		}
 	}
@@ -177,6 +204,7 @@ func (d *PeerDiscovery) watch(ctx context.Context) error {
 func (d *PeerDiscovery) runPass(ctx context.Context) {
 	start := time.Now()
 	err := d.Pass(ctx)
+	d.stats.passes.Add(1)
 	passDuration.Observe(time.Since(start).Seconds())
 	passesTotal.Inc()
 	if err != nil {

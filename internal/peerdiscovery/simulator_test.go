@@ -1,20 +1,18 @@
-package peerdiscovery
+package peerdiscovery_test
 
 import (
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-)
 
-var nextIP atomic.Int32
+	"github.com/stellar-k8s/stellar-operator/internal/testutil"
+)
 
 // simulator plays the StatefulSet controller and the kubelet for one namespace, which envtest lacks:
 // it creates each validator's pod, recreates it with a new IP when the pod template changes, holds a
@@ -23,37 +21,22 @@ type simulator struct {
 	ns   string
 	hold time.Duration
 
+	restarts testutil.Tally // pods recreated for a template change
+
 	mu       sync.Mutex
 	seenGen  map[string]int64     // template generation the current pod runs
-	restarts map[string]int       // pods recreated for a template change
 	notReady map[string]time.Time // pods not Ready yet, since when
 	readyAt  map[string]time.Time // when each pod last became Ready
 	keepDown map[string]bool      // pods held NotReady by the test
 	maxDown  int                  // most pods NotReady at once, after reset
-	stop     chan struct{}
-	done     chan struct{}
 }
 
 func startSimulator(ns string, hold time.Duration) *simulator {
 	s := &simulator{
 		ns: ns, hold: hold,
-		seenGen: map[string]int64{}, restarts: map[string]int{}, notReady: map[string]time.Time{},
-		readyAt: map[string]time.Time{}, keepDown: map[string]bool{},
-		stop: make(chan struct{}), done: make(chan struct{}),
+		seenGen: map[string]int64{}, notReady: map[string]time.Time{}, readyAt: map[string]time.Time{}, keepDown: map[string]bool{},
 	}
-	go func() {
-		defer GinkgoRecover()
-		defer close(s.done)
-		for {
-			select {
-			case <-s.stop:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-			s.step()
-		}
-	}()
-	DeferCleanup(func() { close(s.stop); <-s.done })
+	DeferCleanup(testutil.Every(10*time.Millisecond, s.step))
 	return s
 }
 
@@ -77,7 +60,6 @@ func (s *simulator) sync(sts *appsv1.StatefulSet) error {
 	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if *sts.Spec.Replicas == 0 {
@@ -95,7 +77,7 @@ func (s *simulator) sync(sts *appsv1.StatefulSet) error {
 		s.seenGen[name] = sts.Generation
 		return s.createPod(sts)
 	case sts.Generation > s.seenGen[name]:
-		s.restarts[name]++
+		s.restarts.Add(name)
 		s.seenGen[name] = sts.Generation
 		if err := k8sClient.Delete(ctx, pod, client.GracePeriodSeconds(0)); err != nil {
 			return err
@@ -104,7 +86,7 @@ func (s *simulator) sync(sts *appsv1.StatefulSet) error {
 	}
 	since, down := s.notReady[name]
 	if down && !s.keepDown[name] && time.Since(since) >= s.hold {
-		setReady(pod, true)
+		testutil.SetReady(pod, true)
 		if err := k8sClient.Status().Update(ctx, pod); err != nil {
 			return err
 		}
@@ -122,30 +104,16 @@ func (s *simulator) sync(sts *appsv1.StatefulSet) error {
 }
 
 func (s *simulator) createPod(sts *appsv1.StatefulSet) error {
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: sts.Name + "-0", Labels: sts.Spec.Template.Labels},
-		Spec:       *sts.Spec.Template.Spec.DeepCopy(),
-	}
-	pod.Spec.NodeName = "node-1"
-	for _, t := range sts.Spec.VolumeClaimTemplates {
-		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: t.Name, VolumeSource: corev1.VolumeSource{
-			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: t.Name + "-" + pod.Name},
-		}})
-	}
+	pod := testutil.PodFor(sts)
 	if err := k8sClient.Create(ctx, pod); err != nil {
 		return err
 	}
-	n := nextIP.Add(1)
-	pod.Status.PodIP = fmt.Sprintf("10.%d.%d.%d", 100+n/65536, (n/256)%256, n%256)
-	pod.Status.PodIPs = []corev1.PodIP{{IP: pod.Status.PodIP}}
-	setReady(pod, false)
+	testutil.Assign(pod, testutil.NextPodIP(), false)
 	if err := k8sClient.Status().Update(ctx, pod); err != nil {
 		return err
 	}
 	s.notReady[sts.Name] = time.Now()
-	if len(s.notReady) > s.maxDown {
-		s.maxDown = len(s.notReady)
-	}
+	s.maxDown = max(s.maxDown, len(s.notReady))
 	return s.writeStatus(sts, 0)
 }
 
@@ -159,18 +127,6 @@ func (s *simulator) writeStatus(sts *appsv1.StatefulSet, ready int32) error {
 	return k8sClient.Status().Update(ctx, sts)
 }
 
-func setReady(pod *corev1.Pod, ready bool) {
-	status := corev1.ConditionFalse
-	if ready {
-		status = corev1.ConditionTrue
-	}
-	pod.Status.Phase = corev1.PodRunning
-	pod.Status.Conditions = []corev1.PodCondition{
-		{Type: corev1.PodScheduled, Status: corev1.ConditionTrue},
-		{Type: corev1.PodReady, Status: status, LastTransitionTime: metav1.Now()},
-	}
-}
-
 // holdDown keeps a validator's pod NotReady until release.
 func (s *simulator) holdDown(name string, down bool) {
 	s.mu.Lock()
@@ -180,21 +136,13 @@ func (s *simulator) holdDown(name string, down bool) {
 
 // resetCounts forgets restarts and the most pods down at once so far.
 func (s *simulator) resetCounts() {
+	s.restarts.Reset()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.restarts = map[string]int{}
 	s.maxDown = len(s.notReady)
 }
 
-func (s *simulator) restartCounts() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range s.restarts {
-		out[k] = v
-	}
-	return out
-}
+func (s *simulator) restartCounts() map[string]int { return s.restarts.Snapshot() }
 
 func (s *simulator) mostDownAtOnce() int {
 	s.mu.Lock()

@@ -1,4 +1,4 @@
-package peerdiscovery
+package peerdiscovery_test
 
 import (
 	"github.com/BurntSushi/toml"

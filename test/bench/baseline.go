@@ -1,3 +1,5 @@
+//go:build bench
+
 // Package bench measures peer discovery against a faithful baseline of the seed's design on one API server.
 package bench
 

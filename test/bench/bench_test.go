@@ -1,3 +1,5 @@
+//go:build bench
+
 package bench
 
 import (
@@ -5,7 +7,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,23 +23,19 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
-	"github.com/stellar-k8s/stellar-operator/internal/peerdiscovery"
+	"github.com/stellar-k8s/stellar-operator/internal/operator"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )
 
 var (
@@ -48,27 +45,6 @@ var (
 	pollFlag    = flag.Duration("baseline-interval", 30*time.Second, "polling interval of the baseline (the seed's is 30s)")
 	outFlag     = flag.String("out", "", "write the results as JSON to this file")
 )
-
-// Result is one implementation measured at one size.
-type Result struct {
-	Implementation string             `json:"implementation"`
-	Validators     int                `json:"validators"`
-	LatencyP50     time.Duration      `json:"latencyP50"`
-	LatencyP99     time.Duration      `json:"latencyP99"`
-	LatencyMax     time.Duration      `json:"latencyMax"`
-	Changes        int                `json:"changes"`
-	SteadyWindow   time.Duration      `json:"steadyWindow"`
-	SteadyRequests map[string]int     `json:"steadyRequests"`
-	ChangeRequests map[string]int     `json:"changeRequests"`
-	CMWritesPer    float64            `json:"configMapWritesPerChange"`
-	STSPatchesPer  float64            `json:"statefulSetPatchesPerChange"`
-	PassCPU        time.Duration      `json:"passCPU"`
-	PassAllocBytes uint64             `json:"passAllocatedBytes"`
-	ManagerRSS     uint64             `json:"managerRSSBytes,omitempty"`
-	ManagerPeakRSS uint64             `json:"managerPeakRSSBytes,omitempty"`
-	Notes          map[string]string  `json:"notes,omitempty"`
-	Extra          map[string]float64 `json:"extra,omitempty"`
-}
 
 func TestBench(t *testing.T) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
@@ -82,11 +58,8 @@ func TestBench(t *testing.T) {
 	}
 
 	ctrl.SetLogger(logr.Discard())
-	scheme := k8sruntime.NewScheme()
-	must(t, clientgoscheme.AddToScheme(scheme))
-	must(t, stellarv1alpha1.AddToScheme(scheme))
-	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("..", "..", "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
-	cfg, err := env.Start()
+	scheme := operator.NewScheme()
+	env, cfg, _, err := testutil.StartEnv()
 	must(t, err)
 	defer func() { _ = env.Stop() }()
 	cfg.QPS, cfg.Burst = 500, 1000
@@ -126,27 +99,20 @@ func measure(t *testing.T, cfg *rest.Config, scheme *k8sruntime.Scheme, direct c
 	baseIPs := createValidators(t, direct, baseNS, n)
 
 	// Ours: the manager's discovery runnable, its requests counted.
-	oursCount := &requestCounter{}
+	oursCount := &testutil.RequestCounter{}
 	oursCfg := rest.CopyConfig(cfg)
-	oursCfg.Wrap(oursCount.wrap)
-	mgr, err := ctrl.NewManager(oursCfg, ctrl.Options{
-		Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Cache: cache.Options{
-			DefaultNamespaces: map[string]cache.Config{oursNS: {}},
-			ByObject: map[client.Object]cache.ByObject{
-				&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{resources.LabelName: resources.AppName})},
-			},
-		},
-	})
+	oursCfg.Wrap(oursCount.Wrap)
+	opCfg := testutil.TestConfig()
+	opCfg.Namespaces = []string{oursNS}
+	op, err := operator.New(oursCfg, opCfg)
 	must(t, err)
-	discovery := peerdiscovery.New(mgr, peerdiscovery.Config{Interval: 30 * time.Second})
-	must(t, mgr.Add(discovery))
-	go func() { _ = mgr.Start(ctx); close(stopped) }()
+	discovery := op.Discovery
+	go func() { _ = op.Manager.Start(ctx); close(stopped) }()
 
 	// The baseline, polling the same API server.
-	baseCount := &requestCounter{}
+	baseCount := &testutil.RequestCounter{}
 	baseCfg := rest.CopyConfig(cfg)
-	baseCfg.Wrap(baseCount.wrap)
+	baseCfg.Wrap(baseCount.Wrap)
 	baseClient, err := client.New(baseCfg, client.Options{Scheme: scheme})
 	must(t, err)
 	baseline := &Baseline{Client: baseClient, Namespace: baseNS, Interval: interval}
@@ -157,14 +123,14 @@ func measure(t *testing.T, cfg *rest.Config, scheme *k8sruntime.Scheme, direct c
 	waitPeersStatus(t, direct, oursNS, n, 3*time.Minute)
 
 	t.Logf("N=%d: steady window of %s", n, steady)
-	oursCount.reset()
-	baseCount.reset()
+	oursCount.Reset()
+	baseCount.Reset()
 	time.Sleep(steady)
-	oursSteady, baseSteady := oursCount.snapshot(), baseCount.snapshot()
+	oursSteady, baseSteady := oursCount.All(), baseCount.All()
 
 	t.Logf("N=%d: %d changes", n, changes)
-	oursCount.reset()
-	baseCount.reset()
+	oursCount.Reset()
+	baseCount.Reset()
 	var oursLat, baseLat []time.Duration
 	for k := range changes {
 		i := (k / 2) % n // each pod goes NotReady, then Ready again
@@ -186,7 +152,7 @@ func measure(t *testing.T, cfg *rest.Config, scheme *k8sruntime.Scheme, direct c
 		}()
 		wg.Wait()
 	}
-	oursChange, baseChange := oursCount.snapshot(), baseCount.snapshot()
+	oursChange, baseChange := oursCount.All(), baseCount.All()
 
 	ours := summarize("ours", n, oursLat, steady, oursSteady, oursChange, changes)
 	base := summarize("seed baseline", n, baseLat, steady, baseSteady, baseChange, changes)
@@ -288,11 +254,7 @@ func createValidators(t *testing.T, c client.Client, ns string, n int) []string 
 
 func createValidator(ctx context.Context, c client.Client, ns string, i int, network peers.SetHash) (string, error) {
 	name := fmt.Sprintf("v%04d", i)
-	node := &stellarv1alpha1.StellarNode{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: stellarv1alpha1.StellarNodeSpec{NodeType: stellarv1alpha1.NodeTypeValidator, Network: stellarv1alpha1.NetworkTestnet,
-			Version: "22.1.0", ValidatorConfig: &stellarv1alpha1.ValidatorConfig{SeedSecretRef: name + "-seed"}},
-	}
+	node := testutil.Validator(ns, name)
 	if err := c.Create(ctx, node); err != nil {
 		return "", err
 	}
@@ -309,16 +271,12 @@ func createValidator(ctx context.Context, c client.Client, ns string, i int, net
 	if err := c.Status().Update(ctx, sts); err != nil {
 		return "", err
 	}
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-0", Labels: sts.Spec.Template.Labels},
-		Spec:       corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "stellar-core", Image: "stellar/stellar-core:22.1.0"}}},
-	}
+	pod := testutil.PodFor(sts)
 	if err := c.Create(ctx, pod); err != nil {
 		return "", err
 	}
 	ip := fmt.Sprintf("10.%d.%d.%d", 1+i/65536, (i/256)%256, i%256)
-	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}},
-		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
+	testutil.Assign(pod, ip, true)
 	if err := c.Status().Update(ctx, pod); err != nil {
 		return "", err
 	}
@@ -328,11 +286,7 @@ func createValidator(ctx context.Context, c client.Client, ns string, i int, net
 func setReady(t *testing.T, c client.Client, ns, name string, isReady bool) {
 	pod := &corev1.Pod{}
 	must(t, c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name + "-0"}, pod))
-	status := corev1.ConditionFalse
-	if isReady {
-		status = corev1.ConditionTrue
-	}
-	pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: status}}
+	testutil.SetReady(pod, isReady)
 	must(t, c.Status().Update(context.Background(), pod))
 }
 
@@ -402,73 +356,6 @@ func summarize(impl string, n int, lat []time.Duration, steady time.Duration, st
 		STSPatchesPer: float64(changeReq["patch statefulsets"]) / float64(changes),
 	}
 }
-
-// requestCounter counts API requests by verb and resource.
-type requestCounter struct {
-	mu     sync.Mutex
-	counts map[string]int
-}
-
-func (c *requestCounter) wrap(rt http.RoundTripper) http.RoundTripper {
-	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-		c.mu.Lock()
-		if c.counts == nil {
-			c.counts = map[string]int{}
-		}
-		c.counts[verbAndResource(req)]++
-		c.mu.Unlock()
-		return rt.RoundTrip(req)
-	})
-}
-
-func (c *requestCounter) reset() { c.mu.Lock(); c.counts = map[string]int{}; c.mu.Unlock() }
-
-func (c *requestCounter) snapshot() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range c.counts {
-		out[k] = v
-	}
-	return out
-}
-
-// verbAndResource names a request as Kubernetes audit logs do: "list pods", "get statefulsets", ...
-func verbAndResource(req *http.Request) string {
-	parts := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
-	// /api/v1/namespaces/ns/pods/name/status or /apis/g/v/namespaces/ns/res/name
-	skip := 2
-	if parts[0] == "apis" {
-		skip = 3
-	}
-	if len(parts) <= skip {
-		return "discovery " + req.URL.Path
-	}
-	parts = parts[skip:]
-	if len(parts) >= 2 && parts[0] == "namespaces" && len(parts) > 2 {
-		parts = parts[2:]
-	}
-	resource, named := parts[0], len(parts) > 1
-	if len(parts) > 2 {
-		resource += "/" + parts[2]
-	}
-	verb := map[string]string{"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[req.Method]
-	if req.Method == http.MethodGet {
-		switch {
-		case req.URL.Query().Get("watch") == "true":
-			verb = "watch"
-		case named:
-			verb = "get"
-		default:
-			verb = "list"
-		}
-	}
-	return verb + " " + resource
-}
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func buildManager(t *testing.T) string {
 	out := filepath.Join(t.TempDir(), "manager")

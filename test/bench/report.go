@@ -1,3 +1,5 @@
+//go:build bench
+
 package bench
 
 import (
@@ -67,4 +69,25 @@ func markdown(results []Result) string {
 			formatRequests(r.SteadyRequests), formatRequests(r.ChangeRequests))
 	}
 	return b.String()
+}
+
+// Result is one implementation measured at one size.
+type Result struct {
+	Implementation string             `json:"implementation"`
+	Validators     int                `json:"validators"`
+	LatencyP50     time.Duration      `json:"latencyP50"`
+	LatencyP99     time.Duration      `json:"latencyP99"`
+	LatencyMax     time.Duration      `json:"latencyMax"`
+	Changes        int                `json:"changes"`
+	SteadyWindow   time.Duration      `json:"steadyWindow"`
+	SteadyRequests map[string]int     `json:"steadyRequests"`
+	ChangeRequests map[string]int     `json:"changeRequests"`
+	CMWritesPer    float64            `json:"configMapWritesPerChange"`
+	STSPatchesPer  float64            `json:"statefulSetPatchesPerChange"`
+	PassCPU        time.Duration      `json:"passCPU"`
+	PassAllocBytes uint64             `json:"passAllocatedBytes"`
+	ManagerRSS     uint64             `json:"managerRSSBytes,omitempty"`
+	ManagerPeakRSS uint64             `json:"managerPeakRSSBytes,omitempty"`
+	Notes          map[string]string  `json:"notes,omitempty"`
+	Extra          map[string]float64 `json:"extra,omitempty"`
 }

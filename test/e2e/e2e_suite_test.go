@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package e2e runs the operator as a separate process against a simulated cluster: the real
 // kube-apiserver, etcd, kube-controller-manager (StatefulSet controller) and kube-scheduler, with kwok's
 // fake nodes, which run pods as Ready with IPs.

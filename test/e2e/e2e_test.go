@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -20,6 +22,7 @@ import (
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )
 
 const (
@@ -30,23 +33,13 @@ const (
 	testSeed = "SAUDBIIVHB4RCC6VNUE6T6SPPVSZPUAJZ5BMW2U5ARZYZN3VMDIJSJDR"
 )
 
-func validator(ns, name string) *stellarv1alpha1.StellarNode {
-	return &stellarv1alpha1.StellarNode{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: stellarv1alpha1.StellarNodeSpec{
-			NodeType: stellarv1alpha1.NodeTypeValidator, Network: stellarv1alpha1.NetworkTestnet, Version: "22.1.0",
-			ValidatorConfig: &stellarv1alpha1.ValidatorConfig{SeedSecretRef: name + "-seed"},
-		},
-	}
-}
-
 func createValidators(ns string, names ...string) {
 	for _, n := range names {
 		ExpectWithOffset(1, k8sClient.Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: n + "-seed"},
 			StringData: map[string]string{"STELLAR_CORE_SEED": testSeed},
 		})).To(Succeed())
-		ExpectWithOffset(1, k8sClient.Create(ctx, validator(ns, n))).To(Succeed())
+		ExpectWithOffset(1, k8sClient.Create(ctx, testutil.Validator(ns, n))).To(Succeed())
 	}
 }
 
@@ -168,16 +161,8 @@ var _ = Describe("Peer discovery on a simulated cluster", Ordered, func() {
 	It("brings three validators up, each configured with the two others and not itself", func() {
 		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "horizon-db"},
 			StringData: map[string]string{"DATABASE_URL": "postgres://h@db/h"}})).To(Succeed())
-		Expect(k8sClient.Create(ctx, &stellarv1alpha1.StellarNode{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "horizon"},
-			Spec: stellarv1alpha1.StellarNodeSpec{NodeType: stellarv1alpha1.NodeTypeHorizon, Network: stellarv1alpha1.NetworkTestnet,
-				Version: "2.32.0", HorizonConfig: &stellarv1alpha1.HorizonConfig{DatabaseSecretRef: "horizon-db"}},
-		})).To(Succeed())
-		Expect(k8sClient.Create(ctx, &stellarv1alpha1.StellarNode{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "rpc"},
-			Spec: stellarv1alpha1.StellarNodeSpec{NodeType: stellarv1alpha1.NodeTypeSorobanRPC, Network: stellarv1alpha1.NetworkTestnet,
-				Version: "22.1.0", SorobanConfig: &stellarv1alpha1.SorobanConfig{}},
-		})).To(Succeed())
+		Expect(k8sClient.Create(ctx, testutil.Horizon(ns, "horizon"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, testutil.SorobanRPC(ns, "rpc"))).To(Succeed())
 		createValidators(ns, "v1", "v2", "v3")
 		settledWith(ns, "v1", "v2", "v3")
 

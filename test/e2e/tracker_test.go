@@ -1,6 +1,9 @@
+//go:build e2e
+
 package e2e
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -9,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )
 
 // podTracker watches the validator pods of a namespace. It counts restarts (a new pod UID for a
@@ -20,32 +25,18 @@ type podTracker struct {
 
 	mu          sync.Mutex
 	uids        map[string]types.UID // current pod of each validator
-	restarts    map[string]int
+	restarts    testutil.Tally
 	established map[string]bool // validators whose restarts and downtime count
 	heldUntil   map[types.UID]time.Time
 	released    map[types.UID]bool
 	maxDown     int
 	downLog     []string
-	stop, done  chan struct{}
 }
 
 func startTracker(ns string, hold time.Duration) *podTracker {
-	t := &podTracker{ns: ns, hold: hold, uids: map[string]types.UID{}, restarts: map[string]int{},
-		established: map[string]bool{}, heldUntil: map[types.UID]time.Time{}, released: map[types.UID]bool{},
-		stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer GinkgoRecover()
-		defer close(t.done)
-		for {
-			select {
-			case <-t.stop:
-				return
-			case <-time.After(25 * time.Millisecond):
-			}
-			t.poll()
-		}
-	}()
-	DeferCleanup(func() { close(t.stop); <-t.done })
+	t := &podTracker{ns: ns, hold: hold, uids: map[string]types.UID{},
+		established: map[string]bool{}, heldUntil: map[types.UID]time.Time{}, released: map[types.UID]bool{}}
+	DeferCleanup(testutil.Every(25*time.Millisecond, t.poll))
 	return t
 }
 
@@ -64,11 +55,11 @@ func (t *podTracker) poll() {
 			continue
 		}
 		if prev, ok := t.uids[name]; ok && prev != pod.UID && t.established[name] {
-			t.restarts[name]++
+			t.restarts.Add(name)
 			t.heldUntil[pod.UID] = time.Now().Add(t.hold)
 		}
 		t.uids[name] = pod.UID
-		ready := isReady(pod)
+		ready := testutil.IsReady(pod)
 		if until, held := t.heldUntil[pod.UID]; held && !t.released[pod.UID] {
 			switch {
 			case time.Now().Before(until) && ready:
@@ -95,7 +86,7 @@ func (t *podTracker) poll() {
 	}
 	if len(down) > t.maxDown {
 		t.maxDown = len(down)
-		t.downLog = append(t.downLog, time.Now().Format(time.StampMilli)+" down: "+join(down))
+		t.downLog = append(t.downLog, time.Now().Format(time.StampMilli)+" down: "+strings.Join(down, ","))
 	}
 }
 
@@ -120,20 +111,11 @@ func setPodReady(pod *corev1.Pod, ready bool) bool {
 	return k8sClient.Status().Update(ctx, patched) == nil
 }
 
-func isReady(pod *corev1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
 // establish starts counting restarts and downtime of these validators, from zero.
 func (t *podTracker) establish(names ...string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.restarts = map[string]int{}
+	t.restarts.Reset()
 	t.maxDown = 0
 	t.downLog = nil
 	for _, n := range names {
@@ -141,29 +123,10 @@ func (t *podTracker) establish(names ...string) {
 	}
 }
 
-func (t *podTracker) restartCounts() map[string]int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range t.restarts {
-		out[k] = v
-	}
-	return out
-}
+func (t *podTracker) restartCounts() map[string]int { return t.restarts.Snapshot() }
 
 func (t *podTracker) mostDown() (int, []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.maxDown, append([]string(nil), t.downLog...)
-}
-
-func join(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += ","
-		}
-		out += x
-	}
-	return out
 }

@@ -1,0 +1,118 @@
+package operator
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the operator. Each flag falls back to an environment variable.
+type Config struct {
+	MetricsAddr             string
+	ProbeAddr               string
+	SecureMetrics           bool
+	EnableHTTP2             bool
+	LeaderElect             bool
+	LeaderElectionNamespace string
+	// Namespaces to manage; nil means all.
+	Namespaces        []string
+	DiscoveryInterval time.Duration
+	ClusterDomain     string
+	OperatorImage     string
+	LogLevel          string
+	LogFormat         string
+}
+
+// ParseConfig reads the flags in args, each falling back to its environment variable through getenv.
+// A value that cannot be read is an error that names it; nothing is kept outside the returned value.
+func ParseConfig(args []string, getenv func(string) string) (Config, error) {
+	env := envReader{getenv: getenv}
+	var c Config
+	var watch string
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	fs.StringVar(&c.MetricsAddr, "metrics-bind-address", env.str("METRICS_BIND_ADDRESS", ":8080"),
+		"address of the metrics endpoint, which also serves /peers; 0 disables it")
+	fs.BoolVar(&c.SecureMetrics, "metrics-secure", env.boolean("METRICS_SECURE"),
+		"serve metrics over HTTPS with Kubernetes authentication and authorization")
+	fs.BoolVar(&c.EnableHTTP2, "enable-http2", env.boolean("ENABLE_HTTP2"), "allow HTTP/2 on the metrics server")
+	fs.StringVar(&c.ProbeAddr, "health-probe-bind-address", env.str("HEALTH_PROBE_BIND_ADDRESS", ":8081"),
+		"address of the /healthz and /readyz endpoints")
+	fs.BoolVar(&c.LeaderElect, "leader-elect", env.boolean("LEADER_ELECT"),
+		"elect a leader, so only one replica reconciles and runs peer discovery")
+	fs.StringVar(&c.LeaderElectionNamespace, "leader-election-namespace", env.str("LEADER_ELECTION_NAMESPACE", getenv("POD_NAMESPACE")),
+		"namespace of the leader-election Lease (default: POD_NAMESPACE)")
+	fs.StringVar(&watch, "watch-namespaces", env.str("WATCH_NAMESPACES", getenv("POD_NAMESPACE")),
+		"comma-separated namespaces to manage, or 'all' (default: POD_NAMESPACE, or all when it is unset)")
+	fs.DurationVar(&c.DiscoveryInterval, "peer-discovery-interval", env.duration("PEER_DISCOVERY_INTERVAL", 30*time.Second),
+		"time between peer discovery passes when no event triggers one")
+	fs.StringVar(&c.ClusterDomain, "cluster-domain", env.str("CLUSTER_DOMAIN", "cluster.local"), "the cluster's DNS domain")
+	fs.StringVar(&c.OperatorImage, "operator-image", env.str("OPERATOR_IMAGE", "stellar-operator:latest"),
+		"image of this operator, run by validator pods for their render-config step")
+	fs.StringVar(&c.LogLevel, "log-level", env.str("LOG_LEVEL", "info"), "log level: debug, info or error")
+	fs.StringVar(&c.LogFormat, "log-format", env.str("LOG_FORMAT", "json"), "log format: json or console")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if len(env.errs) > 0 {
+		return Config{}, fmt.Errorf("invalid environment: %s", strings.Join(env.errs, "; "))
+	}
+	if c.DiscoveryInterval <= 0 {
+		return Config{}, fmt.Errorf("--peer-discovery-interval must be positive, got %s", c.DiscoveryInterval)
+	}
+	c.Namespaces = WatchedNamespaces(watch)
+	return c, nil
+}
+
+// WatchedNamespaces turns a --watch-namespaces value into a list; nil means all namespaces.
+func WatchedNamespaces(value string) []string {
+	if value == "" || value == "all" {
+		return nil
+	}
+	var out []string
+	for ns := range strings.SplitSeq(value, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			out = append(out, ns)
+		}
+	}
+	return out
+}
+
+// envReader reads environment variables and collects those it cannot read, to report them together.
+type envReader struct {
+	getenv func(string) string
+	errs   []string
+}
+
+func (e *envReader) str(name, def string) string {
+	if v := e.getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// boolean reads a boolean variable; unset means false.
+func (e *envReader) boolean(name string) bool {
+	switch v := strings.ToLower(e.getenv(name)); v {
+	case "", "0", "false", "no":
+		return false
+	case "1", "true", "yes":
+		return true
+	default:
+		e.errs = append(e.errs, fmt.Sprintf("%s=%q is not a boolean", name, v))
+		return false
+	}
+}
+
+func (e *envReader) duration(name string, def time.Duration) time.Duration {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		e.errs = append(e.errs, fmt.Sprintf("%s=%q is not a positive duration such as 30s", name, v))
+		return def
+	}
+	return d
+}

@@ -1,0 +1,58 @@
+package operator
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestWatchedNamespaces(t *testing.T) {
+	for in, want := range map[string][]string{
+		"":               nil,
+		"all":            nil,
+		"stellar":        {"stellar"},
+		" a, b ,,c ":     {"a", "b", "c"},
+		"stellar,public": {"stellar", "public"},
+	} {
+		if got := WatchedNamespaces(in); !slices.Equal(got, want) {
+			t.Errorf("WatchedNamespaces(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestParseConfigDefaultsAndFallbacks(t *testing.T) {
+	c, err := ParseConfig(nil, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DiscoveryInterval != 30*time.Second || c.MetricsAddr != ":8080" || c.Namespaces != nil || c.LeaderElect {
+		t.Errorf("defaults: %+v", c)
+	}
+	c, err = ParseConfig(nil, envOf(map[string]string{"PEER_DISCOVERY_INTERVAL": "5s", "POD_NAMESPACE": "stellar", "LEADER_ELECT": "yes"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DiscoveryInterval != 5*time.Second || !slices.Equal(c.Namespaces, []string{"stellar"}) ||
+		c.LeaderElectionNamespace != "stellar" || !c.LeaderElect {
+		t.Errorf("environment fallbacks: %+v", c)
+	}
+	c, err = ParseConfig([]string{"--peer-discovery-interval=1m", "--watch-namespaces=all"}, envOf(map[string]string{"PEER_DISCOVERY_INTERVAL": "5s", "POD_NAMESPACE": "stellar"}))
+	if err != nil || c.DiscoveryInterval != time.Minute || c.Namespaces != nil {
+		t.Errorf("flags win over the environment: %+v, %v", c, err)
+	}
+}
+
+func TestParseConfigReportsEveryBadValue(t *testing.T) {
+	_, err := ParseConfig(nil, envOf(map[string]string{"PEER_DISCOVERY_INTERVAL": "soon", "LEADER_ELECT": "maybe"}))
+	if err == nil || !strings.Contains(err.Error(), `PEER_DISCOVERY_INTERVAL="soon"`) || !strings.Contains(err.Error(), `LEADER_ELECT="maybe"`) {
+		t.Errorf("both bad variables must be named: %v", err)
+	}
+	if _, err := ParseConfig([]string{"--peer-discovery-interval=0s"}, envOf(nil)); err == nil {
+		t.Error("a zero interval must be refused")
+	}
+}

@@ -1,0 +1,150 @@
+// Package operator is the one set-up path of the stellar-operator: the scheme, the cache policy, the
+// StellarNode reconciler, peer discovery, /peers and the health checks. cmd/main.go, every envtest
+// suite and the benchmark build the operator here, so a test runs it exactly as it ships.
+package operator
+
+import (
+	"crypto/tls"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/zapr"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/controller"
+	"github.com/stellar-k8s/stellar-operator/internal/peerdiscovery"
+	"github.com/stellar-k8s/stellar-operator/internal/resources"
+)
+
+// LeaderElectionID names the Lease the replicas compete for.
+const LeaderElectionID = "stellar-operator.stellar.org"
+
+// Operator is a manager with the reconciler and peer discovery added.
+type Operator struct {
+	Manager   manager.Manager
+	Discovery *peerdiscovery.PeerDiscovery
+}
+
+// NewScheme holds the built-in kinds and StellarNode.
+func NewScheme() *runtime.Scheme {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(stellarv1alpha1.AddToScheme(scheme))
+	return scheme
+}
+
+// New builds the operator against an API server. Start it with o.Manager.Start.
+func New(restConfig *rest.Config, c Config) (*Operator, error) {
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
+		Scheme:                  NewScheme(),
+		Metrics:                 metricsOptions(c),
+		HealthProbeBindAddress:  c.ProbeAddr,
+		LeaderElection:          c.LeaderElect,
+		LeaderElectionID:        LeaderElectionID,
+		LeaderElectionNamespace: c.LeaderElectionNamespace,
+		// Handing over leadership at once on shutdown keeps the gap without a leader short.
+		LeaderElectionReleaseOnCancel: true,
+		// A leader that cannot renew its lease exits. These tolerate the API server being away for
+		// 20 seconds (an upgrade, a restart) without the operator restarting itself.
+		LeaseDuration: ptr.To(30 * time.Second),
+		RenewDeadline: ptr.To(20 * time.Second),
+		RetryPeriod:   ptr.To(4 * time.Second),
+		Cache:         cacheOptions(c.Namespaces),
+		// Controller names are unique within this binary; tests run several operators in one process.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		// Secrets are never read, so never cached.
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create manager: %w", err)
+	}
+	if err := (&controller.StellarNodeReconciler{
+		Client:   mgr.GetClient(),
+		Scheme:   mgr.GetScheme(),
+		Recorder: mgr.GetEventRecorder("stellarnode-controller"),
+		Options:  resources.Options{OperatorImage: c.OperatorImage, ClusterDomain: c.ClusterDomain},
+	}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("set up reconciler: %w", err)
+	}
+	discovery := peerdiscovery.New(mgr, peerdiscovery.Config{Interval: c.DiscoveryInterval, ClusterDomain: c.ClusterDomain})
+	if err := mgr.Add(discovery); err != nil {
+		return nil, fmt.Errorf("add peer discovery: %w", err)
+	}
+	if c.MetricsAddr != "0" {
+		if err := mgr.AddMetricsServerExtraHandler("/peers", discovery.Handler()); err != nil {
+			return nil, fmt.Errorf("serve /peers: %w", err)
+		}
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	return &Operator{Manager: mgr, Discovery: discovery}, nil
+}
+
+func metricsOptions(c Config) metricsserver.Options {
+	opts := metricsserver.Options{BindAddress: c.MetricsAddr, SecureServing: c.SecureMetrics}
+	if !c.EnableHTTP2 {
+		// HTTP/2 stream resets (CVE-2023-44487) are avoided by serving HTTP/1.1 only.
+		opts.TLSOpts = []func(*tls.Config){func(t *tls.Config) { t.NextProtos = []string{"http/1.1"} }}
+	}
+	if c.SecureMetrics {
+		opts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	return opts
+}
+
+func cacheOptions(namespaces []string) cache.Options {
+	opts := cache.Options{
+		// Only the operator's own pods are cached: discovery and status need no others.
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{resources.LabelName: resources.AppName})},
+		},
+	}
+	if len(namespaces) > 0 {
+		opts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range namespaces {
+			opts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	return opts
+}
+
+// NewLogger builds the operator's logger from --log-level and --log-format.
+func NewLogger(level, format string) (logr.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return logr.Logger{}, fmt.Errorf("--log-level: %w", err)
+	}
+	cfg := zap.NewProductionConfig()
+	if format == "console" {
+		cfg = zap.NewDevelopmentConfig()
+	}
+	cfg.Level = zap.NewAtomicLevelAt(lvl)
+	cfg.Sampling = nil
+	z, err := cfg.Build()
+	if err != nil {
+		return logr.Logger{}, err
+	}
+	return zapr.NewLogger(z), nil
+}

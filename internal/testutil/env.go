@@ -1,0 +1,120 @@
+package testutil
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/stellar-k8s/stellar-operator/internal/operator"
+)
+
+// RepoRoot is the checkout's top directory.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// StartEnv starts a kube-apiserver and etcd with the StellarNode CRD installed, and a client for them.
+func StartEnv() (*envtest.Environment, *rest.Config, client.Client, error) {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		return nil, nil, nil, fmt.Errorf("KUBEBUILDER_ASSETS is not set: run the tests with `make test`, which builds the control plane")
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: operator.NewScheme()})
+	if err != nil {
+		_ = env.Stop()
+		return nil, nil, nil, err
+	}
+	return env, cfg, c, nil
+}
+
+// TestConfig is the operator's configuration for tests: its defaults, with no listening ports, and
+// leader election (when turned on) in the default namespace.
+func TestConfig() operator.Config {
+	c, err := operator.ParseConfig(nil, func(string) string { return "" })
+	if err != nil {
+		panic(err)
+	}
+	c.MetricsAddr, c.ProbeAddr = "0", "0"
+	c.LeaderElectionNamespace = "default"
+	c.OperatorImage = "example.org/stellar-operator:test"
+	return c
+}
+
+// NewNamespace creates a namespace with a generated name that starts with prefix.
+func NewNamespace(ctx context.Context, c client.Client, prefix string) (string, error) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"}}
+	if err := c.Create(ctx, ns); err != nil {
+		return "", err
+	}
+	return ns.Name, nil
+}
+
+// Tally counts events by name, safe for concurrent use.
+type Tally struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+// Add counts one event for name.
+func (t *Tally) Add(name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.counts == nil {
+		t.counts = map[string]int{}
+	}
+	t.counts[name]++
+}
+
+// Snapshot is a copy of the counts.
+func (t *Tally) Snapshot() map[string]int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := maps.Clone(t.counts)
+	if out == nil {
+		out = map[string]int{}
+	}
+	return out
+}
+
+// Reset forgets every count.
+func (t *Tally) Reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.counts = map[string]int{}
+}
+
+// Every runs step every period until stop is called; stop returns once the last step is done.
+func Every(period time.Duration, step func()) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-quit:
+				return
+			case <-time.After(period):
+			}
+			step()
+		}
+	}()
+	return func() { close(quit); <-done }
+}
