@@ -3,6 +3,7 @@ package controller_test
 import (
 	"encoding/base32"
 	"encoding/binary"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,7 +26,7 @@ func manifestsIn(pattern string) map[string][]*unstructured.Unstructured {
 		}
 		data, err := os.ReadFile(f)
 		ExpectWithOffset(1, err).NotTo(HaveOccurred())
-		for _, doc := range strings.Split(string(data), "\n---") {
+		for doc := range strings.SplitSeq(string(data), "\n---") {
 			u := &unstructured.Unstructured{}
 			ExpectWithOffset(1, yaml.Unmarshal([]byte(doc), &u.Object)).To(Succeed(), f)
 			if len(u.Object) > 0 {
@@ -39,9 +40,7 @@ func manifestsIn(pattern string) map[string][]*unstructured.Unstructured {
 var _ = Describe("Examples", func() {
 	It("are accepted by the API server", func() {
 		all := manifestsIn(filepath.Join("..", "..", "examples", "*.yaml"))
-		for f, objs := range manifestsIn(filepath.Join("..", "..", "config", "samples", "*.yaml")) {
-			all[f] = objs
-		}
+		maps.Copy(all, manifestsIn(filepath.Join("..", "..", "config", "samples", "*.yaml")))
 		Expect(all).To(HaveKey(HaveSuffix("multi-validator-with-peer-discovery.yaml")))
 		Expect(len(all)).To(BeNumerically(">=", 5))
 		ns := newNamespace()

@@ -12,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
@@ -174,7 +173,7 @@ var _ = Describe("StellarNode reconciler", func() {
 		// A person edits fields the reconciler owns.
 		Eventually(func() error {
 			sts := getSTS(ns, "gamma")(Default)
-			sts.Spec.Replicas = ptr.To(int32(3))
+			sts.Spec.Replicas = new(int32(3))
 			sts.Spec.Template.Spec.Containers[0].Image = "evil/stellar-core:latest"
 			return k8sClient.Update(ctx, sts)
 		}, timeout, interval).Should(Succeed())

@@ -22,8 +22,7 @@ import (
 func (r *StellarNodeReconciler) reconcileValidator(ctx context.Context, node *stellarv1alpha1.StellarNode) (observed, error) {
 	base, err := stellarcore.BaseConfig(node)
 	if err != nil {
-		var qerr *stellarcore.QuorumSetError
-		if errors.As(err, &qerr) {
+		if _, ok := errors.AsType[*stellarcore.QuorumSetError](err); ok {
 			return observed{configError: err}, nil
 		}
 		return observed{}, err

@@ -27,7 +27,7 @@ func TestDocsNameWhatExists(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, line := range strings.Split(string(data), "\n") {
+		for line := range strings.SplitSeq(string(data), "\n") {
 			if m := flagRow.FindStringSubmatch(line); m != nil {
 				flags++
 				if !strings.Contains(string(mainSrc), `"`+m[1]+`"`) {

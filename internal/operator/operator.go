@@ -69,7 +69,7 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 		RetryPeriod:   ptr.To(4 * time.Second),
 		Cache:         cacheOptions(c.Namespaces),
 		// Controller names are unique within this binary; tests run several operators in one process.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Controller: config.Controller{SkipNameValidation: new(true)},
 		// Secrets are never read, so never cached.
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 	})

@@ -5,6 +5,9 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
+// labelNamespace is the namespace label of discovery's metrics.
+const labelNamespace = "namespace"
+
 // Metrics of peer discovery, served with the manager's own on /metrics.
 var (
 	passesTotal = prometheus.NewCounter(prometheus.CounterOpts{
@@ -18,15 +21,15 @@ var (
 	peersGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "stellar_peer_discovery_peers",
 		Help: "Ready peers published, per namespace and network.",
-	}, []string{"namespace", "network"})
+	}, []string{labelNamespace, "network"})
 	configMapUpdatesTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "stellar_peer_discovery_configmap_updates_total",
 		Help: "Writes of the stellar-peers ConfigMap, per namespace.",
-	}, []string{"namespace"})
+	}, []string{labelNamespace})
 	restartsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "stellar_peer_discovery_restarts_total",
 		Help: "Validator restarts triggered for a new peer membership, per namespace.",
-	}, []string{"namespace"})
+	}, []string{labelNamespace})
 	passDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "stellar_peer_discovery_pass_duration_seconds",
 		Help:    "Duration of discovery passes.",

@@ -90,8 +90,8 @@ func (d *PeerDiscovery) inFlightIn(ns string) map[string]bool {
 	out := map[string]bool{}
 	prefix := ns + "/"
 	for k := range d.inFlight {
-		if strings.HasPrefix(k, prefix) {
-			out[strings.TrimPrefix(k, prefix)] = true
+		if after, ok := strings.CutPrefix(k, prefix); ok {
+			out[after] = true
 		}
 	}
 	return out

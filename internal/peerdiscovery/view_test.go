@@ -6,7 +6,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
@@ -41,9 +40,9 @@ func TestBuildView(t *testing.T) {
 		viewNode("a", stellarv1alpha1.NetworkTestnet, func(n *stellarv1alpha1.StellarNode) { n.Spec.ValidatorConfig.PeerPort = 12000 }),
 		viewNode("main", stellarv1alpha1.NetworkMainnet),
 		viewNode("off", stellarv1alpha1.NetworkTestnet, func(n *stellarv1alpha1.StellarNode) {
-			n.Spec.ValidatorConfig.PeerDiscovery.Enabled = ptr.To(false)
+			n.Spec.ValidatorConfig.PeerDiscovery.Enabled = new(false)
 		}),
-		viewNode("zero", stellarv1alpha1.NetworkTestnet, func(n *stellarv1alpha1.StellarNode) { n.Spec.Replicas = ptr.To(int32(0)) }),
+		viewNode("zero", stellarv1alpha1.NetworkTestnet, func(n *stellarv1alpha1.StellarNode) { n.Spec.Replicas = new(int32(0)) }),
 		viewNode("sleepy", stellarv1alpha1.NetworkTestnet, func(n *stellarv1alpha1.StellarNode) { n.Spec.Suspended = true }),
 	}
 	terminating := readyPodWith("10.0.0.3", true)
@@ -54,7 +53,7 @@ func TestBuildView(t *testing.T) {
 		"main": {readyPodWith("10.0.0.5", true)},
 	}
 	sets := map[string]*appsv1.StatefulSet{
-		"a": {ObjectMeta: metav1.ObjectMeta{Generation: 2}, Spec: appsv1.StatefulSetSpec{Replicas: ptr.To(int32(1)),
+		"a": {ObjectMeta: metav1.ObjectMeta{Generation: 2}, Spec: appsv1.StatefulSetSpec{Replicas: new(int32(1)),
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{peers.AnnotationMembership: "old"}}}},
 			Status: appsv1.StatefulSetStatus{ObservedGeneration: 2, ReadyReplicas: 1, AvailableReplicas: 1, UpdatedReplicas: 1}},
 	}

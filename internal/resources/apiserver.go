@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/utils/ptr"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 )
@@ -33,7 +32,7 @@ func HorizonDeployment(node *stellarv1alpha1.StellarNode) *appsv1.Deployment {
 		env = append(env, corev1.EnvVar{Name: "STELLAR_CORE_URL", Value: hc.StellarCoreURL})
 	}
 	probe := &corev1.Probe{
-		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("http")}},
+		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString(portHTTP)}},
 		PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3,
 	}
 	return apiDeployment(node, imageOr(node, "stellar/stellar-horizon:"), env, probe)
@@ -55,7 +54,7 @@ func SorobanDeployment(node *stellarv1alpha1.StellarNode) *appsv1.Deployment {
 		`-d '{"jsonrpc":"2.0","id":1,"method":"getHealth"}' http://127.0.0.1:` + strconv.Itoa(int(APIPort)) +
 		` | grep -q '"status":"healthy"'`
 	probe := &corev1.Probe{
-		ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/bin/sh", "-c", health}}},
+		ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: shell(health)}},
 		PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3,
 	}
 	return apiDeployment(node, imageOr(node, "stellar/stellar-rpc:"), env, probe)
@@ -63,17 +62,7 @@ func SorobanDeployment(node *stellarv1alpha1.StellarNode) *appsv1.Deployment {
 
 // APIService exposes Horizon or Soroban RPC on port 8000.
 func APIService(node *stellarv1alpha1.StellarNode) *corev1.Service {
-	return &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: objectMeta(node, node.Name),
-		Spec: corev1.ServiceSpec{
-			Type:     corev1.ServiceTypeClusterIP,
-			Selector: SelectorLabels(node),
-			Ports: []corev1.ServicePort{
-				{Name: "http", Port: APIPort, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP},
-			},
-		},
-	}
+	return clusterIPService(node, node.Name, servicePort(portHTTP, APIPort))
 }
 
 // networkNames are the names Horizon and stellar-rpc give the public networks in their NETWORK setting,
@@ -105,18 +94,18 @@ func apiDeployment(node *stellarv1alpha1.StellarNode, image string, env []corev1
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 		ObjectMeta: objectMeta(node, node.Name),
 		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To(node.DesiredReplicas()),
+			Replicas: new(node.DesiredReplicas()),
 			Selector: &metav1.LabelSelector{MatchLabels: SelectorLabels(node)},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: Labels(node)},
 				Spec: corev1.PodSpec{
-					AutomountServiceAccountToken: ptr.To(false),
+					AutomountServiceAccountToken: new(false),
 					SecurityContext:              podSecurityContext(),
 					Containers: []corev1.Container{{
 						Name:            Component(node.Spec.NodeType),
 						Image:           image,
 						Env:             env,
-						Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: APIPort, Protocol: corev1.ProtocolTCP}},
+						Ports:           []corev1.ContainerPort{{Name: portHTTP, ContainerPort: APIPort, Protocol: corev1.ProtocolTCP}},
 						Resources:       node.Spec.Resources,
 						ReadinessProbe:  probe,
 						SecurityContext: containerSecurityContext(false),

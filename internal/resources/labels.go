@@ -5,7 +5,9 @@ package resources
 import (
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 )
@@ -76,3 +78,26 @@ func PodName(node *stellarv1alpha1.StellarNode) string { return node.Name + "-0"
 func PeerDNSName(node *stellarv1alpha1.StellarNode, clusterDomain string) string {
 	return PodName(node) + "." + HeadlessServiceName(node) + "." + node.Namespace + ".svc." + clusterDomain
 }
+
+// Names of ports and volumes the builders share.
+const (
+	portPeer       = "peer"
+	portHTTP       = "http"
+	volumeRendered = "rendered"
+)
+
+func servicePort(name string, port int32) corev1.ServicePort {
+	return corev1.ServicePort{Name: name, Port: port, TargetPort: intstr.FromString(name), Protocol: corev1.ProtocolTCP}
+}
+
+// clusterIPService selects the node's pods on the given ports.
+func clusterIPService(node *stellarv1alpha1.StellarNode, name string, ports ...corev1.ServicePort) *corev1.Service {
+	return &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: objectMeta(node, name),
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: SelectorLabels(node), Ports: ports},
+	}
+}
+
+// shell runs a script with the image's /bin/sh.
+func shell(script string) []string { return []string{"/bin/sh", "-c", script} }

@@ -8,7 +8,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 )
@@ -35,37 +34,7 @@ func TestValidatorStatefulSet(t *testing.T) {
 		node  *stellarv1alpha1.StellarNode
 		check func(t *testing.T, sts *appsv1.StatefulSet)
 	}{
-		{"defaults", validator(), func(t *testing.T, sts *appsv1.StatefulSet) {
-			if *sts.Spec.Replicas != 1 || sts.Spec.ServiceName != "alpha-headless" || sts.Spec.MinReadySeconds != MinReadySeconds {
-				t.Errorf("spec = %+v", sts.Spec)
-			}
-			if sts.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted != appsv1.RetainPersistentVolumeClaimRetentionPolicyType {
-				t.Error("Retain is the default")
-			}
-			if got := sts.Spec.Template.Spec.Containers[0].Image; got != "stellar/stellar-core:22.1.0" {
-				t.Errorf("image = %s", got)
-			}
-			if sts.Labels[LabelNetwork] != "mainnet" || sts.Spec.Selector.MatchLabels[LabelInstance] != "alpha" || len(sts.Spec.Selector.MatchLabels) != 2 {
-				t.Errorf("labels = %v, selector = %v", sts.Labels, sts.Spec.Selector.MatchLabels)
-			}
-			init := sts.Spec.Template.Spec.InitContainers[0]
-			if !slices.Contains(init.Args, "--peers=/etc/stellar/peers/peers.json") {
-				t.Errorf("discovery is on by default: args = %v", init.Args)
-			}
-			ports := sts.Spec.Template.Spec.Containers[0].Ports
-			if ports[0].ContainerPort != 11700 || ports[1].ContainerPort != 11701 {
-				t.Errorf("ports = %v", ports)
-			}
-			probe := strings.Join(sts.Spec.Template.Spec.Containers[0].ReadinessProbe.Exec.Command, " ")
-			if !strings.Contains(probe, "127.0.0.1:11701/info") {
-				t.Errorf("probe = %s", probe)
-			}
-			for _, v := range sts.Spec.Template.Spec.Volumes {
-				if v.Name == "rendered" && v.EmptyDir.Medium != corev1.StorageMediumMemory {
-					t.Error("the rendered config holds the seed: it must live in memory")
-				}
-			}
-		}},
+		{"defaults", validator(), checkDefaultStatefulSet},
 		{"suspended", validator(func(n *stellarv1alpha1.StellarNode) { n.Spec.Suspended = true }), func(t *testing.T, sts *appsv1.StatefulSet) {
 			if *sts.Spec.Replicas != 0 {
 				t.Error("a suspended validator has no pod")
@@ -83,7 +52,7 @@ func TestValidatorStatefulSet(t *testing.T) {
 			}
 		}},
 		{"discovery off", validator(func(n *stellarv1alpha1.StellarNode) {
-			n.Spec.ValidatorConfig.PeerDiscovery.Enabled = ptr.To(false)
+			n.Spec.ValidatorConfig.PeerDiscovery.Enabled = new(false)
 		}), func(t *testing.T, sts *appsv1.StatefulSet) {
 			for _, a := range sts.Spec.Template.Spec.InitContainers[0].Args {
 				if strings.HasPrefix(a, "--peers") {
@@ -95,6 +64,40 @@ func TestValidatorStatefulSet(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.check(t, ValidatorStatefulSet(c.node, "BASE", opts)) })
 	}
+}
+
+// checkDefaultStatefulSet checks a validator StatefulSet built from defaults.
+func checkDefaultStatefulSet(t *testing.T, sts *appsv1.StatefulSet) {
+	if *sts.Spec.Replicas != 1 || sts.Spec.ServiceName != "alpha-headless" || sts.Spec.MinReadySeconds != MinReadySeconds {
+		t.Errorf("spec = %+v", sts.Spec)
+	}
+	if sts.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted != appsv1.RetainPersistentVolumeClaimRetentionPolicyType {
+		t.Error("Retain is the default")
+	}
+	if got := sts.Spec.Template.Spec.Containers[0].Image; got != "stellar/stellar-core:22.1.0" {
+		t.Errorf("image = %s", got)
+	}
+	if sts.Labels[LabelNetwork] != "mainnet" || sts.Spec.Selector.MatchLabels[LabelInstance] != "alpha" || len(sts.Spec.Selector.MatchLabels) != 2 {
+		t.Errorf("labels = %v, selector = %v", sts.Labels, sts.Spec.Selector.MatchLabels)
+	}
+	init := sts.Spec.Template.Spec.InitContainers[0]
+	if !slices.Contains(init.Args, "--peers=/etc/stellar/peers/peers.json") {
+		t.Errorf("discovery is on by default: args = %v", init.Args)
+	}
+	ports := sts.Spec.Template.Spec.Containers[0].Ports
+	if ports[0].ContainerPort != 11700 || ports[1].ContainerPort != 11701 {
+		t.Errorf("ports = %v", ports)
+	}
+	probe := strings.Join(sts.Spec.Template.Spec.Containers[0].ReadinessProbe.Exec.Command, " ")
+	if !strings.Contains(probe, "127.0.0.1:11701/info") {
+		t.Errorf("probe = %s", probe)
+	}
+	for _, v := range sts.Spec.Template.Spec.Volumes {
+		if v.Name == "rendered" && v.EmptyDir.Medium != corev1.StorageMediumMemory {
+			t.Error("the rendered config holds the seed: it must live in memory")
+		}
+	}
+
 }
 
 func TestConfigHashFollowsTheConfig(t *testing.T) {
@@ -110,7 +113,7 @@ func TestAPIServers(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: "stellar", Name: "h"},
 		Spec: stellarv1alpha1.StellarNodeSpec{NodeType: stellarv1alpha1.NodeTypeHorizon, Network: stellarv1alpha1.NetworkCustom,
 			CustomNetworkPassphrase: "Private ; 2026", Version: "2.32.0",
-			HorizonConfig: &stellarv1alpha1.HorizonConfig{DatabaseSecretRef: "db", Ingest: ptr.To(false),
+			HorizonConfig: &stellarv1alpha1.HorizonConfig{DatabaseSecretRef: "db", Ingest: new(false),
 				HistoryArchiveURLs: []string{"https://a.example.org", "https://b.example.org"}}},
 	}
 	env := map[string]corev1.EnvVar{}
@@ -126,7 +129,7 @@ func TestAPIServers(t *testing.T) {
 	rpc := &stellarv1alpha1.StellarNode{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "stellar", Name: "r"},
 		Spec: stellarv1alpha1.StellarNodeSpec{NodeType: stellarv1alpha1.NodeTypeSorobanRPC, Network: stellarv1alpha1.NetworkTestnet,
-			Version: "22.1.0", SorobanConfig: &stellarv1alpha1.SorobanConfig{LogLevel: "warn", HistoryRetentionWindow: ptr.To(int32(100))}},
+			Version: "22.1.0", SorobanConfig: &stellarv1alpha1.SorobanConfig{LogLevel: "warn", HistoryRetentionWindow: new(int32(100))}},
 	}
 	d := SorobanDeployment(rpc)
 	c := d.Spec.Template.Spec.Containers[0]

@@ -10,8 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/utils/ptr"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
@@ -46,34 +44,15 @@ func ValidatorConfigMap(node *stellarv1alpha1.StellarNode, baseConfig string) *c
 
 // ValidatorHeadlessService gives the validator's pod a DNS name that exists before it is ready.
 func ValidatorHeadlessService(node *stellarv1alpha1.StellarNode) *corev1.Service {
-	return &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: objectMeta(node, HeadlessServiceName(node)),
-		Spec: corev1.ServiceSpec{
-			ClusterIP:                corev1.ClusterIPNone,
-			PublishNotReadyAddresses: true,
-			Selector:                 SelectorLabels(node),
-			Ports: []corev1.ServicePort{
-				{Name: "peer", Port: node.PeerPort(), TargetPort: intstr.FromString("peer"), Protocol: corev1.ProtocolTCP},
-				{Name: "http", Port: node.HTTPPort(), TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP},
-			},
-		},
-	}
+	svc := clusterIPService(node, HeadlessServiceName(node), servicePort(portPeer, node.PeerPort()), servicePort(portHTTP, node.HTTPPort()))
+	svc.Spec.ClusterIP = corev1.ClusterIPNone
+	svc.Spec.PublishNotReadyAddresses = true
+	return svc
 }
 
 // ValidatorService exposes the validator's peer port inside the cluster.
 func ValidatorService(node *stellarv1alpha1.StellarNode) *corev1.Service {
-	return &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: objectMeta(node, node.Name),
-		Spec: corev1.ServiceSpec{
-			Type:     corev1.ServiceTypeClusterIP,
-			Selector: SelectorLabels(node),
-			Ports: []corev1.ServicePort{
-				{Name: "peer", Port: node.PeerPort(), TargetPort: intstr.FromString("peer"), Protocol: corev1.ProtocolTCP},
-			},
-		},
-	}
+	return clusterIPService(node, node.Name, servicePort(portPeer, node.PeerPort()))
 }
 
 // ValidatorStatefulSet runs stellar-core. Its pod template carries the hash of the base configuration
@@ -117,7 +96,7 @@ exec stellar-core run --conf %[2]s
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
 		ObjectMeta: objectMeta(node, node.Name),
 		Spec: appsv1.StatefulSetSpec{
-			Replicas:        ptr.To(node.DesiredReplicas()),
+			Replicas:        new(node.DesiredReplicas()),
 			ServiceName:     HeadlessServiceName(node),
 			MinReadySeconds: MinReadySeconds,
 			Selector:        &metav1.LabelSelector{MatchLabels: SelectorLabels(node)},
@@ -131,7 +110,7 @@ exec stellar-core run --conf %[2]s
 					Annotations: map[string]string{AnnotationConfigHash: hash(baseConfig)},
 				},
 				Spec: corev1.PodSpec{
-					AutomountServiceAccountToken: ptr.To(false),
+					AutomountServiceAccountToken: new(false),
 					SecurityContext:              podSecurityContext(),
 					InitContainers: []corev1.Container{{
 						Name:    "render-config",
@@ -149,20 +128,20 @@ exec stellar-core run --conf %[2]s
 						VolumeMounts: []corev1.VolumeMount{
 							{Name: "base-config", MountPath: baseConfigDir, ReadOnly: true},
 							{Name: "peers", MountPath: peersDir, ReadOnly: true},
-							{Name: "rendered", MountPath: renderedDir},
+							{Name: volumeRendered, MountPath: renderedDir},
 						},
 					}},
 					Containers: []corev1.Container{{
 						Name:    "stellar-core",
 						Image:   validatorImage(node),
-						Command: []string{"/bin/sh", "-c", startScript},
+						Command: shell(startScript),
 						Ports: []corev1.ContainerPort{
-							{Name: "peer", ContainerPort: node.PeerPort(), Protocol: corev1.ProtocolTCP},
-							{Name: "http", ContainerPort: node.HTTPPort(), Protocol: corev1.ProtocolTCP},
+							{Name: portPeer, ContainerPort: node.PeerPort(), Protocol: corev1.ProtocolTCP},
+							{Name: portHTTP, ContainerPort: node.HTTPPort(), Protocol: corev1.ProtocolTCP},
 						},
 						Resources: node.Spec.Resources,
 						ReadinessProbe: &corev1.Probe{
-							ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/bin/sh", "-c", readiness}}},
+							ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: shell(readiness)}},
 							PeriodSeconds:    10,
 							TimeoutSeconds:   5,
 							FailureThreshold: 3,
@@ -170,7 +149,7 @@ exec stellar-core run --conf %[2]s
 						SecurityContext: containerSecurityContext(false),
 						VolumeMounts: []corev1.VolumeMount{
 							{Name: dataVolume, MountPath: stellarcore.DataDir},
-							{Name: "rendered", MountPath: renderedDir, ReadOnly: true},
+							{Name: volumeRendered, MountPath: renderedDir, ReadOnly: true},
 						},
 					}},
 					Volumes: []corev1.Volume{
@@ -179,11 +158,11 @@ exec stellar-core run --conf %[2]s
 						}}},
 						{Name: "peers", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 							LocalObjectReference: corev1.LocalObjectReference{Name: peers.ConfigMapName},
-							Optional:             ptr.To(true),
+							Optional:             new(true),
 						}}},
 						// The rendered file holds the seed: memory only, never on a disk.
-						{Name: "rendered", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
-							Medium: corev1.StorageMediumMemory, SizeLimit: ptr.To(resource.MustParse("1Mi")),
+						{Name: volumeRendered, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+							Medium: corev1.StorageMediumMemory, SizeLimit: new(resource.MustParse("1Mi")),
 						}}},
 					},
 				},

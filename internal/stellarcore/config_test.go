@@ -111,7 +111,7 @@ func checkWellFormed(t *testing.T, text string) {
 		t.Fatalf("not TOML: %v\n%s", err, text)
 	}
 	seenTable := false
-	for _, line := range strings.Split(text, "\n") {
+	for line := range strings.SplitSeq(text, "\n") {
 		line = strings.TrimSpace(line)
 		switch {
 		case strings.HasPrefix(line, "["):
@@ -204,8 +204,7 @@ func TestBaseConfigRejectsBadQuorumSet(t *testing.T) {
 			n := testValidator("v", stellarv1alpha1.NetworkTestnet)
 			n.Spec.ValidatorConfig.QuorumSet = text
 			_, err := BaseConfig(n)
-			var qerr *QuorumSetError
-			if !errors.As(err, &qerr) {
+			if _, ok := errors.AsType[*QuorumSetError](err); !ok {
 				t.Fatalf("err = %v, want a QuorumSetError", err)
 			}
 		})

@@ -27,7 +27,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -203,7 +202,7 @@ func managerMemory(t *testing.T, direct client.Client, bin, kubeconfig string, n
 }
 
 func procField(status, field string) uint64 {
-	for _, line := range strings.Split(status, "\n") {
+	for line := range strings.SplitSeq(status, "\n") {
 		if strings.HasPrefix(line, field) {
 			f := strings.Fields(line)
 			kb, _ := strconv.ParseUint(f[1], 10, 64)
@@ -229,9 +228,7 @@ func createValidators(t *testing.T, c client.Client, ns string, n int) []string 
 	var mu sync.Mutex
 	var firstErr error
 	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range work {
 				ip, err := createValidator(ctx, c, ns, i, network)
 				mu.Lock()
@@ -241,7 +238,7 @@ func createValidators(t *testing.T, c client.Client, ns string, n int) []string 
 				}
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	for i := range n {
 		work <- i
@@ -262,7 +259,7 @@ func createValidator(ctx context.Context, c client.Client, ns string, i int, net
 	sts := resources.ValidatorStatefulSet(node, base, resources.Options{OperatorImage: "stellar-operator:bench", ClusterDomain: "cluster.local"})
 	sts.Spec.Template.Annotations[peers.AnnotationMembership] = network.Remove(peers.Member{Name: name, Port: node.PeerPort()}).String()
 	sts.OwnerReferences = []metav1.OwnerReference{{APIVersion: "stellar.org/v1alpha1", Kind: "StellarNode", Name: name,
-		UID: node.UID, Controller: ptr.To(true)}}
+		UID: node.UID, Controller: new(true)}}
 	if err := c.Create(ctx, sts); err != nil {
 		return "", err
 	}
@@ -380,7 +377,7 @@ func writeKubeconfig(t *testing.T, cfg *rest.Config) string {
 
 func parseSizes(s string) []int {
 	var out []int
-	for _, f := range strings.Split(s, ",") {
+	for f := range strings.SplitSeq(s, ",") {
 		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
 			out = append(out, n)
 		}
