@@ -79,7 +79,11 @@ func (r *StellarNodeReconciler) applyValidatorStatefulSet(ctx context.Context, n
 	if err := r.List(ctx, &all, client.InNamespace(node.Namespace)); err != nil {
 		return nil, err
 	}
-	desired.Spec.Template.Annotations[peers.AnnotationMembership] = peers.MembershipHash(peers.MembershipOf(node, all.Items))
+	nodes := make([]*stellarv1alpha1.StellarNode, len(all.Items))
+	for i := range all.Items {
+		nodes[i] = &all.Items[i]
+	}
+	desired.Spec.Template.Annotations[peers.AnnotationMembership], _ = peers.NewIndex(nodes).Membership(node)
 	if err := controllerutil.SetControllerReference(node, desired, r.Scheme); err != nil {
 		return nil, err
 	}

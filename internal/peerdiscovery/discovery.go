@@ -66,6 +66,10 @@ type PeerDiscovery struct {
 	// networks and lastChange remember each network's members and its latest change, for events.
 	networks   map[string][]peers.Member
 	lastChange map[string]membershipChange
+	// published is, per namespace, what stellar-peers holds as far as discovery knows.
+	published map[string]published
+	// stores are the informers' stores, found once.
+	stores *stores
 }
 
 // New builds the discovery runnable. Add it with mgr.Add.
@@ -91,6 +95,7 @@ func New(mgr manager.Manager, cfg Config) *PeerDiscovery {
 		inFlight:   map[string]int64{},
 		networks:   map[string][]peers.Member{},
 		lastChange: map[string]membershipChange{},
+		published:  map[string]published{},
 	}
 }
 

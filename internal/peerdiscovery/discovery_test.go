@@ -90,6 +90,25 @@ func settled(ns string, sim *simulator, validators int) {
 	sim.resetCounts()
 }
 
+// targetHash is the membership discovery computes for a validator from the live StellarNodes.
+func targetHash(ns, name string) string {
+	var list stellarv1alpha1.StellarNodeList
+	ExpectWithOffset(1, k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+	nodes := make([]*stellarv1alpha1.StellarNode, len(list.Items))
+	for i := range list.Items {
+		nodes[i] = &list.Items[i]
+	}
+	for _, nw := range peerdiscovery.BuildView(peers.NewIndex(nodes), peerdiscovery.Lookup{}, "cluster.local").Networks {
+		for _, s := range nw.States {
+			if s.Name == name {
+				return s.TargetHash
+			}
+		}
+	}
+	Fail(name + " is not a discovery member")
+	return ""
+}
+
 func templateAnnotations(ns, name string) map[string]string {
 	sts := &appsv1.StatefulSet{}
 	ExpectWithOffset(1, k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, sts)).To(Succeed())
@@ -199,6 +218,8 @@ var _ = Describe("PeerDiscovery", func() {
 			Expect(a).To(HaveKey(peers.AnnotationRestartedAt))
 		}
 		Expect(templateAnnotations(ns, "v4")).NotTo(HaveKey(peers.AnnotationRestartedAt), "a new validator starts with the current peers")
+		Expect(templateAnnotations(ns, "v4")).To(HaveKeyWithValue(peers.AnnotationMembership, targetHash(ns, "v4")),
+			"the membership the reconciler wrote at creation is the one discovery computes")
 
 		var events eventsv1.EventList
 		Expect(k8sClient.List(ctx, &events, client.InNamespace(ns))).To(Succeed())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
@@ -26,27 +28,27 @@ var configMapLabels = map[string]string{
 	resources.LabelManagedBy: resources.ManagedBy,
 }
 
-// namespaceObjects are the cached objects of one namespace that a pass reads.
+// namespaceObjects are the cached objects of one namespace that a pass reads. They are shared with
+// the cache: read, and copied before any change.
 type namespaceObjects struct {
-	nodes        []*stellarv1alpha1.StellarNode
-	statefulSets map[string]*appsv1.StatefulSet
-	pods         map[string][]*corev1.Pod
-	configMap    *corev1.ConfigMap
+	nodes     []*stellarv1alpha1.StellarNode
+	configMap *corev1.ConfigMap
 }
 
 // Pass runs discovery once over every watched namespace. It reads only from the cache and writes only
 // what changed. One namespace or validator failing does not stop the others.
 func (d *PeerDiscovery) Pass(ctx context.Context) error {
-	byNamespace, err := d.readCache(ctx)
+	st, err := d.cacheStores(ctx)
 	if err != nil {
 		return err
 	}
+	byNamespace := st.byNamespace()
 	now := time.Now()
 	reports := map[string]NamespaceReport{}
 	ready := map[[2]string]int{}
 	var errs []error
 	for ns, objs := range byNamespace {
-		report, err := d.passNamespace(ctx, ns, objs, now)
+		report, err := d.passNamespace(ctx, ns, objs, st.lookup(ns), now)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("namespace %s: %w", ns, err))
 		}
@@ -65,87 +67,92 @@ func (d *PeerDiscovery) Pass(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// readCache groups the cached validators, StatefulSets, pods and stellar-peers ConfigMaps by namespace.
-// The objects are shared with the cache: they are read, and copied before any change.
-func (d *PeerDiscovery) readCache(ctx context.Context) (map[string]*namespaceObjects, error) {
-	var nodes stellarv1alpha1.StellarNodeList
-	if err := d.client.List(ctx, &nodes, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	ours := client.MatchingLabels{resources.LabelName: resources.AppName}
-	var sets appsv1.StatefulSetList
-	if err := d.client.List(ctx, &sets, ours, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	var pods corev1.PodList
-	if err := d.client.List(ctx, &pods, ours, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	var cms corev1.ConfigMapList
-	if err := d.client.List(ctx, &cms, client.MatchingLabels{resources.LabelName: peers.ConfigMapName}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
+// stores are the informers' own stores: a pass walks them in place instead of copying every object
+// into a list, and finds a validator's StatefulSet and pod by key.
+type stores struct {
+	nodes, statefulSets, pods, configMaps toolscache.Indexer
+}
 
+func (d *PeerDiscovery) cacheStores(ctx context.Context) (stores, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stores != nil {
+		return *d.stores, nil
+	}
+	var st stores
+	for obj, dst := range map[client.Object]*toolscache.Indexer{
+		&stellarv1alpha1.StellarNode{}: &st.nodes,
+		&appsv1.StatefulSet{}:          &st.statefulSets,
+		&corev1.Pod{}:                  &st.pods,
+		&corev1.ConfigMap{}:            &st.configMaps,
+	} {
+		inf, err := d.cache.GetInformer(ctx, obj)
+		if err != nil {
+			return stores{}, fmt.Errorf("informer for %T: %w", obj, err)
+		}
+		withIndexer, ok := inf.(interface{ GetIndexer() toolscache.Indexer })
+		if !ok {
+			return stores{}, fmt.Errorf("the informer for %T has no store to read", obj)
+		}
+		*dst = withIndexer.GetIndexer()
+	}
+	d.stores = &st
+	return st, nil
+}
+
+// byNamespace groups the validators and the stellar-peers ConfigMaps by namespace. A namespace with a
+// stellar-peers ConfigMap and no validator left is kept, so its ConfigMap is emptied.
+func (st stores) byNamespace() map[string]*namespaceObjects {
 	out := map[string]*namespaceObjects{}
 	get := func(ns string) *namespaceObjects {
 		if out[ns] == nil {
-			out[ns] = &namespaceObjects{statefulSets: map[string]*appsv1.StatefulSet{}, pods: map[string][]*corev1.Pod{}}
+			out[ns] = &namespaceObjects{}
 		}
 		return out[ns]
 	}
-	for i := range nodes.Items {
-		if nodes.Items[i].Spec.NodeType == stellarv1alpha1.NodeTypeValidator {
-			get(nodes.Items[i].Namespace).nodes = append(get(nodes.Items[i].Namespace).nodes, &nodes.Items[i])
+	for _, obj := range st.nodes.List() {
+		if node := obj.(*stellarv1alpha1.StellarNode); node.Spec.NodeType == stellarv1alpha1.NodeTypeValidator {
+			objs := get(node.Namespace)
+			objs.nodes = append(objs.nodes, node)
 		}
 	}
-	for i := range cms.Items {
-		if cms.Items[i].Name == peers.ConfigMapName {
-			get(cms.Items[i].Namespace).configMap = &cms.Items[i]
+	for _, obj := range st.configMaps.List() {
+		// Found by name, not label, so one whose labels were edited away by hand is repaired too.
+		if cm := obj.(*corev1.ConfigMap); cm.Name == peers.ConfigMapName {
+			get(cm.Namespace).configMap = cm
 		}
 	}
-	for ns, objs := range out {
-		if objs.configMap != nil {
-			continue
-		}
-		// Found by name too, in case its labels were edited away by hand.
-		cm := &corev1.ConfigMap{}
-		err := d.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: peers.ConfigMapName}, cm)
-		if err == nil {
-			objs.configMap = cm
-		} else if !apierrors.IsNotFound(err) {
-			return nil, err
-		}
-	}
-	for i := range sets.Items {
-		if objs := out[sets.Items[i].Namespace]; objs != nil {
-			objs.statefulSets[sets.Items[i].Labels[resources.LabelInstance]] = &sets.Items[i]
-		}
-	}
-	for i := range pods.Items {
-		if objs := out[pods.Items[i].Namespace]; objs != nil {
-			name := pods.Items[i].Labels[resources.LabelInstance]
-			objs.pods[name] = append(objs.pods[name], &pods.Items[i])
-		}
-	}
-	return out, nil
+	return out
 }
 
-func (d *PeerDiscovery) passNamespace(ctx context.Context, ns string, objs *namespaceObjects, now time.Time) (NamespaceReport, error) {
-	// A StatefulSet not yet owned by a StellarNode of this name is not a validator's.
-	for name, sts := range objs.statefulSets {
-		if !ownedByNode(sts, name) {
-			delete(objs.statefulSets, name)
-		}
+// lookup finds a validator's StatefulSet (only one its StellarNode controls) and pod in a namespace.
+func (st stores) lookup(ns string) Lookup {
+	return Lookup{
+		StatefulSet: func(name string) *appsv1.StatefulSet {
+			obj, ok, _ := st.statefulSets.GetByKey(ns + "/" + name)
+			if sts, _ := obj.(*appsv1.StatefulSet); ok && sts != nil && ownedByNode(sts, name) {
+				return sts
+			}
+			return nil
+		},
+		Pod: func(name string) *corev1.Pod {
+			obj, ok, _ := st.pods.GetByKey(ns + "/" + name + "-0")
+			if pod, _ := obj.(*corev1.Pod); ok && pod != nil && pod.Labels[resources.LabelInstance] == name {
+				return pod
+			}
+			return nil
+		},
 	}
-	states := BuildView(objs.nodes, objs.statefulSets, objs.pods, d.cfg.ClusterDomain)
-	list := make([]peers.Peer, 0, len(states))
-	for _, s := range states {
-		list = append(list, s.Peer)
-	}
+}
+
+func (d *PeerDiscovery) passNamespace(ctx context.Context, ns string, objs *namespaceObjects, lookup Lookup, now time.Time) (NamespaceReport, error) {
+	index := peers.NewIndex(objs.nodes)
+	view := BuildView(index, lookup, d.cfg.ClusterDomain)
+	list := view.Peers()
 	report := NamespaceReport{Peers: list, PendingRestarts: []string{}}
 
 	var errs []error
-	changed, err := d.publish(ctx, ns, list, objs.configMap, now)
+	changed, err := d.publishIfChanged(ctx, ns, list, objs.configMap, now)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -153,25 +160,23 @@ func (d *PeerDiscovery) passNamespace(ctx context.Context, ns string, objs *name
 		report.LastChange = &now
 	}
 
-	d.noteMembership(ns, states)
-	d.forgetSettledRestarts(ns, objs.statefulSets)
-	plan := PlanRestarts(states, d.inFlightIn(ns))
+	d.noteMembership(ns, index)
+	d.forgetSettledRestarts(ns, lookup)
+	plan := PlanRestarts(view, d.inFlightIn(ns))
 	report.PendingRestarts = append(report.PendingRestarts, plan.Pending...)
 	if len(plan.BlockedBy) > 0 {
 		report.BlockedBy = plan.BlockedBy
 	}
-	nodes := map[string]*stellarv1alpha1.StellarNode{}
-	for _, n := range objs.nodes {
-		nodes[n.Name] = n
-	}
 	for _, r := range plan.Restarts {
-		if err := d.restart(ctx, r, objs.statefulSets[r.Name], nodes[r.Name], now); err != nil {
+		if err := d.restart(ctx, r, lookup.StatefulSet(r.Name), index.Network(r.NetworkID).Node(r.Name), now); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	for _, s := range states {
-		if err := d.recordApplied(ctx, s, nodes[s.Name]); err != nil {
-			errs = append(errs, err)
+	for i, nw := range view.Networks {
+		for j, s := range nw.States {
+			if err := d.recordApplied(ctx, s, index.Networks[i].Nodes[j]); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return report, errors.Join(errs...)
@@ -182,24 +187,53 @@ func ownedByNode(sts *appsv1.StatefulSet, name string) bool {
 	return ref != nil && ref.Kind == "StellarNode" && ref.Name == name
 }
 
+// published is what discovery last wrote, or found already there, in a namespace's stellar-peers.
+type published struct {
+	peers           []peers.Peer
+	resourceVersion string
+}
+
+// publishIfChanged publishes the peers unless they are what was last published and the ConfigMap is
+// still the one written then: an unchanged pass renders nothing and writes nothing.
+func (d *PeerDiscovery) publishIfChanged(ctx context.Context, ns string, list []peers.Peer, existing *corev1.ConfigMap, now time.Time) (bool, error) {
+	d.mu.Lock()
+	last, seen := d.published[ns]
+	d.mu.Unlock()
+	if seen && existing != nil && existing.ResourceVersion == last.resourceVersion && slices.Equal(last.peers, list) {
+		return false, nil
+	}
+	written, err := d.publish(ctx, ns, list, existing, now)
+	if err != nil {
+		return false, err
+	}
+	current := existing
+	if written != nil {
+		current = written
+	}
+	d.mu.Lock()
+	d.published[ns] = published{peers: list, resourceVersion: current.ResourceVersion}
+	d.mu.Unlock()
+	return written != nil, nil
+}
+
 // publish writes the namespace's stellar-peers ConfigMap when its content differs from what is there,
 // which also repairs a ConfigMap deleted or edited by hand. It compares with the cache; only when a
 // write finds the cache behind does it read the ConfigMap from the API server and try once more.
-func (d *PeerDiscovery) publish(ctx context.Context, ns string, list []peers.Peer, existing *corev1.ConfigMap, now time.Time) (bool, error) {
+func (d *PeerDiscovery) publish(ctx context.Context, ns string, list []peers.Peer, existing *corev1.ConfigMap, now time.Time) (*corev1.ConfigMap, error) {
 	data, err := peers.ConfigMapData(list)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	written, err := d.writeConfigMap(ctx, ns, data, len(list), existing, now)
 	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
 		fresh := &corev1.ConfigMap{}
 		if err := d.apiReader.Get(ctx, client.ObjectKey{Namespace: ns, Name: peers.ConfigMapName}, fresh); err != nil {
-			return false, fmt.Errorf("read %s after a conflict: %w", peers.ConfigMapName, err)
+			return nil, fmt.Errorf("read %s after a conflict: %w", peers.ConfigMapName, err)
 		}
 		written, err = d.writeConfigMap(ctx, ns, data, len(list), fresh, now)
 	}
 	if err != nil || written == nil {
-		return false, err
+		return nil, err
 	}
 	configMapUpdatesTotal.WithLabelValues(ns).Inc()
 	var before []peers.Peer
@@ -211,7 +245,7 @@ func (d *PeerDiscovery) publish(ctx context.Context, ns string, list []peers.Pee
 	diff := DiffPeers(before, list)
 	d.log.Info("published peers", "namespace", ns, "validators", len(list), "ready", written.Annotations[peers.AnnotationPeerCount],
 		"joined", diff.Added, "left", diff.Removed, "readdressed", diff.Readdressed)
-	return true, nil
+	return written, nil
 }
 
 // writeConfigMap creates or updates the ConfigMap unless it already holds data. It returns the

@@ -1,6 +1,9 @@
 package peerdiscovery
 
 import (
+	"cmp"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
@@ -66,7 +69,7 @@ func TestPlanRestarts(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			plan := PlanRestarts(c.states, c.inFlight)
+			plan := PlanRestarts(viewOf(c.states), c.inFlight)
 			var got []string
 			for _, r := range plan.Restarts {
 				got = append(got, r.Name)
@@ -113,4 +116,22 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// viewOf groups states by network, as BuildView does: networks by ID, members by name.
+func viewOf(states []ValidatorState) View {
+	sorted := slices.Clone(states)
+	slices.SortFunc(sorted, func(a, b ValidatorState) int {
+		return cmp.Or(strings.Compare(a.NetworkID, b.NetworkID), strings.Compare(a.Name, b.Name))
+	})
+	var v View
+	for _, s := range sorted {
+		if n := len(v.Networks); n == 0 || v.Networks[n-1].ID != s.NetworkID {
+			v.Networks = append(v.Networks, NetworkView{ID: s.NetworkID})
+		}
+		nw := &v.Networks[len(v.Networks)-1]
+		nw.States = append(nw.States, s)
+		nw.Members = append(nw.Members, s.Self)
+	}
+	return v
 }

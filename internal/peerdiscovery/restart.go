@@ -69,7 +69,7 @@ func (d *PeerDiscovery) recordApplied(ctx context.Context, v ValidatorState, nod
 }
 
 // forgetSettledRestarts drops in-flight restarts the cache now shows.
-func (d *PeerDiscovery) forgetSettledRestarts(ns string, statefulSets map[string]*appsv1.StatefulSet) {
+func (d *PeerDiscovery) forgetSettledRestarts(ns string, lookup Lookup) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	prefix := ns + "/"
@@ -77,7 +77,7 @@ func (d *PeerDiscovery) forgetSettledRestarts(ns string, statefulSets map[string
 		if !strings.HasPrefix(k, prefix) {
 			continue
 		}
-		sts := statefulSets[strings.TrimPrefix(k, prefix)]
+		sts := lookup.StatefulSet(strings.TrimPrefix(k, prefix))
 		if sts == nil || sts.Generation >= gen {
 			delete(d.inFlight, k)
 		}
@@ -106,12 +106,13 @@ type membershipChange struct {
 
 // noteMembership remembers each network's members and, when they change, who joined and left,
 // for the restart events that follow.
-func (d *PeerDiscovery) noteMembership(ns string, states []ValidatorState) {
+func (d *PeerDiscovery) noteMembership(ns string, index peers.Index) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	// The states are sorted by name, so equal memberships are equal slices: no hashing needed.
-	for networkID, members := range NetworkMembers(states) {
-		k := key(ns, networkID)
+	// Members are sorted by name, so equal memberships are equal slices: no hashing needed.
+	for _, nw := range index.Networks {
+		members := nw.Members
+		k := key(ns, nw.ID)
 		prev, seen := d.networks[k]
 		if seen && !slices.Equal(prev, members) {
 			joined, left := MemberDiff(prev, members)

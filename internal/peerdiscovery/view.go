@@ -1,9 +1,6 @@
 package peerdiscovery
 
 import (
-	"slices"
-	"strings"
-
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
@@ -40,86 +37,96 @@ func (v ValidatorState) NeedsRestart() bool {
 	return v.RestartsForPeers && v.HasStatefulSet && v.AppliedHash != v.TargetHash
 }
 
-// BuildView computes the state of every discovery member of one namespace from cached objects.
-// statefulSets and pods are keyed by validator name. It is a pure function; its result is sorted by
-// name. It runs in time linear in the number of validators.
-func BuildView(nodes []*stellarv1alpha1.StellarNode, statefulSets map[string]*appsv1.StatefulSet,
-	pods map[string][]*corev1.Pod, clusterDomain string) []ValidatorState {
-	states := make([]ValidatorState, 0, len(nodes))
-	networks := map[string]*networkSet{}
-	for _, node := range nodes {
-		if !node.IsPeerDiscoveryMember() {
-			continue
-		}
-		networkID := node.NetworkID()
-		set := networks[networkID]
-		if set == nil {
-			set = &networkSet{}
-			networks[networkID] = set
-		}
-		self := peers.Member{Name: node.Name, Port: node.PeerPort()}
-		set.hash = set.hash.Add(self)
-		set.size++
-		st := ValidatorState{
-			Name:             node.Name,
-			Namespace:        node.Namespace,
-			NetworkID:        networkID,
-			Self:             self,
-			RestartsForPeers: node.RestartsForPeers(),
-			Peer: peers.Peer{
-				Name:      node.Name,
-				Network:   string(node.Spec.Network),
-				NetworkID: networkID,
-				PodName:   resources.PodName(node),
-				Port:      self.Port,
-				DNSName:   resources.PeerDNSName(node, clusterDomain),
-			},
-		}
-		pod := readyPod(pods[node.Name])
-		if pod != nil {
-			st.Peer.PodIP = pod.Status.PodIP
-		}
-		if sts := statefulSets[node.Name]; sts != nil {
-			st.HasStatefulSet = true
-			st.AppliedHash = sts.Spec.Template.Annotations[peers.AnnotationMembership]
-			st.Settled = pod != nil && rolledOut(sts)
-		}
-		states = append(states, st)
-	}
-	// A validator's membership is its network's minus itself.
-	for i := range states {
-		set := networks[states[i].NetworkID]
-		states[i].TargetHash = set.hash.Remove(states[i].Self).String()
-		states[i].MemberCount = set.size - 1
-	}
-	slices.SortFunc(states, func(a, b ValidatorState) int { return strings.Compare(a.Name, b.Name) })
-	return states
+// View is the state of every discovery member of one namespace, grouped by network.
+type View struct {
+	// Networks follow the index's order (by ID); each one's states are sorted by name.
+	Networks []NetworkView
 }
 
-type networkSet struct {
-	hash peers.SetHash
-	size int
+// NetworkView is the state of one network's members.
+type NetworkView struct {
+	ID      string
+	Members []peers.Member
+	States  []ValidatorState
 }
 
-// NetworkMembers lists the members of each network in a view, sorted by name.
-func NetworkMembers(states []ValidatorState) map[string][]peers.Member {
-	out := map[string][]peers.Member{}
-	for _, s := range states {
-		out[s.NetworkID] = append(out[s.NetworkID], s.Self)
+// Peers lists what stellar-peers publishes, sorted by name.
+func (v View) Peers() []peers.Peer {
+	var out []peers.Peer
+	for _, nw := range v.Networks {
+		for _, s := range nw.States {
+			out = append(out, s.Peer)
+		}
 	}
+	peers.Sort(out)
 	return out
 }
 
-// readyPod is the validator's pod when it is scheduled, not terminating, Ready and has an IP.
-func readyPod(list []*corev1.Pod) *corev1.Pod {
-	for _, p := range list {
-		if p.DeletionTimestamp != nil || p.Spec.NodeName == "" || p.Status.PodIP == "" {
-			continue
+// Lookup finds a validator's objects in the cache; either may be nil.
+type Lookup struct {
+	StatefulSet func(name string) *appsv1.StatefulSet
+	Pod         func(name string) *corev1.Pod
+}
+
+// BuildView computes the state of every member of an index from the cached StatefulSets and pods. It
+// is a pure function, linear in the number of validators, and groups nothing again: the index did.
+func BuildView(ix peers.Index, lookup Lookup, clusterDomain string) View {
+	view := View{Networks: make([]NetworkView, 0, len(ix.Networks))}
+	for _, nw := range ix.Networks {
+		nv := NetworkView{ID: nw.ID, Members: nw.Members, States: make([]ValidatorState, len(nw.Nodes))}
+		for i, node := range nw.Nodes {
+			nv.States[i] = validatorState(ix, node, lookup, clusterDomain)
 		}
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				return p
-			}
+		view.Networks = append(view.Networks, nv)
+	}
+	return view
+}
+
+func validatorState(ix peers.Index, node *stellarv1alpha1.StellarNode, lookup Lookup, clusterDomain string) ValidatorState {
+	self := peers.Member{Name: node.Name, Port: node.PeerPort()}
+	st := ValidatorState{
+		Name:             node.Name,
+		Namespace:        node.Namespace,
+		NetworkID:        node.NetworkID(),
+		Self:             self,
+		RestartsForPeers: node.RestartsForPeers(),
+		Peer: peers.Peer{
+			Name:      node.Name,
+			Network:   string(node.Spec.Network),
+			NetworkID: node.NetworkID(),
+			PodName:   resources.PodName(node),
+			Port:      self.Port,
+			DNSName:   resources.PeerDNSName(node, clusterDomain),
+		},
+	}
+	st.TargetHash, st.MemberCount = ix.Membership(node)
+	var pod *corev1.Pod
+	if lookup.Pod != nil {
+		pod = readyPod(lookup.Pod(node.Name))
+	}
+	if pod != nil {
+		st.Peer.PodIP = pod.Status.PodIP
+	}
+	var sts *appsv1.StatefulSet
+	if lookup.StatefulSet != nil {
+		sts = lookup.StatefulSet(node.Name)
+	}
+	if sts != nil {
+		st.HasStatefulSet = true
+		st.AppliedHash = sts.Spec.Template.Annotations[peers.AnnotationMembership]
+		st.Settled = pod != nil && rolledOut(sts)
+	}
+	return st
+}
+
+// readyPod is the pod when it is scheduled, not terminating, Ready and has an IP.
+func readyPod(p *corev1.Pod) *corev1.Pod {
+	if p == nil || p.DeletionTimestamp != nil || p.Spec.NodeName == "" || p.Status.PodIP == "" {
+		return nil
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+			return p
 		}
 	}
 	return nil

@@ -1,6 +1,8 @@
 package peerdiscovery
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -47,10 +49,10 @@ func TestBuildView(t *testing.T) {
 	}
 	terminating := readyPodWith("10.0.0.3", true)
 	terminating.DeletionTimestamp = &metav1.Time{}
-	pods := map[string][]*corev1.Pod{
-		"a":    {readyPodWith("10.0.0.1", true)},
-		"b":    {terminating, readyPodWith("10.0.0.4", false)},
-		"main": {readyPodWith("10.0.0.5", true)},
+	pods := map[string]*corev1.Pod{
+		"a":    readyPodWith("10.0.0.1", true),
+		"b":    terminating,
+		"main": readyPodWith("10.0.0.5", true),
 	}
 	sets := map[string]*appsv1.StatefulSet{
 		"a": {ObjectMeta: metav1.ObjectMeta{Generation: 2}, Spec: appsv1.StatefulSetSpec{Replicas: new(int32(1)),
@@ -58,7 +60,7 @@ func TestBuildView(t *testing.T) {
 			Status: appsv1.StatefulSetStatus{ObservedGeneration: 2, ReadyReplicas: 1, AvailableReplicas: 1, UpdatedReplicas: 1}},
 	}
 
-	view := BuildView(nodes, sets, pods, "cluster.local")
+	view := flatten(BuildView(peers.NewIndex(nodes), lookupIn(sets, pods), "cluster.local"))
 	if len(view) != 3 {
 		t.Fatalf("members = %d, want a, b and main", len(view))
 	}
@@ -89,15 +91,16 @@ func TestBuildView(t *testing.T) {
 // BenchmarkBuildViewAndPlan1000 measures the pure part of a pass (view and plan) over 1000 validators.
 func BenchmarkBuildViewAndPlan1000(b *testing.B) {
 	nodes := make([]*stellarv1alpha1.StellarNode, 0, 1000)
-	pods := map[string][]*corev1.Pod{}
+	pods := map[string]*corev1.Pod{}
 	for i := range 1000 {
 		name := "v" + string(rune('a'+i%26)) + itoa(i)
 		nodes = append(nodes, viewNode(name, stellarv1alpha1.NetworkTestnet))
-		pods[name] = []*corev1.Pod{readyPodWith("10.0.0.1", true)}
+		pods[name] = readyPodWith("10.0.0.1", true)
 	}
+	lookup := lookupIn(nil, pods)
 	b.ReportAllocs()
 	for b.Loop() {
-		PlanRestarts(BuildView(nodes, nil, pods, "cluster.local"), nil)
+		PlanRestarts(BuildView(peers.NewIndex(nodes), lookup, "cluster.local"), nil)
 	}
 }
 
@@ -111,4 +114,21 @@ func itoa(i int) string {
 		i /= 10
 	}
 	return string(s)
+}
+
+func lookupIn(sets map[string]*appsv1.StatefulSet, pods map[string]*corev1.Pod) Lookup {
+	return Lookup{
+		StatefulSet: func(name string) *appsv1.StatefulSet { return sets[name] },
+		Pod:         func(name string) *corev1.Pod { return pods[name] },
+	}
+}
+
+// flatten lists a view's states sorted by name.
+func flatten(v View) []ValidatorState {
+	var out []ValidatorState
+	for _, nw := range v.Networks {
+		out = append(out, nw.States...)
+	}
+	slices.SortFunc(out, func(a, b ValidatorState) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }

@@ -7,21 +7,95 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 )
 
-// MembershipOf is the peer membership of a validator: every other member validator of the same
-// namespace and network, by name and peer port, sorted by name. It depends on specs only, never on
-// pods, so a pod restarting or moving never changes it.
-func MembershipOf(node *stellarv1alpha1.StellarNode, all []stellarv1alpha1.StellarNode) []Member {
-	var members []Member
-	for i := range all {
-		other := &all[i]
-		if other.Name == node.Name || other.Namespace != node.Namespace {
+// Index is the peer membership of every network of one namespace, computed once from its
+// StellarNodes: the reconciler reads a new validator's membership from it, discovery builds its view,
+// plans restarts and describes changes from the same value. It depends on specs only, never on pods,
+// so a pod restarting or moving never changes it.
+type Index struct {
+	// Networks are the namespace's networks, sorted by ID.
+	Networks []*Network
+	byID     map[string]*Network
+}
+
+// Network is one network's discovery members.
+type Network struct {
+	ID string
+	// Members are the network's validators that take part in discovery, sorted by name; Nodes holds
+	// their StellarNodes in the same order.
+	Members []Member
+	Nodes   []*stellarv1alpha1.StellarNode
+	hash    SetHash
+}
+
+// NewIndex groups the discovery members among nodes (all of one namespace) by network.
+func NewIndex(nodes []*stellarv1alpha1.StellarNode) Index {
+	ix := Index{byID: map[string]*Network{}}
+	for _, node := range nodes {
+		if !node.IsPeerDiscoveryMember() {
 			continue
 		}
-		if !other.IsPeerDiscoveryMember() || other.NetworkID() != node.NetworkID() {
-			continue
+		id := node.NetworkID()
+		nw := ix.byID[id]
+		if nw == nil {
+			nw = &Network{ID: id}
+			ix.byID[id] = nw
+			ix.Networks = append(ix.Networks, nw)
 		}
-		members = append(members, Member{Name: other.Name, Port: other.PeerPort()})
+		m := Member{Name: node.Name, Port: node.PeerPort()}
+		nw.Members = append(nw.Members, m)
+		nw.Nodes = append(nw.Nodes, node)
+		nw.hash = nw.hash.Add(m)
 	}
-	slices.SortFunc(members, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
-	return members
+	slices.SortFunc(ix.Networks, func(a, b *Network) int { return strings.Compare(a.ID, b.ID) })
+	for _, nw := range ix.Networks {
+		nw.sortByName()
+	}
+	return ix
+}
+
+// Network is the network of that ID, or nil when it has no member.
+func (ix Index) Network(id string) *Network { return ix.byID[id] }
+
+// Membership is what a validator's configuration must name: every other member of its network, as a
+// hash and a count. A node that is not a member itself (suspended, say) has its whole network.
+func (ix Index) Membership(node *stellarv1alpha1.StellarNode) (hash string, size int) {
+	nw := ix.byID[node.NetworkID()]
+	if nw == nil {
+		return SetHash{}.String(), 0
+	}
+	sum, size := nw.hash, len(nw.Members)
+	self := Member{Name: node.Name, Port: node.PeerPort()}
+	if _, found := slices.BinarySearchFunc(nw.Members, self.Name, byName); found {
+		sum, size = sum.Remove(self), size-1
+	}
+	return sum.String(), size
+}
+
+// Node is the member's StellarNode of that name, or nil.
+func (nw *Network) Node(name string) *stellarv1alpha1.StellarNode {
+	if nw == nil {
+		return nil
+	}
+	if i, found := slices.BinarySearchFunc(nw.Members, name, byName); found {
+		return nw.Nodes[i]
+	}
+	return nil
+}
+
+func byName(m Member, name string) int { return strings.Compare(m.Name, name) }
+
+func (nw *Network) sortByName() {
+	if slices.IsSortedFunc(nw.Members, func(a, b Member) int { return strings.Compare(a.Name, b.Name) }) {
+		return
+	}
+	order := make([]int, len(nw.Members))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(nw.Members[a].Name, nw.Members[b].Name) })
+	members, nodes := make([]Member, len(order)), make([]*stellarv1alpha1.StellarNode, len(order))
+	for i, j := range order {
+		members[i], nodes[i] = nw.Members[j], nw.Nodes[j]
+	}
+	nw.Members, nw.Nodes = members, nodes
 }
