@@ -267,6 +267,30 @@ const (
 	ConditionDegraded    = "Degraded"
 )
 
+// Reasons of the StellarNode conditions.
+const (
+	// ReasonInvalidConfig: the spec gives a configuration the user must fix; nothing was applied.
+	ReasonInvalidConfig = "InvalidConfig"
+	// ReasonReconcileError: the operator could not talk to the API server.
+	ReasonReconcileError = "ReconcileError"
+	// ReasonPodCannotStart: the kubelet cannot start a pod (a missing Secret, say).
+	ReasonPodCannotStart = "PodCannotStart"
+	// ReasonAsExpected: no problem seen.
+	ReasonAsExpected = "AsExpected"
+	// ReasonRollingOut: pods are being replaced with the current spec.
+	ReasonRollingOut = "RollingOut"
+	// ReasonStable: every pod runs the current spec.
+	ReasonStable = "Stable"
+	// ReasonSuspended: the node is scaled to zero by spec.suspended.
+	ReasonSuspended = "Suspended"
+	// ReasonScaledToZero: replicas is 0.
+	ReasonScaledToZero = "ScaledToZero"
+	// ReasonReady: every pod is ready.
+	ReasonReady = "Ready"
+	// ReasonNotReady: some pods are not ready yet.
+	ReasonNotReady = "NotReady"
+)
+
 // Phases of a StellarNode.
 const (
 	PhasePending   = "Pending"

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
-
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 )
@@ -17,17 +15,12 @@ func (r *StellarNodeReconciler) reconcileAPIServer(ctx context.Context, node *st
 		deploy = resources.SorobanDeployment
 	}
 	desired := deploy(node)
-	res, err := r.apply(ctx, node, desired)
+	res, err := r.apply(ctx, node, desired, nil)
 	if err != nil {
 		return observed{}, err
 	}
-	switch res {
-	case created:
-		r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, "Created", "Create", "Deployment %s created", desired.Name)
-	case updated:
-		r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, "Updated", "Update", "Deployment %s updated", desired.Name)
-	}
-	if _, err := r.apply(ctx, node, resources.APIService(node)); err != nil {
+	r.recordApplied(node, res, "Deployment", desired.Name)
+	if _, err := r.apply(ctx, node, resources.APIService(node), nil); err != nil {
 		return observed{}, err
 	}
 

@@ -3,7 +3,11 @@ package controller
 import (
 	"context"
 	"fmt"
+	"reflect"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -25,24 +29,33 @@ const (
 	updated
 )
 
-// apply server-side applies a child object owned by node. Fields the reconciler sets are forced back
-// when edited by hand; fields owned by other managers (such as peer discovery's pod-template
-// annotations) are left alone. Applying what is already there changes nothing. On return obj holds
-// the live object.
-func (r *StellarNodeReconciler) apply(ctx context.Context, node *stellarv1alpha1.StellarNode, obj client.Object) (applyResult, error) {
+// apply brings a child object owned by node to what the reconciler wants. It reads the child once,
+// from the cache, and sends nothing when every field the reconciler sets already has its value, so
+// reconciling an unchanged StellarNode writes nothing. Otherwise it server-side applies: fields the
+// reconciler sets are forced back when edited by hand, fields of other managers (peer discovery's
+// pod-template annotations) are left alone. create, when given, creates a missing child instead of
+// applying it. On return obj holds the live object, status included.
+func (r *StellarNodeReconciler) apply(ctx context.Context, node *stellarv1alpha1.StellarNode, obj client.Object,
+	create func(context.Context, client.Object) error) (applyResult, error) {
 	if err := controllerutil.SetControllerReference(node, obj, r.Scheme); err != nil {
 		return unchanged, err
 	}
-	existing, ok := obj.DeepCopyObject().(client.Object)
+	live, ok := obj.DeepCopyObject().(client.Object)
 	if !ok {
 		return unchanged, fmt.Errorf("%T is not a client.Object", obj)
 	}
-	found := false
-	if err := r.Get(ctx, client.ObjectKeyFromObject(obj), existing); err == nil {
-		found = true
-	} else if !apierrors.IsNotFound(err) {
+	err := r.Get(ctx, client.ObjectKeyFromObject(obj), live)
+	switch {
+	case err == nil && upToDate(obj, live):
+		// Hand the live object back to the caller.
+		reflect.ValueOf(obj).Elem().Set(reflect.ValueOf(live).Elem())
+		return unchanged, nil
+	case apierrors.IsNotFound(err) && create != nil:
+		return created, create(ctx, obj)
+	case err != nil && !apierrors.IsNotFound(err):
 		return unchanged, err
 	}
+	found := err == nil
 	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
 		return unchanged, err
@@ -53,20 +66,34 @@ func (r *StellarNodeReconciler) apply(ctx context.Context, node *stellarv1alpha1
 	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
 		return unchanged, fmt.Errorf("apply %s %s: %w", u.GetKind(), u.GetName(), err)
 	}
-	// Hand the live object, status included, back to the caller.
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, obj); err != nil {
 		return unchanged, err
 	}
-	switch {
-	case !found:
+	if !found {
 		return created, nil
-	case existing.GetGeneration() > 0 && u.GetGeneration() != existing.GetGeneration():
-		// A workload's spec changed; a change of bookkeeping alone (managedFields) is no update.
-		return updated, nil
-	case existing.GetGeneration() == 0 && u.GetResourceVersion() != existing.GetResourceVersion():
-		return updated, nil
+	}
+	return updated, nil
+}
+
+// upToDate reports whether every field the reconciler sets in desired already has its value in live.
+// Fields it leaves empty are the API server's defaults or other managers' and do not count.
+func upToDate(desired, live client.Object) bool {
+	same := equality.Semantic.DeepDerivative
+	if !same(desired.GetLabels(), live.GetLabels()) || !same(desired.GetAnnotations(), live.GetAnnotations()) ||
+		!same(desired.GetOwnerReferences(), live.GetOwnerReferences()) {
+		return false
+	}
+	switch d := desired.(type) {
+	case *corev1.ConfigMap:
+		return same(d.Data, live.(*corev1.ConfigMap).Data)
+	case *corev1.Service:
+		return same(d.Spec, live.(*corev1.Service).Spec)
+	case *appsv1.StatefulSet:
+		return same(d.Spec, live.(*appsv1.StatefulSet).Spec)
+	case *appsv1.Deployment:
+		return same(d.Spec, live.(*appsv1.Deployment).Spec)
 	default:
-		return unchanged, nil
+		return false
 	}
 }
 

@@ -13,8 +13,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/controller"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
@@ -127,6 +129,26 @@ var _ = Describe("StellarNode reconciler", func() {
 			g.Expect(n.Status.Phase).To(Equal(stellarv1alpha1.PhasePending))
 		}, timeout, interval).Should(Succeed())
 		Eventually(eventsFor(ns, "alpha"), timeout, interval).Should(ContainElement(ContainSubstring("Created: StatefulSet alpha created")))
+	})
+
+	It("sends no write when it reconciles an unchanged StellarNode", func() {
+		for _, n := range []*stellarv1alpha1.StellarNode{validator(ns, "quiet"), testutil.Horizon(ns, "quiet-horizon")} {
+			Expect(k8sClient.Create(ctx, n)).To(Succeed())
+			Eventually(condition(ns, n.Name, stellarv1alpha1.ConditionProgressing), timeout, interval).Should(HaveField("ObservedGeneration", n.Generation))
+		}
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, key(ns, "quiet-horizon"), &appsv1.Deployment{})).To(Succeed())
+			g.Expect(k8sClient.Get(ctx, key(ns, "quiet"), &appsv1.StatefulSet{})).To(Succeed())
+		}, timeout, interval).Should(Succeed())
+		// Let the first reconciles finish: the counters settle once nothing is left to write.
+		Eventually(func() map[string]int {
+			requests.Reset()
+			before := reconciles()
+			touch(ns, "quiet")
+			touch(ns, "quiet-horizon")
+			Eventually(reconciles, timeout, interval).Should(BeNumerically(">=", before+2))
+			return requests.Writes(controller.FieldOwner, "")
+		}, timeout, interval).Should(BeEmpty(), "a reconcile of an unchanged node writes nothing")
 	})
 
 	It("reports Ready when the StatefulSet's pod is ready", func() {
@@ -273,6 +295,38 @@ var _ = Describe("StellarNode reconciler", func() {
 		Expect(k8sClient.Get(ctx, key(ns, "rpc"), &appsv1.StatefulSet{})).NotTo(Succeed(), "Soroban RPC is no validator")
 	})
 })
+
+// touch changes an annotation of a StellarNode, which triggers a reconcile without changing its spec.
+func touch(ns, name string) {
+	updateNode(ns, name, func(n *stellarv1alpha1.StellarNode) {
+		if n.Annotations == nil {
+			n.Annotations = map[string]string{}
+		}
+		n.Annotations["example.org/touched"] = time.Now().Format(time.RFC3339Nano)
+	})
+}
+
+// reconciles counts the StellarNode reconciles that ended without error, from controller-runtime's metrics.
+func reconciles() float64 {
+	families, err := ctrlmetrics.Registry.Gather()
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	var total float64
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["controller"] == "stellarnode" && labels["result"] == "success" {
+				total += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return total
+}
 
 // updateNode changes a StellarNode, retrying when the reconciler wrote its status in between.
 func updateNode(ns, name string, mutate func(*stellarv1alpha1.StellarNode)) {

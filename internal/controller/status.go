@@ -26,77 +26,96 @@ type observed struct {
 	// podProblem says why a pod cannot start.
 	podProblem string
 
+	suspended      bool
 	desired, ready int32
 	rolling        bool
 	endpoint       string
 	peerAddress    string
 }
 
-// writeStatus computes the node's status from what was observed and patches it when it changed.
-// Only the fields the reconciler owns are in the patch, so peer discovery's `peers` is kept.
-func (r *StellarNodeReconciler) writeStatus(ctx context.Context, node *stellarv1alpha1.StellarNode, obs observed) error {
-	old := node.DeepCopy()
-	st := &node.Status
-	gen := node.Generation
+// computeStatus is the node's status after what was observed. It is a pure function of the previous
+// status (kept: peer discovery's peers, condition transition times) and the observation.
+func computeStatus(prev stellarv1alpha1.StellarNodeStatus, generation int64, obs observed) stellarv1alpha1.StellarNodeStatus {
+	st := *prev.DeepCopy()
 	set := func(condType string, status metav1.ConditionStatus, reason, msg string) {
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{
-			Type: condType, Status: status, Reason: reason, Message: msg, ObservedGeneration: gen,
+			Type: condType, Status: status, Reason: reason, Message: msg, ObservedGeneration: generation,
 		})
 	}
-
+	const (
+		yes = metav1.ConditionTrue
+		no  = metav1.ConditionFalse
+	)
+	st.ObservedGeneration = generation
 	switch {
 	case obs.configError != nil:
-		set(stellarv1alpha1.ConditionDegraded, metav1.ConditionTrue, "InvalidConfig", obs.configError.Error())
-		set(stellarv1alpha1.ConditionProgressing, metav1.ConditionFalse, "InvalidConfig", "waiting for the spec to be fixed")
-		if !meta.IsStatusConditionPresentAndEqual(st.Conditions, stellarv1alpha1.ConditionReady, metav1.ConditionTrue) {
-			set(stellarv1alpha1.ConditionReady, metav1.ConditionFalse, "InvalidConfig", obs.configError.Error())
+		set(stellarv1alpha1.ConditionDegraded, yes, stellarv1alpha1.ReasonInvalidConfig, obs.configError.Error())
+		set(stellarv1alpha1.ConditionProgressing, no, stellarv1alpha1.ReasonInvalidConfig, "waiting for the spec to be fixed")
+		// A validator that runs keeps running its last good configuration: it stays Ready.
+		if !meta.IsStatusConditionTrue(st.Conditions, stellarv1alpha1.ConditionReady) {
+			set(stellarv1alpha1.ConditionReady, no, stellarv1alpha1.ReasonInvalidConfig, obs.configError.Error())
 		}
-		st.Phase = stellarv1alpha1.PhaseDegraded
 	case obs.failure != nil:
-		set(stellarv1alpha1.ConditionDegraded, metav1.ConditionTrue, "ReconcileError", obs.failure.Error())
-		st.Phase = stellarv1alpha1.PhaseDegraded
+		set(stellarv1alpha1.ConditionDegraded, yes, stellarv1alpha1.ReasonReconcileError, obs.failure.Error())
 	default:
 		st.ReadyReplicas = obs.ready
 		st.Endpoint = obs.endpoint
 		st.PeerAddress = obs.peerAddress
 		if obs.podProblem != "" {
-			set(stellarv1alpha1.ConditionDegraded, metav1.ConditionTrue, "PodCannotStart", obs.podProblem)
+			set(stellarv1alpha1.ConditionDegraded, yes, stellarv1alpha1.ReasonPodCannotStart, obs.podProblem)
 		} else {
-			set(stellarv1alpha1.ConditionDegraded, metav1.ConditionFalse, "AsExpected", "no problem seen")
+			set(stellarv1alpha1.ConditionDegraded, no, stellarv1alpha1.ReasonAsExpected, "no problem seen")
 		}
 		if obs.rolling {
-			set(stellarv1alpha1.ConditionProgressing, metav1.ConditionTrue, "RollingOut", "pods are being updated")
+			set(stellarv1alpha1.ConditionProgressing, yes, stellarv1alpha1.ReasonRollingOut, "pods are being updated")
 		} else {
-			set(stellarv1alpha1.ConditionProgressing, metav1.ConditionFalse, "Stable", "all pods run the current spec")
+			set(stellarv1alpha1.ConditionProgressing, no, stellarv1alpha1.ReasonStable, "all pods run the current spec")
 		}
 		switch {
-		case node.Spec.Suspended:
-			set(stellarv1alpha1.ConditionReady, metav1.ConditionFalse, "Suspended", "scaled to zero; data is kept")
-			st.Phase = stellarv1alpha1.PhaseSuspended
+		case obs.suspended:
+			set(stellarv1alpha1.ConditionReady, no, stellarv1alpha1.ReasonSuspended, "scaled to zero; data is kept")
 		case obs.desired == 0:
-			set(stellarv1alpha1.ConditionReady, metav1.ConditionFalse, "ScaledToZero", "replicas is 0")
-			st.Phase = stellarv1alpha1.PhasePending
+			set(stellarv1alpha1.ConditionReady, no, stellarv1alpha1.ReasonScaledToZero, "replicas is 0")
 		case obs.ready >= obs.desired:
-			set(stellarv1alpha1.ConditionReady, metav1.ConditionTrue, "Ready", fmt.Sprintf("%d/%d pods ready", obs.ready, obs.desired))
-			st.Phase = stellarv1alpha1.PhaseRunning
+			set(stellarv1alpha1.ConditionReady, yes, stellarv1alpha1.ReasonReady, fmt.Sprintf("%d/%d pods ready", obs.ready, obs.desired))
 		default:
-			set(stellarv1alpha1.ConditionReady, metav1.ConditionFalse, "NotReady", fmt.Sprintf("%d/%d pods ready", obs.ready, obs.desired))
-			st.Phase = stellarv1alpha1.PhasePending
-		}
-		if obs.podProblem != "" {
-			st.Phase = stellarv1alpha1.PhaseDegraded
+			set(stellarv1alpha1.ConditionReady, no, stellarv1alpha1.ReasonNotReady, fmt.Sprintf("%d/%d pods ready", obs.ready, obs.desired))
 		}
 	}
-	st.ObservedGeneration = gen
+	st.Phase = phaseOf(st.Conditions, obs.suspended)
+	return st
+}
 
-	r.recordTransitions(node, &old.Status, st)
+// phaseOf is the one-word summary of the conditions.
+func phaseOf(conditions []metav1.Condition, suspended bool) string {
+	switch {
+	case meta.IsStatusConditionTrue(conditions, stellarv1alpha1.ConditionDegraded):
+		return stellarv1alpha1.PhaseDegraded
+	case suspended:
+		return stellarv1alpha1.PhaseSuspended
+	case meta.IsStatusConditionTrue(conditions, stellarv1alpha1.ConditionReady):
+		return stellarv1alpha1.PhaseRunning
+	default:
+		return stellarv1alpha1.PhasePending
+	}
+}
+
+// writeStatus computes the node's status, emits the events of its transitions and patches it once,
+// only when it changed. Only the fields the reconciler owns are in the patch, so peer discovery's
+// `peers` is kept.
+func (r *StellarNodeReconciler) writeStatus(ctx context.Context, node *stellarv1alpha1.StellarNode, obs observed) error {
+	old := node.DeepCopy()
+	obs.suspended = node.Spec.Suspended
+	node.Status = computeStatus(old.Status, node.Generation, obs)
+	r.recordTransitions(node, &old.Status, &node.Status)
 	if equality.Semantic.DeepEqual(old.Status, node.Status) {
 		return nil
 	}
 	return r.Status().Patch(ctx, node, client.MergeFrom(old))
 }
 
-// recordTransitions emits an event when the node becomes degraded, suspended or running.
+// recordTransitions is where the reconciler's status events come from: one Warning when the node
+// becomes degraded (or degraded for another reason), one Normal when it is suspended or running.
 func (r *StellarNodeReconciler) recordTransitions(node *stellarv1alpha1.StellarNode, before, after *stellarv1alpha1.StellarNodeStatus) {
 	oldDeg := meta.FindStatusCondition(before.Conditions, stellarv1alpha1.ConditionDegraded)
 	newDeg := meta.FindStatusCondition(after.Conditions, stellarv1alpha1.ConditionDegraded)
@@ -111,5 +130,16 @@ func (r *StellarNodeReconciler) recordTransitions(node *stellarv1alpha1.StellarN
 		r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, "Suspended", "Suspend", "scaled to zero; volume and configuration are kept")
 	case stellarv1alpha1.PhaseRunning:
 		r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, "Running", "Reconcile", "all pods are ready")
+	}
+}
+
+// recordApplied emits the event of a workload the reconciler created or changed.
+func (r *StellarNodeReconciler) recordApplied(node *stellarv1alpha1.StellarNode, res applyResult, kind, name string) {
+	switch res {
+	case created:
+		r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, "Created", "Create", "%s %s created", kind, name)
+	case updated:
+		r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, "Updated", "Update", "%s %s updated", kind, name)
+	case unchanged:
 	}
 }

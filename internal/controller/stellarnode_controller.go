@@ -63,7 +63,7 @@ func (r *StellarNodeReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			// The cache was behind; the next pass sees the newer object.
 			return ctrl.Result{RequeueAfter: retryConflictAfter}, nil
 		}
-		r.Recorder.Eventf(node, nil, corev1.EventTypeWarning, "Failed", "Reconcile", "reconcile failed: %v", err)
+		// The Degraded condition the status gets is the failure's one Warning event.
 		log.Error(err, "reconcile failed")
 		if statusErr := r.writeStatus(ctx, node, observed{failure: err}); statusErr != nil {
 			log.Error(statusErr, "write status")

@@ -7,9 +7,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
@@ -32,7 +30,7 @@ func (r *StellarNodeReconciler) reconcileValidator(ctx context.Context, node *st
 		resources.ValidatorHeadlessService(node),
 		resources.ValidatorService(node),
 	} {
-		if _, err := r.apply(ctx, node, obj); err != nil {
+		if _, err := r.apply(ctx, node, obj, nil); err != nil {
 			return observed{}, err
 		}
 	}
@@ -59,38 +57,22 @@ func (r *StellarNodeReconciler) reconcileValidator(ctx context.Context, node *st
 // validator starts with the current peers and is never restarted for them; afterwards it applies the
 // reconciler's fields only, leaving peer discovery's annotations as they are.
 func (r *StellarNodeReconciler) applyValidatorStatefulSet(ctx context.Context, node *stellarv1alpha1.StellarNode, desired *appsv1.StatefulSet) (*appsv1.StatefulSet, error) {
-	existing := &appsv1.StatefulSet{}
-	err := r.Get(ctx, client.ObjectKeyFromObject(desired), existing)
-	if err == nil {
-		res, err := r.apply(ctx, node, desired)
-		if err != nil {
-			return nil, err
+	res, err := r.apply(ctx, node, desired, func(ctx context.Context, obj client.Object) error {
+		var all stellarv1alpha1.StellarNodeList
+		if err := r.List(ctx, &all, client.InNamespace(node.Namespace)); err != nil {
+			return err
 		}
-		if res == updated {
-			r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, "Updated", "Update", "StatefulSet %s updated", desired.Name)
+		nodes := make([]*stellarv1alpha1.StellarNode, len(all.Items))
+		for i := range all.Items {
+			nodes[i] = &all.Items[i]
 		}
-		return desired, nil
-	}
-	if !apierrors.IsNotFound(err) {
+		desired.Spec.Template.Annotations[peers.AnnotationMembership], _ = peers.NewIndex(nodes).Membership(node)
+		return r.Create(ctx, obj, client.FieldOwner(FieldOwner))
+	})
+	if err != nil {
 		return nil, err
 	}
-
-	var all stellarv1alpha1.StellarNodeList
-	if err := r.List(ctx, &all, client.InNamespace(node.Namespace)); err != nil {
-		return nil, err
-	}
-	nodes := make([]*stellarv1alpha1.StellarNode, len(all.Items))
-	for i := range all.Items {
-		nodes[i] = &all.Items[i]
-	}
-	desired.Spec.Template.Annotations[peers.AnnotationMembership], _ = peers.NewIndex(nodes).Membership(node)
-	if err := controllerutil.SetControllerReference(node, desired, r.Scheme); err != nil {
-		return nil, err
-	}
-	if err := r.Create(ctx, desired, client.FieldOwner(FieldOwner)); err != nil {
-		return nil, err
-	}
-	r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, "Created", "Create", "StatefulSet %s created", desired.Name)
+	r.recordApplied(node, res, "StatefulSet", desired.Name)
 	return desired, nil
 }
 

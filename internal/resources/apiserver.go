@@ -33,7 +33,7 @@ func HorizonDeployment(node *stellarv1alpha1.StellarNode) *appsv1.Deployment {
 	}
 	probe := &corev1.Probe{
 		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString(portHTTP)}},
-		PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3,
+		PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3, SuccessThreshold: 1,
 	}
 	return apiDeployment(node, imageOr(node, "stellar/stellar-horizon:"), env, probe)
 }
@@ -55,7 +55,7 @@ func SorobanDeployment(node *stellarv1alpha1.StellarNode) *appsv1.Deployment {
 		` | grep -q '"status":"healthy"'`
 	probe := &corev1.Probe{
 		ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: shell(health)}},
-		PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3,
+		PeriodSeconds: 10, TimeoutSeconds: 5, FailureThreshold: 3, SuccessThreshold: 1,
 	}
 	return apiDeployment(node, imageOr(node, "stellar/stellar-rpc:"), env, probe)
 }

@@ -144,7 +144,7 @@ exec stellar-core run --conf %[2]s
 							ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: shell(readiness)}},
 							PeriodSeconds:    10,
 							TimeoutSeconds:   5,
-							FailureThreshold: 3,
+							FailureThreshold: 3, SuccessThreshold: 1,
 						},
 						SecurityContext: containerSecurityContext(false),
 						VolumeMounts: []corev1.VolumeMount{
