@@ -21,7 +21,7 @@ func TestRunWritesAPrivateFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "stellar-core.cfg")
-	env := map[string]string{SeedEnv: "SSECRETSEED", "POD_IP": "10.0.0.1"}
+	env := map[string]string{SeedEnv: "SSECRETSEED", PodIPEnv: "10.0.0.1"}
 	var stdout bytes.Buffer
 	err := Run([]string{"--base=" + basePath, "--peers=" + peersPath, "--out=" + out, "--node-name=a", "--network-id=n1"},
 		func(k string) string { return env[k] }, &stdout)
@@ -66,5 +66,22 @@ func TestRunRefusesMissingSeed(t *testing.T) {
 		func(string) string { return "" }, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "seed") {
 		t.Fatalf("err = %v, want a seed error", err)
+	}
+}
+
+// What the StatefulSet builder writes with List is what Run reads with ParseArgs.
+func TestArgsRoundTrip(t *testing.T) {
+	for _, a := range []Args{
+		{Base: "/b/stellar-core.cfg", Peers: "/p/peers.json", Out: "/r/stellar-core.cfg", NodeName: "v1", NetworkID: "abc"},
+		{Base: "/b/stellar-core.cfg", Out: "/r/stellar-core.cfg", NodeName: "v1", NetworkID: "abc"},
+	} {
+		list := a.List()
+		if list[0] != Command {
+			t.Fatalf("the subcommand comes first: %v", list)
+		}
+		got, err := ParseArgs(list[1:])
+		if err != nil || got != a {
+			t.Errorf("ParseArgs(%v) = %+v, %v; want %+v", list, got, err, a)
+		}
 	}
 }

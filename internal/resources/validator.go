@@ -13,13 +13,15 @@ import (
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/renderconfig"
 	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 )
 
 // Names and paths inside a validator pod.
 const (
-	ConfigKey       = "stellar-core.cfg"
-	SeedSecretKey   = "STELLAR_CORE_SEED"
+	ConfigKey = "stellar-core.cfg"
+	// SeedSecretKey is the key of the seed in the validator's Secret.
+	SeedSecretKey   = renderconfig.SeedEnv
 	baseConfigDir   = "/etc/stellar/base"
 	peersDir        = "/etc/stellar/peers"
 	renderedDir     = "/etc/stellar/rendered"
@@ -69,15 +71,14 @@ func ValidatorStatefulSet(node *stellarv1alpha1.StellarNode, baseConfig string, 
 		size = *node.Spec.Storage.Size
 	}
 
-	renderArgs := []string{
-		"render-config",
-		"--base=" + baseConfigDir + "/" + ConfigKey,
-		"--out=" + renderedConfig,
-		"--node-name=" + node.Name,
-		"--network-id=" + node.NetworkID(),
+	renderArgs := renderconfig.Args{
+		Base:      baseConfigDir + "/" + ConfigKey,
+		Out:       renderedConfig,
+		NodeName:  node.Name,
+		NetworkID: node.NetworkID(),
 	}
 	if node.PeerDiscoveryEnabled() {
-		renderArgs = append(renderArgs, "--peers="+peersDir+"/"+peers.KeyPeersJSON)
+		renderArgs.Peers = peersDir + "/" + peers.KeyPeersJSON
 	}
 
 	// The database is created once, on the first start of a fresh volume.
@@ -113,16 +114,16 @@ exec stellar-core run --conf %[2]s
 					AutomountServiceAccountToken: new(false),
 					SecurityContext:              podSecurityContext(),
 					InitContainers: []corev1.Container{{
-						Name:    "render-config",
+						Name:    renderconfig.Command,
 						Image:   opts.OperatorImage,
 						Command: []string{"/manager"},
-						Args:    renderArgs,
+						Args:    renderArgs.List(),
 						Env: []corev1.EnvVar{
-							{Name: SeedSecretKey, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+							{Name: renderconfig.SeedEnv, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 								LocalObjectReference: corev1.LocalObjectReference{Name: vc.SeedSecretRef},
 								Key:                  SeedSecretKey,
 							}}},
-							{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
+							{Name: renderconfig.PodIPEnv, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
 						},
 						SecurityContext: containerSecurityContext(true),
 						VolumeMounts: []corev1.VolumeMount{

@@ -22,6 +22,7 @@ import (
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/renderconfig"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )
 
@@ -115,19 +116,13 @@ func renderFor(g Gomega, ns, name string) map[string]any {
 	g.Expect(os.WriteFile(filepath.Join(dir, "base.cfg"), []byte(base.Data["stellar-core.cfg"]), 0o600)).To(Succeed())
 	g.Expect(os.WriteFile(filepath.Join(dir, "peers.json"), []byte(cm.Data[peers.KeyPeersJSON]), 0o600)).To(Succeed())
 
-	args := pod.Spec.InitContainers[0].Args
-	for i, a := range args {
-		switch {
-		case strings.HasPrefix(a, "--base="):
-			args[i] = "--base=" + filepath.Join(dir, "base.cfg")
-		case strings.HasPrefix(a, "--peers="):
-			args[i] = "--peers=" + filepath.Join(dir, "peers.json")
-		case strings.HasPrefix(a, "--out="):
-			args[i] = "--out=" + filepath.Join(dir, "stellar-core.cfg")
-		}
-	}
+	// The pod's own arguments, with the paths moved to this test's directory.
+	a, err := renderconfig.ParseArgs(pod.Spec.InitContainers[0].Args[1:])
+	g.Expect(err).NotTo(HaveOccurred())
+	a.Base, a.Peers, a.Out = filepath.Join(dir, "base.cfg"), filepath.Join(dir, "peers.json"), filepath.Join(dir, "stellar-core.cfg")
+	args := a.List()
 	cmd := exec.Command(operator.path, args...)
-	cmd.Env = []string{"STELLAR_CORE_SEED=" + testSeed, "POD_IP=" + pod.Status.PodIP}
+	cmd.Env = []string{renderconfig.SeedEnv + "=" + testSeed, renderconfig.PodIPEnv + "=" + pod.Status.PodIP}
 	out, err := cmd.CombinedOutput()
 	g.Expect(err).NotTo(HaveOccurred(), string(out))
 	g.Expect(string(out)).NotTo(ContainSubstring(testSeed))
