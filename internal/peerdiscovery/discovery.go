@@ -68,8 +68,11 @@ type PeerDiscovery struct {
 	lastChange map[string]membershipChange
 	// published is, per namespace, what stellar-peers holds as far as discovery knows.
 	published map[string]published
-	// stores are the informers' stores, found once.
-	stores *stores
+	// Mirrors of the cached objects a pass reads.
+	nodes        *mirror[*stellarv1alpha1.StellarNode]
+	statefulSets *mirror[*appsv1.StatefulSet]
+	pods         *mirror[*corev1.Pod]
+	configMaps   *mirror[*corev1.ConfigMap]
 }
 
 // New builds the discovery runnable. Add it with mgr.Add.
@@ -96,6 +99,13 @@ func New(mgr manager.Manager, cfg Config) *PeerDiscovery {
 		networks:   map[string][]peers.Member{},
 		lastChange: map[string]membershipChange{},
 		published:  map[string]published{},
+		nodes: newMirror(func(n *stellarv1alpha1.StellarNode) bool {
+			return n.Spec.NodeType == stellarv1alpha1.NodeTypeValidator
+		}),
+		statefulSets: newMirror[*appsv1.StatefulSet](nil),
+		pods:         newMirror[*corev1.Pod](nil),
+		// Found by name, not label, so one whose labels were edited away by hand is repaired too.
+		configMaps: newMirror(func(cm *corev1.ConfigMap) bool { return cm.Name == peers.ConfigMapName }),
 	}
 }
 
@@ -141,9 +151,6 @@ func (d *PeerDiscovery) Start(ctx context.Context) error {
 	if err := d.watch(ctx); err != nil {
 		return err
 	}
-	if !d.cache.WaitForCacheSync(ctx) {
-		return fmt.Errorf("peer discovery: cache did not sync")
-	}
 	d.log.Info("peer discovery started", "interval", d.cfg.Interval.String())
 	ticker := time.NewTicker(d.cfg.Interval)
 	defer ticker.Stop()
@@ -172,36 +179,36 @@ func (d *PeerDiscovery) Start(ctx context.Context) error {
 	}
 }
 
-// watch triggers a pass on every change of what discovery reads, through the manager's informers.
+// watch mirrors what discovery reads from the manager's informers and triggers a pass on every change.
+// It returns once every mirror holds what its informer held at the start.
 func (d *PeerDiscovery) watch(ctx context.Context) error {
-	onAny := toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { d.Trigger() },
-		UpdateFunc: func(any, any) { d.Trigger() },
-		DeleteFunc: func(any) { d.Trigger() },
+	handlers := map[client.Object]toolscache.ResourceEventHandler{
+		&stellarv1alpha1.StellarNode{}: d.nodes.handler(d.Trigger),
+		&appsv1.StatefulSet{}:          d.statefulSets.handler(d.Trigger),
+		&corev1.Pod{}:                  d.pods.handler(d.Trigger),
+		&corev1.ConfigMap{}:            d.configMaps.handler(d.Trigger),
 	}
-	onPeersConfigMap := toolscache.FilteringResourceEventHandler{
-		FilterFunc: func(obj any) bool {
-			if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-				obj = tomb.Obj
-			}
-			cm, ok := obj.(*corev1.ConfigMap)
-			return ok && cm.Name == peers.ConfigMapName
-		},
-		Handler: onAny,
-	}
-	for obj, h := range map[client.Object]toolscache.ResourceEventHandler{
-		&stellarv1alpha1.StellarNode{}: onAny,
-		&appsv1.StatefulSet{}:          onAny,
-		&corev1.Pod{}:                  onAny,
-		&corev1.ConfigMap{}:            onPeersConfigMap,
-	} {
+	var registrations []toolscache.ResourceEventHandlerRegistration
+	for obj, h := range handlers {
 		inf, err := d.cache.GetInformer(ctx, obj)
 		if err != nil {
 			return fmt.Errorf("peer discovery: informer for %T: %w", obj, err)
 		}
-		if _, err := inf.AddEventHandler(h); err != nil {
+		reg, err := inf.AddEventHandler(h)
+		if err != nil {
 			return fmt.Errorf("peer discovery: watch %T: %w", obj, err)
 		}
+		registrations = append(registrations, reg)
+	}
+	if !d.cache.WaitForCacheSync(ctx) {
+		return fmt.Errorf("peer discovery: cache did not sync")
+	}
+	synced := make([]toolscache.InformerSynced, len(registrations))
+	for i, reg := range registrations {
+		synced[i] = reg.HasSynced
+	}
+	if !toolscache.WaitForCacheSync(ctx.Done(), synced...) {
+		return fmt.Errorf("peer discovery: stopped before its mirrors synced")
 	}
 	return nil
 }

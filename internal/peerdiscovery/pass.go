@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
@@ -38,17 +37,13 @@ type namespaceObjects struct {
 // Pass runs discovery once over every watched namespace. It reads only from the cache and writes only
 // what changed. One namespace or validator failing does not stop the others.
 func (d *PeerDiscovery) Pass(ctx context.Context) error {
-	st, err := d.cacheStores(ctx)
-	if err != nil {
-		return err
-	}
-	byNamespace := st.byNamespace()
+	byNamespace := d.byNamespace()
 	now := time.Now()
 	reports := map[string]NamespaceReport{}
 	ready := map[[2]string]int{}
 	var errs []error
 	for ns, objs := range byNamespace {
-		report, err := d.passNamespace(ctx, ns, objs, st.lookup(ns), now)
+		report, err := d.passNamespace(ctx, ns, objs, d.lookup(ns), now)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("namespace %s: %w", ns, err))
 		}
@@ -67,42 +62,9 @@ func (d *PeerDiscovery) Pass(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// stores are the informers' own stores: a pass walks them in place instead of copying every object
-// into a list, and finds a validator's StatefulSet and pod by key.
-type stores struct {
-	nodes, statefulSets, pods, configMaps toolscache.Indexer
-}
-
-func (d *PeerDiscovery) cacheStores(ctx context.Context) (stores, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.stores != nil {
-		return *d.stores, nil
-	}
-	var st stores
-	for obj, dst := range map[client.Object]*toolscache.Indexer{
-		&stellarv1alpha1.StellarNode{}: &st.nodes,
-		&appsv1.StatefulSet{}:          &st.statefulSets,
-		&corev1.Pod{}:                  &st.pods,
-		&corev1.ConfigMap{}:            &st.configMaps,
-	} {
-		inf, err := d.cache.GetInformer(ctx, obj)
-		if err != nil {
-			return stores{}, fmt.Errorf("informer for %T: %w", obj, err)
-		}
-		withIndexer, ok := inf.(interface{ GetIndexer() toolscache.Indexer })
-		if !ok {
-			return stores{}, fmt.Errorf("the informer for %T has no store to read", obj)
-		}
-		*dst = withIndexer.GetIndexer()
-	}
-	d.stores = &st
-	return st, nil
-}
-
 // byNamespace groups the validators and the stellar-peers ConfigMaps by namespace. A namespace with a
 // stellar-peers ConfigMap and no validator left is kept, so its ConfigMap is emptied.
-func (st stores) byNamespace() map[string]*namespaceObjects {
+func (d *PeerDiscovery) byNamespace() map[string]*namespaceObjects {
 	out := map[string]*namespaceObjects{}
 	get := func(ns string) *namespaceObjects {
 		if out[ns] == nil {
@@ -110,34 +72,25 @@ func (st stores) byNamespace() map[string]*namespaceObjects {
 		}
 		return out[ns]
 	}
-	for _, obj := range st.nodes.List() {
-		if node := obj.(*stellarv1alpha1.StellarNode); node.Spec.NodeType == stellarv1alpha1.NodeTypeValidator {
-			objs := get(node.Namespace)
-			objs.nodes = append(objs.nodes, node)
-		}
-	}
-	for _, obj := range st.configMaps.List() {
-		// Found by name, not label, so one whose labels were edited away by hand is repaired too.
-		if cm := obj.(*corev1.ConfigMap); cm.Name == peers.ConfigMapName {
-			get(cm.Namespace).configMap = cm
-		}
-	}
+	d.nodes.each(func(node *stellarv1alpha1.StellarNode) {
+		objs := get(node.Namespace)
+		objs.nodes = append(objs.nodes, node)
+	})
+	d.configMaps.each(func(cm *corev1.ConfigMap) { get(cm.Namespace).configMap = cm })
 	return out
 }
 
 // lookup finds a validator's StatefulSet (only one its StellarNode controls) and pod in a namespace.
-func (st stores) lookup(ns string) Lookup {
+func (d *PeerDiscovery) lookup(ns string) Lookup {
 	return Lookup{
 		StatefulSet: func(name string) *appsv1.StatefulSet {
-			obj, ok, _ := st.statefulSets.GetByKey(ns + "/" + name)
-			if sts, _ := obj.(*appsv1.StatefulSet); ok && sts != nil && ownedByNode(sts, name) {
+			if sts, ok := d.statefulSets.get(ns, name); ok && ownedByNode(sts, name) {
 				return sts
 			}
 			return nil
 		},
 		Pod: func(name string) *corev1.Pod {
-			obj, ok, _ := st.pods.GetByKey(ns + "/" + name + "-0")
-			if pod, _ := obj.(*corev1.Pod); ok && pod != nil && pod.Labels[resources.LabelInstance] == name {
+			if pod, ok := d.pods.get(ns, name+"-0"); ok && pod.Labels[resources.LabelInstance] == name {
 				return pod
 			}
 			return nil
