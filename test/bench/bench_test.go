@@ -29,11 +29,13 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/operator"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )
 
@@ -120,6 +122,7 @@ func measure(t *testing.T, cfg *rest.Config, scheme *k8sruntime.Scheme, direct c
 	waitFor(t, direct, oursNS, n, 2*time.Minute)
 	waitFor(t, direct, baseNS, n, 2*time.Minute+interval)
 	waitPeersStatus(t, direct, oursNS, n, 3*time.Minute)
+	waitReconciled(t, direct, oursNS, n, 3*time.Minute)
 
 	t.Logf("N=%d: steady window of %s", n, steady)
 	oursCount.Reset()
@@ -255,11 +258,17 @@ func createValidator(ctx context.Context, c client.Client, ns string, i int, net
 	if err := c.Create(ctx, node); err != nil {
 		return "", err
 	}
-	base := "NETWORK_PASSPHRASE = \"x\"\n"
-	sts := resources.ValidatorStatefulSet(node, base, resources.Options{OperatorImage: "stellar-operator:bench", ClusterDomain: "cluster.local"})
+	// The StatefulSet the reconciler itself would build, so it has nothing to change.
+	base, err := stellarcore.BaseConfig(node)
+	if err != nil {
+		return "", err
+	}
+	opCfg := testutil.TestConfig()
+	sts := resources.ValidatorStatefulSet(node, base, resources.Options{OperatorImage: opCfg.OperatorImage, ClusterDomain: opCfg.ClusterDomain})
 	sts.Spec.Template.Annotations[peers.AnnotationMembership] = network.Remove(peers.Member{Name: name, Port: node.PeerPort()}).String()
-	sts.OwnerReferences = []metav1.OwnerReference{{APIVersion: "stellar.org/v1alpha1", Kind: "StellarNode", Name: name,
-		UID: node.UID, Controller: new(true)}}
+	if err := controllerutil.SetControllerReference(node, sts, c.Scheme()); err != nil {
+		return "", err
+	}
 	if err := c.Create(ctx, sts); err != nil {
 		return "", err
 	}
@@ -321,6 +330,27 @@ func waitPeersStatus(t *testing.T, c client.Client, ns string, n int, limit time
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("status.peers not written on all %d validators of %s within %s", n, ns, limit)
+}
+
+// waitReconciled waits until the reconciler has written the status of every validator's generation.
+func waitReconciled(t *testing.T, c client.Client, ns string, n int, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		var nodes stellarv1alpha1.StellarNodeList
+		if err := c.List(context.Background(), &nodes, client.InNamespace(ns)); err == nil {
+			done := 0
+			for _, node := range nodes.Items {
+				if node.Status.ObservedGeneration == node.Generation {
+					done++
+				}
+			}
+			if done == n {
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("the reconciler did not reconcile all %d validators of %s within %s", n, ns, limit)
 }
 
 func waitFor(t *testing.T, c client.Client, ns string, n int, limit time.Duration) {
