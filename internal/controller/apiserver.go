@@ -24,13 +24,12 @@ func (r *StellarNodeReconciler) reconcileAPIServer(ctx context.Context, node *st
 		return observed{}, err
 	}
 
-	obs, err := r.observePods(ctx, node)
+	status := desired.Status
+	obs, err := r.observe(ctx, node, status.ReadyReplicas,
+		status.ObservedGeneration < desired.Generation || status.UpdatedReplicas < node.DesiredReplicas())
 	if err != nil {
 		return observed{}, err
 	}
-	obs.desired = node.DesiredReplicas()
-	obs.ready = desired.Status.ReadyReplicas
-	obs.rolling = desired.Status.ObservedGeneration < desired.Generation || desired.Status.UpdatedReplicas < obs.desired
 	obs.endpoint = fmt.Sprintf("http://%s.%s.svc.%s:%d", node.Name, node.Namespace, r.Options.ClusterDomain, resources.APIPort)
 	return obs, nil
 }

@@ -330,12 +330,5 @@ func reconciles() float64 {
 
 // updateNode changes a StellarNode, retrying when the reconciler wrote its status in between.
 func updateNode(ns, name string, mutate func(*stellarv1alpha1.StellarNode)) {
-	EventuallyWithOffset(1, func() error {
-		n := &stellarv1alpha1.StellarNode{}
-		if err := k8sClient.Get(ctx, key(ns, name), n); err != nil {
-			return err
-		}
-		mutate(n)
-		return k8sClient.Update(ctx, n)
-	}, timeout, interval).Should(Succeed())
+	ExpectWithOffset(1, testutil.UpdateNode(ctx, k8sClient, ns, name, mutate)).To(Succeed())
 }

@@ -12,7 +12,6 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/stellar-k8s/stellar-operator/internal/operator"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )
 
@@ -41,21 +40,15 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	// The operator as it ships: reconciler and peer discovery, through the one set-up path.
-	opCfg := rest.CopyConfig(cfg)
-	opCfg.Wrap(requests.Wrap)
 	c := testutil.TestConfig()
 	c.OperatorImage = testOperatorImage
-	op, err := operator.New(opCfg, c)
+	_, stop, err := testutil.RunOperator(ctx, cfg, requests, c, func(err error) { Fail(err.Error()) })
 	Expect(err).NotTo(HaveOccurred())
-	go func() {
-		defer GinkgoRecover()
-		Expect(op.Manager.Start(ctx)).To(Succeed())
-	}()
-})
-
-var _ = AfterSuite(func() {
-	cancel()
-	Expect(testEnv.Stop()).To(Succeed())
+	DeferCleanup(func() {
+		stop()
+		cancel()
+		Expect(testEnv.Stop()).To(Succeed())
+	})
 })
 
 func newNamespace() string {

@@ -39,15 +39,13 @@ func (r *StellarNodeReconciler) reconcileValidator(ctx context.Context, node *st
 	if err != nil {
 		return observed{}, err
 	}
-	obs, err := r.observePods(ctx, node)
+	status := sts.Status
+	obs, err := r.observe(ctx, node, status.ReadyReplicas, status.ObservedGeneration < sts.Generation ||
+		status.UpdatedReplicas < node.DesiredReplicas() ||
+		(status.UpdateRevision != "" && status.CurrentRevision != status.UpdateRevision))
 	if err != nil {
 		return observed{}, err
 	}
-	obs.desired = node.DesiredReplicas()
-	obs.ready = sts.Status.ReadyReplicas
-	obs.rolling = sts.Status.ObservedGeneration < sts.Generation ||
-		sts.Status.UpdatedReplicas < obs.desired ||
-		(sts.Status.UpdateRevision != "" && sts.Status.CurrentRevision != sts.Status.UpdateRevision)
 	obs.endpoint = fmt.Sprintf("%s.%s.svc.%s:%d", node.Name, node.Namespace, r.Options.ClusterDomain, node.PeerPort())
 	obs.peerAddress = resources.PeerAddress(node, r.Options.ClusterDomain)
 	return obs, nil
@@ -76,9 +74,11 @@ func (r *StellarNodeReconciler) applyValidatorStatefulSet(ctx context.Context, n
 	return desired, nil
 }
 
-// observePods finds why a node's pods cannot start, if they cannot. The kubelet reports a missing
-// Secret or key on the pod, so the operator learns it without ever reading a Secret.
-func (r *StellarNodeReconciler) observePods(ctx context.Context, node *stellarv1alpha1.StellarNode) (observed, error) {
+// observe is what the reconciler saw of a node's workload: its ready pods, whether it is rolling out,
+// and why its pods cannot start, if they cannot. The kubelet reports a missing Secret or key on the
+// pod, so the operator learns it without ever reading a Secret.
+func (r *StellarNodeReconciler) observe(ctx context.Context, node *stellarv1alpha1.StellarNode, ready int32, rolling bool) (observed, error) {
+	obs := observed{desired: node.DesiredReplicas(), ready: ready, rolling: rolling}
 	var pods corev1.PodList
 	if err := r.List(ctx, &pods, client.InNamespace(node.Namespace), client.MatchingLabels(resources.SelectorLabels(node))); err != nil {
 		return observed{}, err
@@ -87,9 +87,10 @@ func (r *StellarNodeReconciler) observePods(ctx context.Context, node *stellarv1
 		statuses := append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
 		for _, cs := range statuses {
 			if w := cs.State.Waiting; w != nil && w.Reason == "CreateContainerConfigError" {
-				return observed{podProblem: fmt.Sprintf("pod %s cannot start container %s: %s", pod.Name, cs.Name, w.Message)}, nil
+				obs.podProblem = fmt.Sprintf("pod %s cannot start container %s: %s", pod.Name, cs.Name, w.Message)
+				return obs, nil
 			}
 		}
 	}
-	return observed{}, nil
+	return obs, nil
 }

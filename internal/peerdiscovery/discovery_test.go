@@ -300,18 +300,11 @@ var _ = Describe("PeerDiscovery", func() {
 		create(testutil.Validator(ns, "s1"), testutil.Validator(ns, "s2"),
 			testutil.Validator(ns, "s3"))
 		settled(ns, sim, 3)
-		node := &stellarv1alpha1.StellarNode{}
-		Eventually(func() error {
-			if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "s3"}, node); err != nil {
-				return err
-			}
-			node.Spec.Suspended = true
-			return k8sClient.Update(ctx, node)
-		}, timeout, interval).Should(Succeed())
+		Expect(testutil.UpdateNode(ctx, k8sClient, ns, "s3", func(n *stellarv1alpha1.StellarNode) { n.Spec.Suspended = true })).To(Succeed())
 		Eventually(func(g Gomega) []peers.Peer { return document(g, ns).Peers }, timeout, interval).Should(HaveLen(2))
 		Eventually(sim.restartCounts, timeout, interval).Should(Equal(map[string]int{"s1": 1, "s2": 1}))
 
-		Expect(k8sClient.Delete(ctx, node)).To(Succeed())
+		Expect(k8sClient.Delete(ctx, testutil.Validator(ns, "s3"))).To(Succeed())
 		Consistently(sim.restartCounts, 2*time.Second, interval).Should(Equal(map[string]int{"s1": 1, "s2": 1}))
 	})
 

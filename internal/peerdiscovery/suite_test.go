@@ -39,28 +39,18 @@ var _ = BeforeSuite(func() {
 	var err error
 	testEnv, cfg, k8sClient, err = testutil.StartEnv()
 	Expect(err).NotTo(HaveOccurred())
-	op := startOperator(requests, testutil.TestConfig())
-	discovery = op.Discovery
+	DeferCleanup(func() {
+		cancel()
+		Expect(testEnv.Stop()).To(Succeed())
+	})
+	discovery = startOperator(requests, testutil.TestConfig()).Discovery
 })
 
-var _ = AfterSuite(func() {
-	cancel()
-	Expect(testEnv.Stop()).To(Succeed())
-})
-
-// startOperator runs the operator as it ships, its requests recorded by counter, until the test ends.
+// startOperator runs the operator as it ships, its requests recorded by counter, until the test (or
+// the suite) ends.
 func startOperator(counter *testutil.RequestCounter, c operator.Config) *operator.Operator {
-	opCfg := rest.CopyConfig(cfg)
-	opCfg.Wrap(counter.Wrap)
-	op, err := operator.New(opCfg, c)
+	op, stop, err := testutil.RunOperator(ctx, cfg, counter, c, func(err error) { Fail(err.Error()) })
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
-	opCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
-		Expect(op.Manager.Start(opCtx)).To(Succeed())
-	}()
-	DeferCleanup(func() { stop(); <-done })
+	DeferCleanup(stop)
 	return op
 }

@@ -13,9 +13,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/operator"
 )
 
@@ -117,4 +119,37 @@ func Every(period time.Duration, step func()) (stop func()) {
 		}
 	}()
 	return func() { close(quit); <-done }
+}
+
+// RunOperator builds the operator as it ships against restConfig, its requests recorded by counter,
+// and runs it until stop is called; stop returns once it has stopped. Start errors go to onError.
+func RunOperator(ctx context.Context, restConfig *rest.Config, counter *RequestCounter, c operator.Config,
+	onError func(error)) (op *operator.Operator, stop func(), err error) {
+	cfg := rest.CopyConfig(restConfig)
+	cfg.Wrap(counter.Wrap)
+	op, err = operator.New(cfg, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := op.Manager.Start(runCtx); err != nil {
+			onError(err)
+		}
+	}()
+	return op, func() { cancel(); <-done }, nil
+}
+
+// UpdateNode changes a StellarNode, retrying when another writer (the reconciler's status) came between.
+func UpdateNode(ctx context.Context, c client.Client, ns, name string, mutate func(*stellarv1alpha1.StellarNode)) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n := &stellarv1alpha1.StellarNode{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, n); err != nil {
+			return err
+		}
+		mutate(n)
+		return c.Update(ctx, n)
+	})
 }

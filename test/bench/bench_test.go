@@ -313,44 +313,37 @@ func waitShows(c client.Client, ns, addr string, present bool, start time.Time, 
 
 // waitPeersStatus waits until discovery has written status.peers on every validator, the end of its start-up.
 func waitPeersStatus(t *testing.T, c client.Client, ns string, n int, limit time.Duration) {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		var nodes stellarv1alpha1.StellarNodeList
-		if err := c.List(context.Background(), &nodes, client.InNamespace(ns)); err == nil {
-			done := 0
-			for _, node := range nodes.Items {
-				if int(node.Status.Peers) == n-1 {
-					done++
-				}
-			}
-			if done == n {
-				return
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("status.peers not written on all %d validators of %s within %s", n, ns, limit)
+	waitAllNodes(t, c, ns, n, limit, "status.peers written", func(node *stellarv1alpha1.StellarNode) bool {
+		return int(node.Status.Peers) == n-1
+	})
 }
 
 // waitReconciled waits until the reconciler has written the status of every validator's generation.
 func waitReconciled(t *testing.T, c client.Client, ns string, n int, limit time.Duration) {
+	waitAllNodes(t, c, ns, n, limit, "reconciled", func(node *stellarv1alpha1.StellarNode) bool {
+		return node.Status.ObservedGeneration == node.Generation
+	})
+}
+
+// waitAllNodes waits until done holds for all n StellarNodes of a namespace.
+func waitAllNodes(t *testing.T, c client.Client, ns string, n int, limit time.Duration, what string, done func(*stellarv1alpha1.StellarNode) bool) {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		var nodes stellarv1alpha1.StellarNodeList
 		if err := c.List(context.Background(), &nodes, client.InNamespace(ns)); err == nil {
-			done := 0
-			for _, node := range nodes.Items {
-				if node.Status.ObservedGeneration == node.Generation {
-					done++
+			count := 0
+			for i := range nodes.Items {
+				if done(&nodes.Items[i]) {
+					count++
 				}
 			}
-			if done == n {
+			if count == n {
 				return
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("the reconciler did not reconcile all %d validators of %s within %s", n, ns, limit)
+	t.Fatalf("not all %d validators of %s %s within %s", n, ns, what, limit)
 }
 
 func waitFor(t *testing.T, c client.Client, ns string, n int, limit time.Duration) {

@@ -220,17 +220,10 @@ var _ = Describe("Peer discovery on a simulated cluster", Ordered, func() {
 
 	It("takes a suspended, then deleted, validator out of stellar-peers, restarting the others at most once", func() {
 		tracker.establish("v1", "v2", "v3", "v4")
-		node := &stellarv1alpha1.StellarNode{}
-		Eventually(func() error {
-			if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "v5"}, node); err != nil {
-				return err
-			}
-			node.Spec.Suspended = true
-			return k8sClient.Update(ctx, node)
-		}, wait, poll).Should(Succeed())
+		Expect(testutil.UpdateNode(ctx, k8sClient, ns, "v5", func(n *stellarv1alpha1.StellarNode) { n.Spec.Suspended = true })).To(Succeed())
 		Eventually(func(g Gomega) []peers.Peer { doc := peerDocument(g, ns); return doc.Peers }, wait, poll).Should(HaveLen(4))
 		settledWith(ns, "v1", "v2", "v3", "v4")
-		Expect(k8sClient.Delete(ctx, node)).To(Succeed())
+		Expect(k8sClient.Delete(ctx, testutil.Validator(ns, "v5"))).To(Succeed())
 		Consistently(func(g Gomega) []string { doc := peerDocument(g, ns); return readyNames(doc) }, 5*time.Second, poll).
 			Should(ConsistOf("v1", "v2", "v3", "v4"))
 		for name, n := range tracker.restartCounts() {
