@@ -1,0 +1,701 @@
+package stellarcore
+
+import (
+	_ "embed"
+	"fmt"
+	"maps"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// The rules below are stellar-core's own, read from its source (stellar/stellar-core a9b8613); each
+// check names the function it mirrors. Check applies them to every configuration the operator writes,
+// so a configuration stellar-core would refuse never reaches a pod.
+
+// Rules a configuration can break. Each is the reason of the StellarNode's Degraded condition.
+const (
+	RuleSyntax              = "ConfigSyntax"
+	RuleUnknownKey          = "UnknownConfigKey"
+	RulePaths               = "UnwritablePath"
+	RuleNoReadableArchive   = "NoReadableArchive"
+	RuleArchiveCommand      = "InvalidArchiveCommand"
+	RuleNoQuorum            = "NoQuorum"
+	RuleInvalidQuorumSet    = "InvalidQuorumSet"
+	RuleUnsafeQuorum        = "UnsafeQuorum"
+	RuleHomeDomains         = "InvalidHomeDomains"
+	RuleValidators          = "InvalidValidators"
+	RuleSelfListed          = "SelfListed"
+	RuleNodeHomeDomain      = "NodeHomeDomain"
+	RuleArchivesNotBlocking = "ArchivesNotBlocking"
+)
+
+// Violation is one rule a configuration breaks.
+type Violation struct {
+	Rule string
+	// Message says what stellar-core would do, in its own words where it has them, and why.
+	Message string
+}
+
+// ConfigError lists every rule a configuration breaks, in a stable order.
+type ConfigError struct {
+	Violations []Violation
+}
+
+func (e *ConfigError) Error() string {
+	msgs := make([]string, len(e.Violations))
+	for i, v := range e.Violations {
+		msgs[i] = v.Message
+	}
+	return "stellar-core would refuse this configuration: " + strings.Join(msgs, "; ")
+}
+
+// Rule is the first rule broken, the reason to report.
+func (e *ConfigError) Rule() string { return e.Violations[0].Rule }
+
+//go:embed known_keys.txt
+var knownKeysFile string
+
+var knownKeys = func() map[string]bool {
+	keys := map[string]bool{}
+	for line := range strings.SplitSeq(knownKeysFile, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			keys[line] = true
+		}
+	}
+	return keys
+}()
+
+// qualities in stellar-core's order, lowest first (Config::parseQuality).
+var qualities = []string{"LOW", "MEDIUM", "HIGH", "CRITICAL"}
+
+// maxQuorumNesting is MAXIMUM_QUORUM_NESTING_LEVEL (src/scp/QuorumSetUtils.cpp).
+const maxQuorumNesting = 4
+
+// CheckOptions say what the checker knows beyond the file.
+type CheckOptions struct {
+	// SelfKey is the node's own public key when the file has no NODE_SEED (a base configuration).
+	SelfKey string
+}
+
+// Check returns a *ConfigError when stellar-core would refuse the configuration at start, or nil.
+// It reads a base configuration (no seed yet) or a rendered one (with NODE_SEED) alike.
+func Check(text string, opts CheckOptions) error {
+	var cfg map[string]any
+	if _, err := toml.Decode(text, &cfg); err != nil {
+		return &ConfigError{Violations: []Violation{{RuleSyntax, "the file is not valid TOML: " + err.Error()}}}
+	}
+	c := checker{cfg: cfg, self: opts.SelfKey}
+	if seed, ok := cfg["NODE_SEED"].(string); ok {
+		if key, err := PublicKeyOfSeed(seed); err == nil {
+			c.self = key
+		} else {
+			c.add(RuleSyntax, "NODE_SEED is not a valid seed")
+		}
+	}
+	c.keys()
+	c.paths()
+	c.archives()
+	c.quorum()
+	if len(c.violations) == 0 {
+		return nil
+	}
+	return &ConfigError{Violations: c.violations}
+}
+
+type checker struct {
+	cfg        map[string]any
+	self       string
+	violations []Violation
+}
+
+func (c *checker) add(rule, format string, args ...any) {
+	c.violations = append(c.violations, Violation{Rule: rule, Message: fmt.Sprintf(format, args...)})
+}
+
+// keys mirrors Config::processConfig: any other top-level key is "Unknown configuration entry".
+func (c *checker) keys() {
+	var unknown []string
+	for k := range c.cfg {
+		if !knownKeys[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	slices.Sort(unknown)
+	for _, k := range unknown {
+		c.add(RuleUnknownKey, "Unknown configuration entry: '%s'", k)
+	}
+}
+
+// paths: the defaults of LOG_FILE_PATH, DATABASE and BUCKET_DIR_PATH are relative to the image's
+// working directory, which a non-root container cannot write (Config::Config sets them; a log file
+// that cannot be opened is fatal in Logging::setLoggingToFile).
+func (c *checker) paths() {
+	if p, ok := c.cfg["LOG_FILE_PATH"].(string); !ok || (p != "" && !path.IsAbs(p)) {
+		c.add(RulePaths, `LOG_FILE_PATH must be "" (logs to stderr) or an absolute path: its default is a file in the unwritable working directory`)
+	}
+	db, _ := c.cfg["DATABASE"].(string)
+	if !strings.HasPrefix(db, "sqlite3:///") && !strings.HasPrefix(db, "postgresql://") {
+		c.add(RulePaths, "DATABASE must be an absolute sqlite3:/// path on the data volume or a postgresql:// URL, not %q", db)
+	}
+	if p, _ := c.cfg["BUCKET_DIR_PATH"].(string); !path.IsAbs(p) {
+		c.add(RulePaths, "BUCKET_DIR_PATH must be an absolute path on the data volume, not %q", p)
+	}
+}
+
+// archives mirrors HistoryArchiveManager::checkSensibleConfig: at least one archive to read from, and
+// no archive that can be written but not read. Commands run without a shell (ProcessManager splits on
+// spaces), so shell syntax would reach the program as literal arguments.
+func (c *checker) archives() {
+	readable := 0
+	history, _ := c.cfg["HISTORY"].(map[string]any)
+	names := sortedKeys((history))
+	for _, name := range names {
+		archive, ok := history[name].(map[string]any)
+		if !ok {
+			c.add(RuleArchiveCommand, "[HISTORY.%s] must be a table", name)
+			continue
+		}
+		get, _ := archive["get"].(string)
+		put, _ := archive["put"].(string)
+		if put != "" && get == "" {
+			c.add(RuleArchiveCommand, "archive %s has a put command but no get command", name)
+		}
+		for _, verb := range []string{"get", "put", "mkdir"} {
+			if cmd, _ := archive[verb].(string); cmd != "" {
+				c.command(name, verb, cmd)
+			}
+		}
+		if get != "" {
+			readable++
+		}
+	}
+	for _, v := range c.validatorEntries() {
+		if h, _ := v["HISTORY"].(string); h != "" {
+			c.command(fmt.Sprint(v["NAME"]), "HISTORY", h)
+			readable++
+		}
+	}
+	if readable == 0 {
+		c.add(RuleNoReadableArchive, "No readable archives configured, catchup will fail: give a history archive to read from")
+	}
+}
+
+func (c *checker) command(archive, verb, cmd string) {
+	if strings.ContainsAny(cmd, "|;&<>`$\"'\\") {
+		c.add(RuleArchiveCommand, "archive %s: the %s command %q uses shell syntax, but stellar-core runs it without a shell", archive, verb, cmd)
+	}
+	if (verb == "get" || verb == "HISTORY" || verb == "put") && (!strings.Contains(cmd, "{0}") || !strings.Contains(cmd, "{1}")) {
+		c.add(RuleArchiveCommand, "archive %s: the %s command %q must name the remote path {0} and the local path {1}", archive, verb, cmd)
+	}
+}
+
+// validatorEntries is the [[VALIDATORS]] array, or nil.
+func (c *checker) validatorEntries() []map[string]any {
+	list, _ := c.cfg["VALIDATORS"].([]map[string]any)
+	return list
+}
+
+func sortedKeys(m map[string]any) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// validator is one [[VALIDATORS]] entry, or the node itself.
+type validator struct {
+	name, key, domain string
+	quality           int
+	history           bool
+}
+
+// quorum mirrors the quorum part of Config::processConfig.
+func (c *checker) quorum() {
+	isValidator, _ := c.cfg["NODE_IS_VALIDATOR"].(bool)
+	rawQSet, hasQSet := c.cfg["QUORUM_SET"]
+	_, hasValidators := c.cfg["VALIDATORS"]
+	unsafeOK, _ := c.cfg["UNSAFE_QUORUM"].(bool)
+	domains := c.homeDomains()
+	validators := c.validators(domains)
+
+	home, _ := c.cfg["NODE_HOME_DOMAIN"].(string)
+	switch {
+	case !hasQSet && !hasValidators && !isValidator:
+		c.add(RuleNoQuorum, "no validators defined in VALIDATORS/QUORUM_SET: even a node that does not validate needs a quorum to follow")
+		return
+	case !hasQSet && !hasValidators && home == "":
+		c.add(RuleNoQuorum, "NODE_HOME_DOMAIN must be set: a validator needs a quorum, from [[VALIDATORS]] under its home domain or a [QUORUM_SET]")
+		return
+	}
+	// Config::processConfig: a validator adds itself, unless it has only a [QUORUM_SET].
+	if isValidator && (hasValidators || !hasQSet) {
+		validators = c.addSelf(validators, domains)
+	}
+	generated, genErr := generateQuorumSet(validators)
+	if genErr != "" {
+		c.add(RuleValidators, "%s", genErr)
+	}
+	if hasQSet {
+		table, ok := rawQSet.(map[string]any)
+		if !ok {
+			c.add(RuleInvalidQuorumSet, "QUORUM_SET must be a table")
+			return
+		}
+		qset, err := c.loadQuorumSet(table, 0)
+		if err != "" {
+			c.add(RuleInvalidQuorumSet, "invalid [QUORUM_SET]: %s", err)
+			return
+		}
+		if len(validators) > 0 && genErr == "" && !unsafeOK && !qset.equal(generated) {
+			c.add(RuleUnsafeQuorum, "SCP unsafe: the [QUORUM_SET] differs from the one generated from [[VALIDATORS]]; give one of them")
+		}
+		c.safety(qset, levelBFT, unsafeOK)
+		return
+	}
+	if genErr != "" || len(validators) == 0 {
+		return
+	}
+	// Config::verifyHistoryValidatorsBlocking
+	var archives []string
+	for _, v := range validators {
+		if v.history {
+			archives = append(archives, v.key)
+		}
+	}
+	if !unsafeOK && !generated.vBlocking(archives) {
+		c.add(RuleArchivesNotBlocking, "SCP unsafe: Quorum can be reached without validators with an archive; "+
+			"validators that publish a history archive must be in every quorum")
+	}
+	level := levelSimpleMajority
+	if len(domainsOf(validators)) > 1 {
+		level = levelBFT
+	}
+	c.safety(generated, level, unsafeOK)
+}
+
+// homeDomains mirrors Config::parseDomainsQuality.
+func (c *checker) homeDomains() map[string]int {
+	out := map[string]int{}
+	raw, ok := c.cfg["HOME_DOMAINS"]
+	if !ok {
+		return out
+	}
+	list, ok := raw.([]map[string]any)
+	if !ok {
+		c.add(RuleHomeDomains, "malformed HOME_DOMAINS: it must be an array of tables [[HOME_DOMAINS]]")
+		return out
+	}
+	for _, entry := range list {
+		domain, _ := entry["HOME_DOMAIN"].(string)
+		for k := range entry {
+			if k != "HOME_DOMAIN" && k != "QUALITY" {
+				c.add(RuleHomeDomains, "Unknown field '%s' in HOME_DOMAINS", k)
+			}
+		}
+		q, known := qualityOf(entry["QUALITY"])
+		switch {
+		case domain == "" || entry["QUALITY"] == nil:
+			c.add(RuleHomeDomains, "Malformed HOME_DOMAINS '%s': HOME_DOMAIN and QUALITY are both required", domain)
+		case !known:
+			c.add(RuleHomeDomains, "Unknown QUALITY '%v' for home domain %s: use LOW, MEDIUM, HIGH or CRITICAL", entry["QUALITY"], domain)
+		default:
+			if _, dup := out[domain]; dup {
+				c.add(RuleHomeDomains, "Malformed HOME_DOMAINS: duplicate '%s'", domain)
+			}
+			out[domain] = q
+		}
+	}
+	return out
+}
+
+func qualityOf(v any) (int, bool) {
+	s, _ := v.(string)
+	i := slices.Index(qualities, s)
+	return i, i >= 0
+}
+
+// validators mirrors Config::parseValidators and Config::addValidatorName.
+func (c *checker) validators(domains map[string]int) []validator {
+	raw, ok := c.cfg["VALIDATORS"]
+	if !ok {
+		return nil
+	}
+	list, ok := raw.([]map[string]any)
+	if !ok {
+		c.add(RuleValidators, "malformed VALIDATORS: it must be an array of tables [[VALIDATORS]]")
+		return nil
+	}
+	var out []validator
+	names, keys := map[string]bool{}, map[string]bool{}
+	history, _ := c.cfg["HISTORY"].(map[string]any)
+	for _, entry := range list {
+		v := validator{}
+		v.name, _ = entry["NAME"].(string)
+		v.key, _ = entry["PUBLIC_KEY"].(string)
+		v.domain, _ = entry["HOME_DOMAIN"].(string)
+		hist, _ := entry["HISTORY"].(string)
+		v.history = hist != ""
+		for _, k := range sortedKeys((entry)) {
+			if !slices.Contains([]string{"NAME", "HOME_DOMAIN", "QUALITY", "PUBLIC_KEY", "ADDRESS", "HISTORY"}, k) {
+				c.add(RuleValidators, "malformed VALIDATORS entry, unknown element '%s'", k)
+			}
+		}
+		if v.name == "" {
+			c.add(RuleValidators, "malformed VALIDATORS entry: missing 'NAME'")
+			continue
+		}
+		if v.key == "" || v.domain == "" {
+			c.add(RuleValidators, "malformed VALIDATORS entry '%s': PUBLIC_KEY and HOME_DOMAIN are required", v.name)
+			continue
+		}
+		if !ValidPublicKey(v.key) {
+			c.add(RuleValidators, "VALIDATORS entry '%s': bad public key %q", v.name, v.key)
+			continue
+		}
+		domainQuality, viaDomain := domains[v.domain]
+		entryQuality, onEntry := entry["QUALITY"]
+		switch {
+		case viaDomain && onEntry:
+			c.add(RuleValidators, "malformed VALIDATORS entry '%s': quality already defined in home domain '%s'", v.name, v.domain)
+			continue
+		case viaDomain:
+			v.quality = domainQuality
+		case onEntry:
+			q, known := qualityOf(entryQuality)
+			if !known {
+				c.add(RuleValidators, "Unknown QUALITY '%v' for VALIDATORS entry '%s'", entryQuality, v.name)
+				continue
+			}
+			v.quality = q
+		default:
+			c.add(RuleValidators, "malformed VALIDATORS entry '%s' (missing quality)", v.name)
+			continue
+		}
+		if names[v.name] {
+			c.add(RuleValidators, "naming node twice: %s", v.name)
+		}
+		if _, clash := history[v.name]; clash && v.history {
+			c.add(RuleValidators, "Conflicting archive name '%s': a [HISTORY] table has the name of a validator", v.name)
+		}
+		if keys[v.key] {
+			c.add(RuleValidators, "Duplicate validator entry for '%s'", v.key)
+		}
+		names[v.name], keys[v.key] = true, true
+		if v.quality >= 2 && !v.history {
+			c.add(RuleValidators, "malformed VALIDATORS entry '%s' (critical and high quality must have an archive)", v.name)
+		}
+		if c.self != "" && v.key == c.self {
+			c.add(RuleSelfListed, "Duplicate validator entry for '%s': the node lists itself, but stellar-core adds itself from NODE_SEED", v.key)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// addSelf mirrors Config::addSelfToValidators.
+func (c *checker) addSelf(validators []validator, domains map[string]int) []validator {
+	home, _ := c.cfg["NODE_HOME_DOMAIN"].(string)
+	if home == "" {
+		c.add(RuleNodeHomeDomain, "NODE_HOME_DOMAIN must be set: a validator with [[VALIDATORS]] adds itself under its home domain")
+		return validators
+	}
+	q, ok := domains[home]
+	if !ok {
+		c.add(RuleNodeHomeDomain, "Validator configured with NODE_HOME_DOMAIN='%s' but there is no matching HOME_DOMAINS", home)
+		return validators
+	}
+	self := c.self
+	if self == "" {
+		// The key is not known yet (a base configuration without publicKey): a placeholder that no
+		// other validator has stands for it.
+		self = "self"
+	}
+	return append(validators, validator{name: "self", key: self, domain: home, quality: q})
+}
+
+func domainsOf(validators []validator) map[string]bool {
+	out := map[string]bool{}
+	for _, v := range validators {
+		out[v.domain] = true
+	}
+	return out
+}
+
+// qset is SCPQuorumSet.
+type qset struct {
+	threshold  int
+	validators []string
+	inner      []qset
+}
+
+// loadQuorumSet mirrors Config::loadQset.
+func (c *checker) loadQuorumSet(table map[string]any, level int) (qset, string) {
+	if level > maxQuorumNesting {
+		return qset{}, "too many levels in quorum set"
+	}
+	percent := int64(67)
+	var q qset
+	for _, k := range sortedKeys((table)) {
+		switch v := table[k]; k {
+		case "THRESHOLD_PERCENT":
+			p, ok := v.(int64)
+			if !ok || p <= 0 || p > 100 {
+				return q, fmt.Sprintf("invalid THRESHOLD_PERCENT %v: it must be a whole number from 1 to 100", v)
+			}
+			percent = p
+		case "VALIDATORS":
+			list, ok := v.([]any)
+			if !ok {
+				return q, "VALIDATORS must be an array of public keys"
+			}
+			for _, item := range list {
+				key, _ := item.(string)
+				if !ValidPublicKey(key) && !strings.HasPrefix(key, "$") {
+					return q, fmt.Sprintf("bad public key %q", key)
+				}
+				q.validators = append(q.validators, key)
+			}
+		default:
+			inner, ok := v.(map[string]any)
+			if !ok {
+				return q, fmt.Sprintf("invalid quorum set, should be a group while parsing '%s': "+
+					"a key after [QUORUM_SET] belongs to it, so top-level keys must come before it", k)
+			}
+			sub, err := c.loadQuorumSet(inner, level+1)
+			if err != "" {
+				return q, err + " while parsing '" + k + "'"
+			}
+			q.inner = append(q.inner, sub)
+		}
+	}
+	n := int64(len(q.validators) + len(q.inner))
+	q.threshold = int(1 + (n*percent-1)/100)
+	if n == 0 {
+		return q, "invalid quorum set definition: it lists no validator"
+	}
+	return q, ""
+}
+
+type thresholdLevel int
+
+const (
+	levelSimpleMajority thresholdLevel = iota
+	levelBFT
+	levelAllRequired
+)
+
+// defaultThreshold mirrors computeDefaultThreshold in Config.cpp.
+func defaultThreshold(q qset, level thresholdLevel) int {
+	top := len(q.validators) + len(q.inner)
+	switch {
+	case top == 0:
+		return 0
+	case level == levelSimpleMajority && len(q.inner) == 0:
+		return top - (top-1)/2
+	case level == levelAllRequired:
+		return top
+	default:
+		return top - (top-1)/3
+	}
+}
+
+// safety mirrors Config::validateConfig and isQuorumSetSane (src/scp/QuorumSetUtils.cpp).
+func (c *checker) safety(q qset, level thresholdLevel, unsafeOK bool) {
+	top := len(q.validators) + len(q.inner)
+	minSize := defaultThreshold(q, level)
+	failureSafety := top - minSize
+	if failureSafety >= q.minBlocking() {
+		c.add(RuleUnsafeQuorum, "FAILURE_SAFETY incompatible with QUORUM_SET: a threshold of %d of %d leaves no room for a failure", q.threshold, top)
+		return
+	}
+	if !unsafeOK {
+		switch {
+		case failureSafety == 0:
+			c.add(RuleUnsafeQuorum, "SCP unsafe: a quorum of %d with threshold %d stops when any one of them fails; "+
+				"it needs at least %d validators to tolerate one failure", top, q.threshold, minSafeSize(level))
+		case q.threshold < minSize:
+			c.add(RuleUnsafeQuorum, "SCP unsafe: THRESHOLD_PERCENT too low: %d of %d, at least %d is safe", q.threshold, top, minSize)
+		}
+	}
+	if msg := q.sane(!unsafeOK); msg != "" {
+		c.add(RuleInvalidQuorumSet, "Invalid QUORUM_SET: %s", msg)
+	}
+}
+
+func minSafeSize(level thresholdLevel) int {
+	if level == levelSimpleMajority {
+		return 3
+	}
+	return 4
+}
+
+// sane mirrors QuorumSetSanityChecker.
+func (q qset) sane(extraChecks bool) string {
+	seen := map[string]bool{}
+	count := 0
+	var walk func(q qset, depth int) string
+	walk = func(q qset, depth int) string {
+		if depth > maxQuorumNesting {
+			return "Maximum quorum nesting level exceeded"
+		}
+		if q.threshold < 1 {
+			return "Threshold must be greater than 0"
+		}
+		total := len(q.validators) + len(q.inner)
+		count += len(q.validators)
+		if q.threshold > total {
+			return "Threshold exceeds total number of entries"
+		}
+		if extraChecks && q.threshold < total-q.threshold+1 {
+			return "Threshold is lower than the v-blocking size (< 51%)."
+		}
+		for _, v := range q.validators {
+			if seen[v] {
+				return "Duplicate node found in quorum configuration: " + v
+			}
+			seen[v] = true
+		}
+		for _, in := range q.inner {
+			if msg := walk(in, depth+1); msg != "" {
+				return msg
+			}
+		}
+		return ""
+	}
+	if msg := walk(q, 0); msg != "" {
+		return msg
+	}
+	if count < 1 || count > 1000 {
+		return "Total number of nodes in a quorum must be within 1 and 1000"
+	}
+	return ""
+}
+
+// minBlocking is the size of the smallest v-blocking set (LocalNode::findClosestVBlocking over all
+// nodes): the fewest failures that stop the quorum.
+func (q qset) minBlocking() int {
+	costs := make([]int, 0, len(q.validators)+len(q.inner))
+	for range q.validators {
+		costs = append(costs, 1)
+	}
+	for _, in := range q.inner {
+		costs = append(costs, in.minBlocking())
+	}
+	sort.Ints(costs)
+	need := len(costs) - q.threshold + 1
+	total := 0
+	for i := 0; i < need && i < len(costs); i++ {
+		total += costs[i]
+	}
+	return total
+}
+
+// vBlocking mirrors LocalNode::isVBlockingInternal.
+func (q qset) vBlocking(nodes []string) bool {
+	if q.threshold == 0 {
+		return false
+	}
+	left := 1 + len(q.validators) + len(q.inner) - q.threshold
+	for _, v := range q.validators {
+		if slices.Contains(nodes, v) {
+			if left--; left <= 0 {
+				return true
+			}
+		}
+	}
+	for _, in := range q.inner {
+		if in.vBlocking(nodes) {
+			if left--; left <= 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (q qset) equal(o qset) bool {
+	a, b := q.normalized(), o.normalized()
+	return a.String() == b.String()
+}
+
+func (q qset) String() string {
+	parts := []string{fmt.Sprint(q.threshold)}
+	parts = append(parts, q.validators...)
+	for _, in := range q.inner {
+		parts = append(parts, "{"+in.String()+"}")
+	}
+	return strings.Join(parts, " ")
+}
+
+// normalized mirrors normalizeQSet: singleton inner sets merged into their parent, a set that is one
+// inner set unwrapped, everything sorted.
+func (q qset) normalized() qset {
+	out := qset{threshold: q.threshold, validators: slices.Clone(q.validators)}
+	for _, in := range q.inner {
+		n := in.normalized()
+		if n.threshold == 1 && len(n.validators) == 1 && len(n.inner) == 0 {
+			out.validators = append(out.validators, n.validators[0])
+			continue
+		}
+		out.inner = append(out.inner, n)
+	}
+	if out.threshold == 1 && len(out.validators) == 0 && len(out.inner) == 1 {
+		out = out.inner[0]
+	}
+	slices.Sort(out.validators)
+	sort.Slice(out.inner, func(i, j int) bool { return out.inner[i].String() < out.inner[j].String() })
+	return out
+}
+
+// generateQuorumSet mirrors Config::generateQuorumSet: validators sorted by quality (highest first),
+// then home domain; one inner set per home domain with a simple majority; each lower quality nested
+// as one more inner set. It returns stellar-core's error message when it would refuse the entries.
+func generateQuorumSet(validators []validator) (qset, string) {
+	if len(validators) == 0 {
+		return qset{}, ""
+	}
+	todo := slices.Clone(validators)
+	sort.SliceStable(todo, func(i, j int) bool {
+		if todo[i].quality != todo[j].quality {
+			return todo[i].quality > todo[j].quality
+		}
+		return todo[i].domain < todo[j].domain
+	})
+	q, err := generateLevel(todo, 3)
+	return q.normalized(), err
+}
+
+func generateLevel(todo []validator, quality int) (qset, string) {
+	var ret qset
+	i := 0
+	for i < len(todo) && todo[i].quality == quality {
+		var inner qset
+		j := i
+		for ; j < len(todo) && todo[j].domain == todo[i].domain; j++ {
+			if todo[j].quality != todo[i].quality {
+				return ret, fmt.Sprintf("Validators '%s' and '%s' must have same quality", todo[i].name, todo[j].name)
+			}
+			inner.validators = append(inner.validators, todo[j].key)
+		}
+		if len(inner.validators) < 3 && quality >= 2 {
+			return ret, fmt.Sprintf("Critical and High quality validators for '%s' must have redundancy of at least 3", todo[i].domain)
+		}
+		inner.threshold = defaultThreshold(inner, levelSimpleMajority)
+		ret.inner = append(ret.inner, inner)
+		i = j
+	}
+	if i < len(todo) {
+		lower, err := generateLevel(todo[i:], todo[i].quality)
+		if err != "" {
+			return ret, err
+		}
+		ret.inner = append(ret.inner, lower)
+	}
+	level := levelBFT
+	if quality == 3 {
+		level = levelAllRequired
+	}
+	ret.threshold = defaultThreshold(ret, level)
+	return ret, ""
+}
