@@ -29,7 +29,6 @@ func entry(name string, key byte, domain string, extra ...string) map[string]any
 	return e
 }
 
-
 // organisation is a valid rendered configuration: the node (key 1) and two others of example.org at
 // HIGH quality, each other one with its archive.
 func organisation() map[string]any {
