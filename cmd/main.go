@@ -1,5 +1,6 @@
 // Command manager runs the stellar-operator: the StellarNode reconciler and peer discovery.
-// `manager render-config` is the init step of validator pods (see internal/renderconfig).
+// `manager render-config` is the init step of validator pods (see internal/renderconfig), `manager ready`
+// their readiness check (see internal/readiness).
 package main
 
 import (
@@ -10,19 +11,32 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/stellar-k8s/stellar-operator/internal/operator"
+	"github.com/stellar-k8s/stellar-operator/internal/readiness"
 	"github.com/stellar-k8s/stellar-operator/internal/renderconfig"
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "render-config" {
-		if err := renderconfig.Run(os.Args[2:], os.Getenv, os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "render-config:", err)
-			os.Exit(1)
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case renderconfig.Command:
+			subcommand(renderconfig.Command, renderconfig.Run(os.Args[2:], os.Getenv, os.Stdout))
+			return
+		case readiness.Command:
+			subcommand(readiness.Command, readiness.Run(os.Args[2:], os.Stdout))
+			return
 		}
-		return
 	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// subcommand ends a pod-side subcommand: its error, if any, is the last line of its output, which the
+// kubelet keeps as the container's termination message.
+func subcommand(name string, err error) {
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(1)
 	}
 }

@@ -114,3 +114,16 @@ func (n *StellarNode) HistoryArchives(userURLs []string) []string {
 	}
 	return DefaultHistoryArchives(n.Spec.Network)
 }
+
+// QuorumQuality is the quality of the validator's own organisation in structured quorum mode.
+func (n *StellarNode) QuorumQuality() Quality {
+	if vc := n.Spec.ValidatorConfig; vc != nil && vc.Quorum != nil && vc.Quorum.Quality != "" {
+		return vc.Quorum.Quality
+	}
+	return QualityMedium
+}
+
+// QuorumFromCluster reports whether the validator's quorum is built from its network's validators.
+func (n *StellarNode) QuorumFromCluster() bool {
+	return n.Spec.ValidatorConfig != nil && n.Spec.ValidatorConfig.Quorum != nil
+}

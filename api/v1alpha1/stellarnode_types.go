@@ -138,6 +138,8 @@ type StorageSpec struct {
 
 // ValidatorConfig configures a stellar-core validator.
 // +kubebuilder:validation:XValidation:rule="self.peerPort != self.httpPort",message="httpPort must differ from peerPort",fieldPath=".httpPort"
+// +kubebuilder:validation:XValidation:rule="!(has(self.quorum) && has(self.quorumSet))",message="quorum and quorumSet are mutually exclusive: give one",fieldPath=".quorumSet"
+// +kubebuilder:validation:XValidation:rule="!has(self.quorum) || has(self.homeDomain)",message="quorum needs homeDomain: stellar-core groups validators by home domain",fieldPath=".homeDomain"
 type ValidatorConfig struct {
 	// SeedSecretRef names a Secret in the same namespace whose key STELLAR_CORE_SEED holds the validator's
 	// secret seed. The operator never reads it: the seed goes from the Secret to the pod only.
@@ -167,10 +169,30 @@ type ValidatorConfig struct {
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`
 	HomeDomain string `json:"homeDomain,omitempty"`
 
-	// QuorumSet is the TOML text of a [QUORUM_SET] section, written as given.
+	// PublicKey is the validator's G... public key, the one of its seed. Other validators of its network
+	// in this namespace list it in their quorum under this key; render-config refuses to start the pod
+	// when the seed's key differs.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^G[A-Z2-7]{55}$`
+	PublicKey string `json:"publicKey,omitempty"`
+
+	// Quorum builds the validator's quorum from the cluster: every other validator of its network in this
+	// namespace that has a publicKey, plus the validators given here; stellar-core then generates a safe
+	// quorum set from their home domains and qualities. Needs homeDomain; excludes quorumSet.
+	// +optional
+	Quorum *QuorumSpec `json:"quorum,omitempty"`
+
+	// QuorumSet is the TOML text of a [QUORUM_SET] section, written as given: the expert's alternative
+	// to quorum. It is checked against stellar-core's rules like everything else.
 	// +optional
 	// +kubebuilder:validation:MaxLength=65536
 	QuorumSet string `json:"quorumSet,omitempty"`
+
+	// AllowUnsafeQuorum writes UNSAFE_QUORUM = true, which lets stellar-core start with a quorum that
+	// cannot tolerate a failure (a network of one or two validators, say). Off by default: without it, a
+	// quorum stellar-core calls unsafe is reported as Degraded and never reaches a pod.
+	// +optional
+	AllowUnsafeQuorum bool `json:"allowUnsafeQuorum,omitempty"`
 
 	// KnownPeers are extra static host:port entries, such as public network peers.
 	// +optional
@@ -196,6 +218,76 @@ type ValidatorConfig struct {
 	// +optional
 	// +kubebuilder:default={}
 	PeerDiscovery PeerDiscoverySpec `json:"peerDiscovery,omitempty"`
+}
+
+// Quality is how much a quorum relies on an organisation (stellar-core's QUALITY).
+// +kubebuilder:validation:Enum=LOW;MEDIUM;HIGH;CRITICAL
+type Quality string
+
+// Qualities, lowest first.
+const (
+	QualityLow      Quality = "LOW"
+	QualityMedium   Quality = "MEDIUM"
+	QualityHigh     Quality = "HIGH"
+	QualityCritical Quality = "CRITICAL"
+)
+
+// QuorumSpec describes a validator's quorum as stellar-core's [[HOME_DOMAINS]] and [[VALIDATORS]].
+type QuorumSpec struct {
+	// Quality of the validator's own organisation (its homeDomain). Default MEDIUM. HIGH and CRITICAL
+	// need at least three validators of the organisation that publish a history archive.
+	// +optional
+	Quality Quality `json:"quality,omitempty"`
+
+	// HomeDomains are the other organisations the validators below belong to, with their quality.
+	// +optional
+	// +listType=map
+	// +listMapKey=homeDomain
+	// +kubebuilder:validation:MaxItems=64
+	HomeDomains []QuorumHomeDomain `json:"homeDomains,omitempty"`
+
+	// Validators are validators outside this cluster (SDF's on Testnet, say).
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=128
+	Validators []ExternalValidator `json:"validators,omitempty"`
+}
+
+// QuorumHomeDomain is an organisation and its quality.
+type QuorumHomeDomain struct {
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`
+	HomeDomain string `json:"homeDomain"`
+	// +required
+	Quality Quality `json:"quality"`
+}
+
+// ExternalValidator is a validator outside the cluster, one [[VALIDATORS]] entry.
+type ExternalValidator struct {
+	// Name is the entry's NAME, unique among the validator's quorum members.
+	// +required
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_-]+$`
+	Name string `json:"name"`
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`
+	HomeDomain string `json:"homeDomain"`
+	// +required
+	// +kubebuilder:validation:Pattern=`^G[A-Z2-7]{55}$`
+	PublicKey string `json:"publicKey"`
+	// Address is its host:port, added to the peers.
+	// +optional
+	// +kubebuilder:validation:MaxLength=260
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$`
+	Address string `json:"address,omitempty"`
+	// HistoryArchiveURL is the validator's public history archive; HIGH and CRITICAL organisations need one.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^https?://[^\s]+$`
+	HistoryArchiveURL string `json:"historyArchiveUrl,omitempty"`
 }
 
 // PeerDiscoverySpec controls dynamic peer discovery for one validator.
@@ -289,7 +381,16 @@ const (
 	ReasonReady = "Ready"
 	// ReasonNotReady: some pods are not ready yet.
 	ReasonNotReady = "NotReady"
+	// ReasonDuplicateKey: another validator of the network has the same publicKey; this one never starts.
+	ReasonDuplicateKey = "DuplicateKey"
+	// ReasonRenderConfigFailed: the pod's render-config step refused to write the configuration.
+	ReasonRenderConfigFailed = "RenderConfigFailed"
 )
+
+// A configuration stellar-core would refuse gives Degraded with the reason of the first rule it breaks,
+// one of stellarcore's Rule constants (ConfigSyntax, UnknownConfigKey, UnwritablePath, NoReadableArchive,
+// InvalidArchiveCommand, NoQuorum, InvalidQuorumSet, UnsafeQuorum, InvalidHomeDomains, InvalidValidators,
+// SelfListed, NodeHomeDomain, ArchivesNotBlocking).
 
 // Phases of a StellarNode.
 const (

@@ -83,21 +83,13 @@ func BuildView(ix peers.Index, lookup Lookup, clusterDomain string) View {
 }
 
 func validatorState(ix peers.Index, node *stellarv1alpha1.StellarNode, lookup Lookup, clusterDomain string) ValidatorState {
-	self := peers.Member{Name: node.Name, Port: node.PeerPort()}
 	st := ValidatorState{
 		Name:             node.Name,
 		Namespace:        node.Namespace,
 		NetworkID:        node.NetworkID(),
-		Self:             self,
+		Self:             peers.MemberOf(node),
 		RestartsForPeers: node.RestartsForPeers(),
-		Peer: peers.Peer{
-			Name:      node.Name,
-			Network:   string(node.Spec.Network),
-			NetworkID: node.NetworkID(),
-			PodName:   resources.PodName(node),
-			Port:      self.Port,
-			DNSName:   resources.PeerDNSName(node, clusterDomain),
-		},
+		Peer:             resources.PeerOf(node, clusterDomain),
 	}
 	st.TargetHash, st.MemberCount = ix.Membership(node)
 	var pod *corev1.Pod

@@ -27,6 +27,15 @@ type Network struct {
 	hash    SetHash
 }
 
+// MemberOf is the node as its network's members see it.
+func MemberOf(node *stellarv1alpha1.StellarNode) Member {
+	m := Member{Name: node.Name, Port: node.PeerPort()}
+	if node.QuorumFromCluster() && node.Spec.ValidatorConfig.PublicKey != "" {
+		m.Quorum = node.Spec.ValidatorConfig.PublicKey + "/" + node.Spec.ValidatorConfig.HomeDomain + "/" + string(node.QuorumQuality())
+	}
+	return m
+}
+
 // NewIndex groups the discovery members among nodes (all of one namespace) by network.
 func NewIndex(nodes []*stellarv1alpha1.StellarNode) Index {
 	ix := Index{byID: map[string]*Network{}}
@@ -41,7 +50,7 @@ func NewIndex(nodes []*stellarv1alpha1.StellarNode) Index {
 			ix.byID[id] = nw
 			ix.Networks = append(ix.Networks, nw)
 		}
-		m := Member{Name: node.Name, Port: node.PeerPort()}
+		m := MemberOf(node)
 		nw.Members = append(nw.Members, m)
 		nw.Nodes = append(nw.Nodes, node)
 		nw.hash = nw.hash.Add(m)
@@ -64,9 +73,8 @@ func (ix Index) Membership(node *stellarv1alpha1.StellarNode) (hash string, size
 		return SetHash{}.String(), 0
 	}
 	sum, size := nw.hash, len(nw.Members)
-	self := Member{Name: node.Name, Port: node.PeerPort()}
-	if _, found := slices.BinarySearchFunc(nw.Members, self.Name, byName); found {
-		sum, size = sum.Remove(self), size-1
+	if i, found := slices.BinarySearchFunc(nw.Members, node.Name, byName); found {
+		sum, size = sum.Remove(nw.Members[i]), size-1
 	}
 	return sum.String(), size
 }

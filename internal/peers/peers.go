@@ -44,7 +44,15 @@ type Peer struct {
 	PodIP     string `json:"podIP,omitempty"`
 	Port      int32  `json:"port"`
 	DNSName   string `json:"dnsName"`
+	// PublicKey, HomeDomain and Quality are set for a validator whose quorum is built from the cluster
+	// and that has a publicKey: its peers of the network list it in their [[VALIDATORS]].
+	PublicKey  string `json:"publicKey,omitempty"`
+	HomeDomain string `json:"homeDomain,omitempty"`
+	Quality    string `json:"quality,omitempty"`
 }
+
+// InQuorum reports whether the peer enters its network's generated quorums.
+func (p Peer) InQuorum() bool { return p.PublicKey != "" && p.HomeDomain != "" }
 
 // Ready reports whether the peer's pod is Ready with an IP, so its address is published in KNOWN_PEERS.
 func (p Peer) Ready() bool { return p.PodIP != "" }
@@ -104,14 +112,22 @@ func ParseDocument(data []byte) (Document, error) {
 	return doc, nil
 }
 
-// Member is a validator as its network's peers see it: a name and a peer port. Pod IPs are not part
-// of membership, so a recreated pod never changes anyone's membership.
+// Member is a validator as its network's peers see it: a name and a peer port, and what it brings to
+// their quorum (key, home domain, quality). Pod IPs are not part of membership, so a recreated pod
+// never changes anyone's membership.
 type Member struct {
 	Name string
 	Port int32
+	// Quorum is "key/homeDomain/quality" for a validator in its network's generated quorums, else "".
+	Quorum string
 }
 
-func (m Member) String() string { return fmt.Sprintf("%s:%d", m.Name, m.Port) }
+func (m Member) String() string {
+	if m.Quorum == "" {
+		return fmt.Sprintf("%s:%d", m.Name, m.Port)
+	}
+	return fmt.Sprintf("%s:%d/%s", m.Name, m.Port, m.Quorum)
+}
 
 // MembershipHash identifies a set of members, whatever their order. It is a sum of per-member
 // hashes, so the membership of every validator of a network (the network minus itself) is found in

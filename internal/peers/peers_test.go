@@ -30,14 +30,14 @@ func TestConfigMapDataIsDeterministic(t *testing.T) {
 }
 
 func TestMembershipHash(t *testing.T) {
-	x, y, z := Member{"x", 11625}, Member{"y", 11625}, Member{"z", 11625}
+	x, y, z := Member{Name: "x", Port: 11625}, Member{Name: "y", Port: 11625}, Member{Name: "z", Port: 11625}
 	if MembershipHash([]Member{x, y, z}) != MembershipHash([]Member{z, x, y}) {
 		t.Error("order must not matter")
 	}
 	if MembershipHash([]Member{x, y}) == MembershipHash([]Member{x, z}) {
 		t.Error("different members, different hash")
 	}
-	if MembershipHash([]Member{x, y}) == MembershipHash([]Member{x, {"y", 11626}}) {
+	if MembershipHash([]Member{x, y}) == MembershipHash([]Member{x, {Name: "y", Port: 11626}}) {
 		t.Error("a port change is a membership change")
 	}
 	var all SetHash

@@ -36,6 +36,13 @@ type Args struct {
 	Out string
 	// NodeName is the validator's StellarNode name; NetworkID its network's ID.
 	NodeName, NetworkID string
+	// PublicKey is the key the seed must have, when the StellarNode declares one.
+	PublicKey string
+	// QuorumFromPeers lists the network's other validators of stellar-peers in [[VALIDATORS]].
+	QuorumFromPeers bool
+	// Install, when set, is where the step copies the operator's binary, so the stellar-core container
+	// can run its readiness check.
+	Install string
 }
 
 // List is the container's argument list, the subcommand first.
@@ -43,6 +50,15 @@ func (a Args) List() []string {
 	out := []string{Command, "--base=" + a.Base, "--out=" + a.Out, "--node-name=" + a.NodeName, "--network-id=" + a.NetworkID}
 	if a.Peers != "" {
 		out = append(out, "--peers="+a.Peers)
+	}
+	if a.PublicKey != "" {
+		out = append(out, "--public-key="+a.PublicKey)
+	}
+	if a.QuorumFromPeers {
+		out = append(out, "--quorum-from-peers")
+	}
+	if a.Install != "" {
+		out = append(out, "--install="+a.Install)
 	}
 	return out
 }
@@ -56,6 +72,9 @@ func ParseArgs(args []string) (Args, error) {
 	fs.StringVar(&a.Out, "out", "", "path of the stellar-core.cfg to write")
 	fs.StringVar(&a.NodeName, "node-name", "", "the validator's StellarNode name")
 	fs.StringVar(&a.NetworkID, "network-id", "", "the validator's network ID")
+	fs.StringVar(&a.PublicKey, "public-key", "", "the public key the seed must have")
+	fs.BoolVar(&a.QuorumFromPeers, "quorum-from-peers", false, "list the network's validators of peers.json in [[VALIDATORS]]")
+	fs.StringVar(&a.Install, "install", "", "copy this binary there, for the readiness check")
 	if err := fs.Parse(args); err != nil {
 		return Args{}, err
 	}
@@ -90,31 +109,77 @@ func Run(args []string, getenv func(string) string, stdout io.Writer) error {
 			}
 		}
 	}
+	seed := getenv(SeedEnv)
+	if err := checkSeed(seed, a.PublicKey); err != nil {
+		return err
+	}
 	rendered, err := stellarcore.Render(string(baseText), stellarcore.RenderInput{
-		Seed:       getenv(SeedEnv),
-		NodeName:   a.NodeName,
-		PodIP:      getenv(PodIPEnv),
-		NetworkID:  a.NetworkID,
-		Discovered: discovered,
+		Seed:            seed,
+		NodeName:        a.NodeName,
+		PodIP:           getenv(PodIPEnv),
+		NetworkID:       a.NetworkID,
+		Discovered:      discovered,
+		QuorumFromPeers: a.QuorumFromPeers,
 	})
 	if err != nil {
+		return err
+	}
+	// The last word before stellar-core starts: a file it would refuse is never written.
+	if err := stellarcore.Check(rendered, stellarcore.CheckOptions{}); err != nil {
 		return err
 	}
 	if err := writePrivate(a.Out, []byte(rendered)); err != nil {
 		return err
 	}
+	if a.Install != "" {
+		if err := installSelf(a.Install); err != nil {
+			return err
+		}
+	}
 	_, _ = fmt.Fprintf(stdout, "wrote %s\n", a.Out)
 	return nil
 }
 
+// checkSeed refuses a seed whose public key is not the declared one. Its message names the keys' first
+// characters only, never the seed.
+func checkSeed(seed, want string) error {
+	if seed == "" {
+		return errors.New("the validator seed is empty: check the Secret's " + SeedEnv + " key")
+	}
+	got, err := stellarcore.PublicKeyOfSeed(seed)
+	if err != nil {
+		return fmt.Errorf("the %s of the Secret is not a valid seed (S... strkey)", SeedEnv)
+	}
+	if want != "" && got != want {
+		return fmt.Errorf("the seed's public key %s... is not the StellarNode's publicKey %s...: the Secret holds another validator's seed",
+			got[:5], want[:5])
+	}
+	return nil
+}
+
+// installSelf copies the running binary to path, executable, through a temporary file.
+func installSelf(path string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find own binary: %w", err)
+	}
+	data, err := os.ReadFile(self)
+	if err != nil {
+		return fmt.Errorf("read own binary: %w", err)
+	}
+	return writeFile(path, data, 0o555)
+}
+
 // writePrivate writes a file with mode 0600 through a temporary file, so no reader sees half of it.
-func writePrivate(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".stellar-core-*.cfg")
+func writePrivate(path string, data []byte) error { return writeFile(path, data, 0o600) }
+
+func writeFile(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".render-*")
 	if err != nil {
 		return err
 	}
 	defer func() { _ = os.Remove(tmp.Name()) }()
-	if err := tmp.Chmod(0o600); err != nil {
+	if err := tmp.Chmod(mode); err != nil {
 		_ = tmp.Close()
 		return err
 	}

@@ -6,25 +6,55 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 )
 
-const base = "NETWORK_PASSPHRASE = \"Test SDF Network ; September 2015\"\nPEER_PORT = 11625\n"
+// A seed and its public key (from examples/custom-network-validators.yaml), and four other keys.
+const (
+	seed      = "SD2FP32ZJ3ETJNGDLE5QBDPOLWSCQZTAUEYX3JVBSFSULRC65BYPE3EI"
+	publicKey = "GCYKZEUA6S5TU7CSMUEJNH7NGUQKKLHVCFK6W32GCUR6VB324MSCIKNS"
+	base      = `LOG_FILE_PATH = ""
+DATABASE = "sqlite3:///data/stellar.db"
+BUCKET_DIR_PATH = "/data/buckets"
+NETWORK_PASSPHRASE = "Test SDF Network ; September 2015"
+NODE_IS_VALIDATOR = true
+PEER_PORT = 11625
 
-func TestRunWritesAPrivateFile(t *testing.T) {
-	dir := t.TempDir()
-	basePath := filepath.Join(dir, "base.cfg")
-	if err := os.WriteFile(basePath, []byte(base), 0o644); err != nil {
+[HISTORY.sdf]
+get = "curl -sf https://history.stellar.org/prd/core-testnet/core_testnet_001/{0} -o {1}"
+
+[QUORUM_SET]
+THRESHOLD_PERCENT = 67
+VALIDATORS = ["GADAVITU4FFLOISL73U3OHZR6GAFK7TBGVJENNWK2HNU4FN4RMKJV54K", "GC7KMKCZFQDGMU4DNCVRYSNJK2NRSSV7FGWLHEUNEFICOTD2YYZ7BTCD",
+  "GDKXE2OZMJIPOSLNA6N6F2BVCI3O777I2OOC4BV7VOYUEHYX7RTRYA7Y", "GCUCJTIYXSOXKBSNFGNFWW5MUQ54HKRPGJUTQFJ5RQXZXNOLNXYDHRAP"]
+`
+)
+
+func writeBase(t *testing.T, text string) (dir, path string) {
+	t.Helper()
+	dir = t.TempDir()
+	path = filepath.Join(dir, "base.cfg")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return dir, path
+}
+
+func envWith(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestRunWritesAPrivateFile(t *testing.T) {
+	dir, basePath := writeBase(t, base)
 	peersPath := filepath.Join(dir, "peers.json")
 	if err := os.WriteFile(peersPath, []byte(`{"peers":[{"name":"b","networkId":"n1","podName":"b-0","podIP":"10.0.0.2","port":11625,"dnsName":"b-0.b-headless.ns.svc.cluster.local"}]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "stellar-core.cfg")
-	env := map[string]string{SeedEnv: "SSECRETSEED", PodIPEnv: "10.0.0.1"}
 	var stdout bytes.Buffer
-	err := Run([]string{"--base=" + basePath, "--peers=" + peersPath, "--out=" + out, "--node-name=a", "--network-id=n1"},
-		func(k string) string { return env[k] }, &stdout)
+	err := Run(Args{Base: basePath, Peers: peersPath, Out: out, NodeName: "a", NetworkID: "n1", PublicKey: publicKey}.List()[1:],
+		envWith(map[string]string{SeedEnv: seed, PodIPEnv: "10.0.0.1"}), &stdout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,43 +66,78 @@ func TestRunWritesAPrivateFile(t *testing.T) {
 		t.Errorf("mode = %v, want 0600: the file holds the seed", info.Mode().Perm())
 	}
 	data, _ := os.ReadFile(out)
-	for _, want := range []string{`NODE_SEED = "SSECRETSEED"`, `KNOWN_PEERS = ["10.0.0.2:11625"]`, `PREFERRED_PEERS = ["b-0.b-headless.ns.svc.cluster.local:11625"]`} {
+	for _, want := range []string{`NODE_SEED = "` + seed + `"`, `KNOWN_PEERS = ["10.0.0.2:11625"]`, `PREFERRED_PEERS = ["b-0.b-headless.ns.svc.cluster.local:11625"]`} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("rendered file lacks %s:\n%s", want, data)
 		}
 	}
-	if strings.Contains(stdout.String(), "SSECRETSEED") {
+	if err := stellarcore.Check(string(data), stellarcore.CheckOptions{}); err != nil {
+		t.Error(err)
+	}
+	if strings.Contains(stdout.String(), seed) {
 		t.Error("the seed was printed")
 	}
 }
 
 func TestRunWithoutPeersYet(t *testing.T) {
-	dir := t.TempDir()
-	basePath := filepath.Join(dir, "base.cfg")
-	_ = os.WriteFile(basePath, []byte(base), 0o644)
-	out := filepath.Join(dir, "stellar-core.cfg")
-	err := Run([]string{"--base=" + basePath, "--peers=" + filepath.Join(dir, "missing.json"), "--out=" + out, "--node-name=a", "--network-id=n1"},
-		func(k string) string { return map[string]string{SeedEnv: "S"}[k] }, &bytes.Buffer{})
+	dir, basePath := writeBase(t, base)
+	err := Run(Args{Base: basePath, Peers: filepath.Join(dir, "missing.json"), Out: filepath.Join(dir, "o.cfg"), NodeName: "a", NetworkID: "n1"}.List()[1:],
+		envWith(map[string]string{SeedEnv: seed}), &bytes.Buffer{})
 	if err != nil {
 		t.Fatalf("a missing stellar-peers ConfigMap must not stop the validator: %v", err)
 	}
 }
 
-func TestRunRefusesMissingSeed(t *testing.T) {
-	dir := t.TempDir()
-	basePath := filepath.Join(dir, "base.cfg")
-	_ = os.WriteFile(basePath, []byte(base), 0o644)
-	err := Run([]string{"--base=" + basePath, "--out=" + filepath.Join(dir, "o.cfg"), "--node-name=a", "--network-id=n1"},
-		func(string) string { return "" }, &bytes.Buffer{})
-	if err == nil || !strings.Contains(err.Error(), "seed") {
-		t.Fatalf("err = %v, want a seed error", err)
+func TestRunRefuses(t *testing.T) {
+	otherSeed := "SBHRW47VMNCXY3IMNVNCT67SRULWIYKKAC3JHWQK2JYR77F2WZKZMLFD"
+	cases := map[string]struct {
+		base, seed, publicKey, want string
+	}{
+		"no seed":                            {base, "", "", "seed is empty"},
+		"a seed that is not one":             {base, "SNOTASEED", "", "not a valid seed"},
+		"a seed of another validator":        {base, otherSeed, publicKey, "is not the StellarNode's publicKey GCYKZ..."},
+		"a config stellar-core refuses":      {strings.Replace(base, `LOG_FILE_PATH = ""`, "", 1), seed, "", "LOG_FILE_PATH"},
+		"a quorum stellar-core finds unsafe": {strings.Replace(base, `, "GCUCJTIYXSOXKBSNFGNFWW5MUQ54HKRPGJUTQFJ5RQXZXNOLNXYDHRAP"]`, "]", 1), seed, "", "SCP unsafe"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir, basePath := writeBase(t, c.base)
+			out := filepath.Join(dir, "o.cfg")
+			err := Run(Args{Base: basePath, Out: out, NodeName: "a", NetworkID: "n1", PublicKey: c.publicKey}.List()[1:],
+				envWith(map[string]string{SeedEnv: c.seed}), &bytes.Buffer{})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want %q", err, c.want)
+			}
+			for _, secret := range []string{seed, otherSeed} {
+				if strings.Contains(err.Error(), secret) {
+					t.Error("the message holds the seed")
+				}
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Error("a refused configuration was written")
+			}
+		})
+	}
+}
+
+func TestRunInstallsItself(t *testing.T) {
+	dir, basePath := writeBase(t, base)
+	bin := filepath.Join(dir, "manager")
+	err := Run(Args{Base: basePath, Out: filepath.Join(dir, "o.cfg"), NodeName: "a", NetworkID: "n1", Install: bin}.List()[1:],
+		envWith(map[string]string{SeedEnv: seed}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := os.Stat(bin); err != nil || info.Mode().Perm()&0o111 == 0 {
+		t.Errorf("binary not installed executable: %v %v", info, err)
 	}
 }
 
 // What the StatefulSet builder writes with List is what Run reads with ParseArgs.
 func TestArgsRoundTrip(t *testing.T) {
 	for _, a := range []Args{
-		{Base: "/b/stellar-core.cfg", Peers: "/p/peers.json", Out: "/r/stellar-core.cfg", NodeName: "v1", NetworkID: "abc"},
+		{Base: "/b/stellar-core.cfg", Peers: "/p/peers.json", Out: "/r/stellar-core.cfg", NodeName: "v1", NetworkID: "abc",
+			PublicKey: publicKey, QuorumFromPeers: true, Install: "/opt/manager"},
 		{Base: "/b/stellar-core.cfg", Out: "/r/stellar-core.cfg", NodeName: "v1", NetworkID: "abc"},
 	} {
 		list := a.List()

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/peers"
 )
 
 // Label keys and values shared by every object the operator creates.
@@ -84,6 +85,7 @@ const (
 	portPeer       = "peer"
 	portHTTP       = "http"
 	volumeRendered = "rendered"
+	volumeTools    = "tools"
 )
 
 func servicePort(name string, port int32) corev1.ServicePort {
@@ -101,3 +103,21 @@ func clusterIPService(node *stellarv1alpha1.StellarNode, name string, ports ...c
 
 // shell runs a script with the image's /bin/sh.
 func shell(script string) []string { return []string{"/bin/sh", "-c", script} }
+
+// PeerOf is the validator as stellar-peers publishes it, without its pod's address.
+func PeerOf(node *stellarv1alpha1.StellarNode, clusterDomain string) peers.Peer {
+	p := peers.Peer{
+		Name:      node.Name,
+		Network:   string(node.Spec.Network),
+		NetworkID: node.NetworkID(),
+		PodName:   PodName(node),
+		Port:      node.PeerPort(),
+		DNSName:   PeerDNSName(node, clusterDomain),
+	}
+	if node.QuorumFromCluster() && node.Spec.ValidatorConfig.PublicKey != "" {
+		p.PublicKey = node.Spec.ValidatorConfig.PublicKey
+		p.HomeDomain = node.Spec.ValidatorConfig.HomeDomain
+		p.Quality = string(node.QuorumQuality())
+	}
+	return p
+}

@@ -89,7 +89,7 @@ func checkDefaultStatefulSet(t *testing.T, sts *appsv1.StatefulSet) {
 		t.Errorf("ports = %v", ports)
 	}
 	probe := strings.Join(sts.Spec.Template.Spec.Containers[0].ReadinessProbe.Exec.Command, " ")
-	if !strings.Contains(probe, "127.0.0.1:11701/info") {
+	if !strings.Contains(probe, "/opt/stellar-operator/manager ready --port=11701") {
 		t.Errorf("probe = %s", probe)
 	}
 	for _, v := range sts.Spec.Template.Spec.Volumes {

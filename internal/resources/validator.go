@@ -10,9 +10,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/readiness"
 	"github.com/stellar-k8s/stellar-operator/internal/renderconfig"
 	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 )
@@ -21,11 +23,14 @@ import (
 const (
 	ConfigKey = "stellar-core.cfg"
 	// SeedSecretKey is the key of the seed in the validator's Secret.
-	SeedSecretKey   = renderconfig.SeedEnv
-	baseConfigDir   = "/etc/stellar/base"
-	peersDir        = "/etc/stellar/peers"
-	renderedDir     = "/etc/stellar/rendered"
-	renderedConfig  = renderedDir + "/" + ConfigKey
+	SeedSecretKey  = renderconfig.SeedEnv
+	baseConfigDir  = "/etc/stellar/base"
+	peersDir       = "/etc/stellar/peers"
+	renderedDir    = "/etc/stellar/rendered"
+	renderedConfig = renderedDir + "/" + ConfigKey
+	toolsDir       = "/opt/stellar-operator"
+	// ToolsBinary is where the init step puts the operator's binary for the readiness check.
+	ToolsBinary     = toolsDir + "/manager"
 	dataVolume      = "data"
 	defaultDataSize = "20Gi"
 
@@ -72,10 +77,13 @@ func ValidatorStatefulSet(node *stellarv1alpha1.StellarNode, baseConfig string, 
 	}
 
 	renderArgs := renderconfig.Args{
-		Base:      baseConfigDir + "/" + ConfigKey,
-		Out:       renderedConfig,
-		NodeName:  node.Name,
-		NetworkID: node.NetworkID(),
+		Base:            baseConfigDir + "/" + ConfigKey,
+		Out:             renderedConfig,
+		NodeName:        node.Name,
+		NetworkID:       node.NetworkID(),
+		PublicKey:       vc.PublicKey,
+		QuorumFromPeers: node.QuorumFromCluster(),
+		Install:         ToolsBinary,
 	}
 	if node.PeerDiscoveryEnabled() {
 		renderArgs.Peers = peersDir + "/" + peers.KeyPeersJSON
@@ -90,8 +98,9 @@ fi
 exec stellar-core run --conf %[2]s
 `, stellarcore.DataDir, renderedConfig)
 
-	// stellar-core's admin port listens on 127.0.0.1 only, so readiness is asked from inside the pod.
-	readiness := fmt.Sprintf(`curl -sf http://127.0.0.1:%d/info | grep -q 'Synced!'`, node.HTTPPort())
+	// stellar-core's admin port listens on 127.0.0.1 only, so readiness is asked from inside the pod, by
+	// the operator's own binary that the init step installed: Ready means in consensus.
+	ready := append([]string{ToolsBinary}, readiness.Args{Port: int(node.HTTPPort()), MaxLedgerAge: readiness.DefaultMaxLedgerAge}.List()...)
 
 	return &appsv1.StatefulSet{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
@@ -126,10 +135,13 @@ exec stellar-core run --conf %[2]s
 							{Name: renderconfig.PodIPEnv, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
 						},
 						SecurityContext: containerSecurityContext(true),
+						// A refusal is the last line of its output: the kubelet keeps it, the reconciler reports it.
+						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 						VolumeMounts: []corev1.VolumeMount{
 							{Name: "base-config", MountPath: baseConfigDir, ReadOnly: true},
 							{Name: "peers", MountPath: peersDir, ReadOnly: true},
 							{Name: volumeRendered, MountPath: renderedDir},
+							{Name: volumeTools, MountPath: toolsDir},
 						},
 					}},
 					Containers: []corev1.Container{{
@@ -142,7 +154,7 @@ exec stellar-core run --conf %[2]s
 						},
 						Resources: node.Spec.Resources,
 						ReadinessProbe: &corev1.Probe{
-							ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: shell(readiness)}},
+							ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: ready}},
 							PeriodSeconds:    10,
 							TimeoutSeconds:   5,
 							FailureThreshold: 3, SuccessThreshold: 1,
@@ -151,6 +163,7 @@ exec stellar-core run --conf %[2]s
 						VolumeMounts: []corev1.VolumeMount{
 							{Name: dataVolume, MountPath: stellarcore.DataDir},
 							{Name: volumeRendered, MountPath: renderedDir, ReadOnly: true},
+							{Name: volumeTools, MountPath: toolsDir, ReadOnly: true},
 						},
 					}},
 					Volumes: []corev1.Volume{
@@ -160,6 +173,9 @@ exec stellar-core run --conf %[2]s
 						{Name: "peers", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 							LocalObjectReference: corev1.LocalObjectReference{Name: peers.ConfigMapName},
 							Optional:             new(true),
+						}}},
+						{Name: volumeTools, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+							SizeLimit: ptr.To(resource.MustParse("200Mi")),
 						}}},
 						// The rendered file holds the seed: memory only, never on a disk.
 						{Name: volumeRendered, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{

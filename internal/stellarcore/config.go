@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 
@@ -36,6 +37,8 @@ func BaseConfig(node *stellarv1alpha1.StellarNode) (string, error) {
 		return "", fmt.Errorf("%s is not a validator", node.Name)
 	}
 	cfg := map[string]any{
+		// Logs go to stderr: the default log file lies in the image's unwritable working directory.
+		"LOG_FILE_PATH":      "",
 		"NETWORK_PASSPHRASE": node.NetworkPassphrase(),
 		"PEER_PORT":          int64(node.PeerPort()),
 		"HTTP_PORT":          int64(node.HTTPPort()),
@@ -50,12 +53,18 @@ func BaseConfig(node *stellarv1alpha1.StellarNode) (string, error) {
 	}
 	if vc.HomeDomain != "" {
 		cfg["NODE_HOME_DOMAIN"] = vc.HomeDomain
-		cfg["HOME_DOMAINS"] = []map[string]any{{"HOME_DOMAIN": vc.HomeDomain, "QUALITY": "MEDIUM"}}
+		cfg["HOME_DOMAINS"] = []map[string]any{{"HOME_DOMAIN": vc.HomeDomain, "QUALITY": string(node.QuorumQuality())}}
+	}
+	if q := vc.Quorum; q != nil {
+		addQuorum(cfg, q)
+	}
+	if vc.AllowUnsafeQuorum {
+		cfg["UNSAFE_QUORUM"] = true
 	}
 	if archives := node.HistoryArchives(vc.HistoryArchiveURLs); len(archives) > 0 {
 		history := map[string]any{}
 		for i, url := range archives {
-			history[fmt.Sprintf("archive%d", i)] = map[string]any{"get": fmt.Sprintf("curl -sf %s/{0} -o {1}", url)}
+			history[fmt.Sprintf("archive%d", i)] = map[string]any{"get": archiveGet(url)}
 		}
 		cfg["HISTORY"] = history
 	}
@@ -65,12 +74,37 @@ func BaseConfig(node *stellarv1alpha1.StellarNode) (string, error) {
 			return "", err
 		}
 		cfg["QUORUM_SET"] = qset
-		if validators, _ := qset["VALIDATORS"].([]any); len(validators) < 4 {
-			// stellar-core refuses a top-level quorum of fewer than four validators unless told it is meant.
-			cfg["UNSAFE_QUORUM"] = true
-		}
 	}
 	return encode(cfg)
+}
+
+// addQuorum writes the declared organisations and external validators; the cluster's own validators
+// are added when the pod starts, from stellar-peers (see Render).
+func addQuorum(cfg map[string]any, q *stellarv1alpha1.QuorumSpec) {
+	domains, _ := cfg["HOME_DOMAINS"].([]map[string]any)
+	for _, d := range q.HomeDomains {
+		domains = append(domains, map[string]any{"HOME_DOMAIN": d.HomeDomain, "QUALITY": string(d.Quality)})
+	}
+	cfg["HOME_DOMAINS"] = domains
+	var validators []map[string]any
+	for _, v := range q.Validators {
+		entry := map[string]any{"NAME": v.Name, "HOME_DOMAIN": v.HomeDomain, "PUBLIC_KEY": v.PublicKey}
+		if v.Address != "" {
+			entry["ADDRESS"] = v.Address
+		}
+		if v.HistoryArchiveURL != "" {
+			entry["HISTORY"] = archiveGet(v.HistoryArchiveURL)
+		}
+		validators = append(validators, entry)
+	}
+	if len(validators) > 0 {
+		cfg["VALIDATORS"] = validators
+	}
+}
+
+// archiveGet is the command stellar-core runs to fetch a file of an archive served over HTTP.
+func archiveGet(url string) string {
+	return fmt.Sprintf("curl -sf %s/{0} -o {1}", strings.TrimSuffix(url, "/"))
 }
 
 // parseQuorumSet reads the user's [QUORUM_SET] section.

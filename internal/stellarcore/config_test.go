@@ -3,8 +3,10 @@ package stellarcore
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,6 +24,9 @@ THRESHOLD_PERCENT = 67
 VALIDATORS = ["GDKXE2OZMJIPOSLNA6N6F2BVCI3O777I2OOC4BV7VOYUEHYX7RTRYA7Y", "GCUCJTIYXSOXKBSNFGNFWW5MUQ54HKRPGJUTQFJ5RQXZXNOLNXYDHRAP", "GC2V2EFSXN6SQTWVYA5EPJPBWWIMSD2XQNKUOHGEKB535AQE2I6IXV2Z"]
 `
 
+// quorumSet4 is a raw quorum set of four keys that stellar-core finds safe.
+var quorumSet4 = fmt.Sprintf("[QUORUM_SET]\nTHRESHOLD_PERCENT = 67\nVALIDATORS = [%q, %q, %q, %q]\n", pub(2), pub(3), pub(4), pub(5))
+
 func testValidator(name string, network stellarv1alpha1.Network) *stellarv1alpha1.StellarNode {
 	return &stellarv1alpha1.StellarNode{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "stellar", Name: name},
@@ -32,80 +37,115 @@ func testValidator(name string, network stellarv1alpha1.Network) *stellarv1alpha
 	}
 }
 
-func discovered(self *stellarv1alpha1.StellarNode) peers.Document {
-	other := testValidator("other-net", stellarv1alpha1.NetworkMainnet)
-	return peers.Document{Peers: []peers.Peer{
-		{Name: "validator-1", Network: "Testnet", NetworkID: self.NetworkID(), PodName: "validator-1-0", PodIP: "10.244.0.5", Port: 11625,
-			DNSName: "validator-1-0.validator-1-headless.stellar.svc.cluster.local"},
-		{Name: "validator-2", Network: "Testnet", NetworkID: self.NetworkID(), PodName: "validator-2-0", PodIP: "10.244.1.7", Port: 11625,
-			DNSName: "validator-2-0.validator-2-headless.stellar.svc.cluster.local"},
-		{Name: "validator-3", Network: "Testnet", NetworkID: self.NetworkID(), PodName: "validator-3-0", Port: 11625,
-			DNSName: "validator-3-0.validator-3-headless.stellar.svc.cluster.local"},
-		{Name: "other-net", Network: "Mainnet", NetworkID: other.NetworkID(), PodName: "other-net-0", PodIP: "10.244.2.9", Port: 11625,
-			DNSName: "other-net-0.other-net-headless.stellar.svc.cluster.local"},
-	}}
+// sdfTestnet are SDF's Testnet validators, as a Testnet organisation lists them.
+func sdfTestnet() *stellarv1alpha1.QuorumSpec {
+	q := &stellarv1alpha1.QuorumSpec{
+		HomeDomains: []stellarv1alpha1.QuorumHomeDomain{{HomeDomain: "testnet.stellar.org", Quality: stellarv1alpha1.QualityHigh}},
+	}
+	for i, key := range []string{"GDKXE2OZMJIPOSLNA6N6F2BVCI3O777I2OOC4BV7VOYUEHYX7RTRYA7Y",
+		"GCUCJTIYXSOXKBSNFGNFWW5MUQ54HKRPGJUTQFJ5RQXZXNOLNXYDHRAP", "GC2V2EFSXN6SQTWVYA5EPJPBWWIMSD2XQNKUOHGEKB535AQE2I6IXV2Z"} {
+		n := i + 1
+		q.Validators = append(q.Validators, stellarv1alpha1.ExternalValidator{
+			Name: fmt.Sprintf("sdf_testnet_%d", n), HomeDomain: "testnet.stellar.org", PublicKey: key,
+			Address:           fmt.Sprintf("core-testnet%d.stellar.org:11625", n),
+			HistoryArchiveURL: fmt.Sprintf("https://history.stellar.org/prd/core-testnet/core_testnet_00%d", n),
+		})
+	}
+	return q
+}
+
+// organisationMember is validator number self of an organisation of size validators on the network, each
+// with its key (testKey(i)), structured quorum, and what stellar-peers says of the others.
+func organisationMember(size int, self int, network stellarv1alpha1.Network, quorum *stellarv1alpha1.QuorumSpec) (*stellarv1alpha1.StellarNode, string, peers.Document) {
+	var node *stellarv1alpha1.StellarNode
+	var doc peers.Document
+	for i := 1; i <= size; i++ {
+		n := testValidator(fmt.Sprintf("validator-%d", i), network)
+		if network == stellarv1alpha1.NetworkCustom {
+			n.Spec.CustomNetworkPassphrase = "Example Private Network ; 2026"
+			n.Spec.ValidatorConfig.HistoryArchiveURLs = []string{"https://archive.example.org/private"}
+		}
+		n.Spec.ValidatorConfig.HomeDomain = "example.org"
+		n.Spec.ValidatorConfig.PublicKey = pub(byte(i))
+		n.Spec.ValidatorConfig.Quorum = quorum.DeepCopy()
+		n.Spec.ValidatorConfig.AllowUnsafeQuorum = true
+		p := peers.Peer{Name: n.Name, Network: string(network), NetworkID: n.NetworkID(), PodName: n.Name + "-0",
+			PodIP: fmt.Sprintf("10.244.0.%d", i), Port: 11625, DNSName: n.Name + "-0." + n.Name + "-headless.stellar.svc.cluster.local",
+			PublicKey: pub(byte(i)), HomeDomain: "example.org", Quality: "MEDIUM"}
+		doc.Peers = append(doc.Peers, p)
+		if i == self {
+			node = n
+		}
+	}
+	seed, _ := testKey(byte(self))
+	return node, seed, doc
 }
 
 func TestGolden(t *testing.T) {
-	full := testValidator("validator-1", stellarv1alpha1.NetworkTestnet)
-	full.Spec.ValidatorConfig.HomeDomain = "example.org"
-	full.Spec.ValidatorConfig.QuorumSet = quorumSet
-	full.Spec.ValidatorConfig.KnownPeers = []string{"core-testnet1.stellar.org:11625"}
-	full.Spec.ValidatorConfig.CatchupComplete = true
+	raw := testValidator("validator-1", stellarv1alpha1.NetworkTestnet)
+	raw.Spec.ValidatorConfig.HomeDomain = "example.org"
+	raw.Spec.ValidatorConfig.QuorumSet = quorumSet4
+	raw.Spec.ValidatorConfig.KnownPeers = []string{"core-testnet1.stellar.org:11625"}
+	raw.Spec.ValidatorConfig.CatchupComplete = true
+	rawSeed, _ := testKey(9)
 
-	custom := testValidator("custom", stellarv1alpha1.NetworkCustom)
-	custom.Spec.CustomNetworkPassphrase = "Example Private Network ; 2026"
-	custom.Spec.ValidatorConfig.PeerPort = 21625
-	custom.Spec.ValidatorConfig.HTTPPort = 21626
+	dev, devSeed, _ := organisationMember(1, 1, stellarv1alpha1.NetworkCustom, &stellarv1alpha1.QuorumSpec{})
+	org3, org3Seed, org3Peers := organisationMember(3, 1, stellarv1alpha1.NetworkTestnet, sdfTestnet())
+	org4, org4Seed, org4Peers := organisationMember(4, 2, stellarv1alpha1.NetworkTestnet, sdfTestnet())
+	alone, aloneSeed, _ := organisationMember(1, 1, stellarv1alpha1.NetworkTestnet, sdfTestnet())
 
 	cases := map[string]struct {
-		node     *stellarv1alpha1.StellarNode
-		withSeed bool
+		node *stellarv1alpha1.StellarNode
+		seed string
+		doc  peers.Document
 	}{
-		"base-minimal":   {node: testValidator("validator-1", stellarv1alpha1.NetworkTestnet)},
-		"base-full":      {node: full},
-		"base-custom":    {node: custom},
-		"rendered-full":  {node: full, withSeed: true},
-		"rendered-alone": {node: custom, withSeed: true},
+		"raw-quorumset":          {node: raw, seed: rawSeed, doc: discovered(raw)},
+		"custom-dev-1":           {node: dev, seed: devSeed},
+		"testnet-organisation-3": {node: org3, seed: org3Seed, doc: org3Peers},
+		"testnet-organisation-4": {node: org4, seed: org4Seed, doc: org4Peers},
+		"testnet-with-sdf":       {node: alone, seed: aloneSeed},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			out, err := BaseConfig(c.node)
+			base, err := BaseConfig(c.node)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.withSeed {
-				doc := discovered(c.node)
-				if c.node.Spec.Network == stellarv1alpha1.NetworkCustom {
-					doc = peers.Document{}
-				}
-				out, err = Render(out, RenderInput{Seed: "SEXAMPLESEEDFORTESTSONLY", NodeName: c.node.Name, PodIP: "10.244.0.5",
-					NetworkID: c.node.NetworkID(), Discovered: doc})
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			checkWellFormed(t, out)
-			golden := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
+			rendered, err := Render(base, RenderInput{Seed: c.seed, NodeName: c.node.Name, PodIP: "10.244.0.99",
+				NetworkID: c.node.NetworkID(), Discovered: c.doc, QuorumFromPeers: c.node.QuorumFromCluster()})
 			if err != nil {
-				t.Fatalf("%v (run make golden)", err)
+				t.Fatal(err)
 			}
-			if string(want) != out {
-				t.Errorf("%s differs from the golden file (run make golden and review the diff):\n%s", name, out)
+			for suffix, out := range map[string]string{"base": base, "rendered": rendered} {
+				checkWellFormed(t, out, c.node.Spec.ValidatorConfig.PublicKey)
+				golden := filepath.Join("testdata", name+"."+suffix+".golden")
+				if *update {
+					if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run make golden)", err)
+				}
+				if string(want) != out {
+					t.Errorf("%s.%s differs from the golden file (run make golden and review the diff):\n%s", name, suffix, out)
+				}
+			}
+			if self := c.node.Spec.ValidatorConfig.PublicKey; self != "" && strings.Contains(rendered, `PUBLIC_KEY = "`+self+`"`) {
+				t.Error("a validator never lists itself")
 			}
 		})
 	}
 }
 
-// checkWellFormed parses a rendered file back: every top-level key before the first table, with its type.
-func checkWellFormed(t *testing.T, text string) {
+// checkWellFormed parses a rendered file back: every top-level key before the first table, with its
+// type, and stellar-core's rules all kept (self is the node's key, for a file without its seed).
+func checkWellFormed(t *testing.T, text, self string) {
 	t.Helper()
+	if err := Check(text, CheckOptions{SelfKey: self}); err != nil {
+		t.Errorf("%v\n%s", err, text)
+	}
 	var cfg map[string]any
 	if _, err := toml.Decode(text, &cfg); err != nil {
 		t.Fatalf("not TOML: %v\n%s", err, text)
@@ -118,7 +158,7 @@ func checkWellFormed(t *testing.T, text string) {
 			seenTable = true
 		case seenTable && strings.Contains(line, "=") && !strings.HasPrefix(line, "#"):
 			key := strings.TrimSpace(strings.SplitN(line, "=", 2)[0])
-			if _, topLevel := cfg[key]; topLevel && key != "THRESHOLD_PERCENT" && key != "VALIDATORS" && key != "get" && key != "HOME_DOMAIN" && key != "QUALITY" {
+			if _, topLevel := cfg[key]; topLevel && !slices.Contains([]string{"THRESHOLD_PERCENT", "VALIDATORS", "get", "HOME_DOMAIN", "QUALITY", "NAME", "PUBLIC_KEY", "ADDRESS", "HISTORY"}, key) {
 				t.Errorf("top-level key %s written after a table", key)
 			}
 		}
@@ -150,11 +190,13 @@ func typeName(v any) string {
 func TestRenderPeers(t *testing.T) {
 	self := testValidator("validator-1", stellarv1alpha1.NetworkTestnet)
 	self.Spec.ValidatorConfig.KnownPeers = []string{"core-testnet1.stellar.org:11625"}
+	self.Spec.ValidatorConfig.QuorumSet = quorumSet4
 	base, err := BaseConfig(self)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := Render(base, RenderInput{Seed: "SSEED", NodeName: "validator-1", NetworkID: self.NetworkID(), Discovered: discovered(self)})
+	seed, _ := testKey(9)
+	out, err := Render(base, RenderInput{Seed: seed, NodeName: "validator-1", NetworkID: self.NetworkID(), Discovered: discovered(self)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +208,8 @@ func TestRenderPeers(t *testing.T) {
 	if _, err := toml.Decode(out, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.NodeSeed != "SSEED" {
+	checkWellFormed(t, out, "")
+	if cfg.NodeSeed != seed {
 		t.Errorf("NODE_SEED = %q", cfg.NodeSeed)
 	}
 	wantKnown := []string{"core-testnet1.stellar.org:11625", "10.244.1.7:11625"}
@@ -180,7 +223,7 @@ func TestRenderPeers(t *testing.T) {
 	if strings.Join(cfg.PreferredPeers, ",") != strings.Join(wantPreferred, ",") {
 		t.Errorf("PREFERRED_PEERS = %v, want %v", cfg.PreferredPeers, wantPreferred)
 	}
-	again, _ := Render(base, RenderInput{Seed: "SSEED", NodeName: "validator-1", NetworkID: self.NetworkID(), Discovered: discovered(self)})
+	again, _ := Render(base, RenderInput{Seed: seed, NodeName: "validator-1", NetworkID: self.NetworkID(), Discovered: discovered(self)})
 	if again != out {
 		t.Error("rendering is not deterministic")
 	}
@@ -209,4 +252,17 @@ func TestBaseConfigRejectsBadQuorumSet(t *testing.T) {
 			}
 		})
 	}
+}
+func discovered(self *stellarv1alpha1.StellarNode) peers.Document {
+	other := testValidator("other-net", stellarv1alpha1.NetworkMainnet)
+	return peers.Document{Peers: []peers.Peer{
+		{Name: "validator-1", Network: "Testnet", NetworkID: self.NetworkID(), PodName: "validator-1-0", PodIP: "10.244.0.5", Port: 11625,
+			DNSName: "validator-1-0.validator-1-headless.stellar.svc.cluster.local"},
+		{Name: "validator-2", Network: "Testnet", NetworkID: self.NetworkID(), PodName: "validator-2-0", PodIP: "10.244.1.7", Port: 11625,
+			DNSName: "validator-2-0.validator-2-headless.stellar.svc.cluster.local"},
+		{Name: "validator-3", Network: "Testnet", NetworkID: self.NetworkID(), PodName: "validator-3-0", Port: 11625,
+			DNSName: "validator-3-0.validator-3-headless.stellar.svc.cluster.local"},
+		{Name: "other-net", Network: "Mainnet", NetworkID: other.NetworkID(), PodName: "other-net-0", PodIP: "10.244.2.9", Port: 11625,
+			DNSName: "other-net-0.other-net-headless.stellar.svc.cluster.local"},
+	}}
 }

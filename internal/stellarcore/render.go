@@ -22,6 +22,9 @@ type RenderInput struct {
 	NetworkID string
 	// Discovered is the content of the stellar-peers ConfigMap; empty when it does not exist yet.
 	Discovered peers.Document
+	// QuorumFromPeers adds every other validator of the network that is in its quorum (one with a
+	// public key) as a [[VALIDATORS]] entry.
+	QuorumFromPeers bool
 }
 
 // Render is the final stellar-core.cfg: the base configuration with NODE_SEED, KNOWN_PEERS (the user's
@@ -31,11 +34,23 @@ func Render(base string, in RenderInput) (string, error) {
 	if in.Seed == "" {
 		return "", errors.New("the validator seed is empty")
 	}
+	return assemble(base, in)
+}
+
+// Preview is what Render would write, without the seed: the reconciler checks it before anything runs.
+func Preview(base string, in RenderInput) (string, error) {
+	in.Seed = ""
+	return assemble(base, in)
+}
+
+func assemble(base string, in RenderInput) (string, error) {
 	var cfg map[string]any
 	if _, err := toml.Decode(base, &cfg); err != nil {
 		return "", fmt.Errorf("parse base config: %w", err)
 	}
-	cfg["NODE_SEED"] = in.Seed
+	if in.Seed != "" {
+		cfg["NODE_SEED"] = in.Seed
+	}
 
 	known := stringList(cfg["KNOWN_PEERS"])
 	var discoveredKnown, preferred []string
@@ -61,7 +76,58 @@ func Render(base string, in RenderInput) (string, error) {
 	if len(preferred) > 0 {
 		cfg["PREFERRED_PEERS"] = sortedUnique(preferred)
 	}
+	if in.QuorumFromPeers {
+		addQuorumMembers(cfg, in)
+	}
 	return encode(cfg)
+}
+
+// addQuorumMembers lists the network's other validators that are in its quorum in [[VALIDATORS]],
+// sorted by name, never the node itself, and their organisations in [[HOME_DOMAINS]] when missing.
+func addQuorumMembers(cfg map[string]any, in RenderInput) {
+	validators := tableArray(cfg["VALIDATORS"])
+	domains := tableArray(cfg["HOME_DOMAINS"])
+	known := map[string]bool{}
+	for _, d := range domains {
+		known[fmt.Sprint(d["HOME_DOMAIN"])] = true
+	}
+	members := slices.Clone(in.Discovered.Peers)
+	peers.Sort(members)
+	for _, p := range members {
+		if p.NetworkID != in.NetworkID || p.Name == in.NodeName || !p.InQuorum() {
+			continue
+		}
+		validators = append(validators, map[string]any{
+			"NAME": p.Name, "HOME_DOMAIN": p.HomeDomain, "PUBLIC_KEY": p.PublicKey, "ADDRESS": p.StableAddress(),
+		})
+		if !known[p.HomeDomain] {
+			domains = append(domains, map[string]any{"HOME_DOMAIN": p.HomeDomain, "QUALITY": p.Quality})
+			known[p.HomeDomain] = true
+		}
+	}
+	if len(validators) > 0 {
+		cfg["VALIDATORS"] = validators
+	}
+	if len(domains) > 0 {
+		cfg["HOME_DOMAINS"] = domains
+	}
+}
+
+// tableArray reads an array of tables as decoded from TOML.
+func tableArray(v any) []map[string]any {
+	switch t := v.(type) {
+	case []map[string]any:
+		return t
+	case []any:
+		out := make([]map[string]any, 0, len(t))
+		for _, item := range t {
+			if m, ok := item.(map[string]any); ok {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 func stringList(v any) []string {
