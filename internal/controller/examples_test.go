@@ -1,8 +1,6 @@
 package controller_test
 
 import (
-	"encoding/base32"
-	"encoding/binary"
 	"maps"
 	"os"
 	"path/filepath"
@@ -11,8 +9,14 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 )
 
 // manifestsIn reads every object of every YAML file matching pattern.
@@ -52,41 +56,66 @@ var _ = Describe("Examples", func() {
 		}
 	})
 
-	It("carry valid Stellar seeds", func() {
+	It("carry valid Stellar seeds, each the seed of its validator's publicKey", func() {
 		seeds := 0
 		for f, objs := range manifestsIn(filepath.Join("..", "..", "examples", "*.yaml")) {
+			keyOf := map[string]string{}
 			for _, u := range objs {
-				if u.GetKind() != "Secret" {
-					continue
-				}
 				seed, found, _ := unstructured.NestedString(u.Object, "stringData", "STELLAR_CORE_SEED")
-				if !found {
+				if u.GetKind() != "Secret" || !found {
 					continue
 				}
 				seeds++
-				Expect(validSeed(seed)).To(BeTrue(), "%s: %s is not a valid Stellar seed", f, u.GetName())
+				key, err := stellarcore.PublicKeyOfSeed(seed)
+				Expect(err).NotTo(HaveOccurred(), "%s: %s is not a valid Stellar seed", f, u.GetName())
+				keyOf[u.GetName()] = key
+			}
+			for _, node := range validatorsIn(objs) {
+				if vc := node.Spec.ValidatorConfig; vc.PublicKey != "" {
+					Expect(keyOf[vc.SeedSecretRef]).To(Equal(vc.PublicKey), "%s: %s", f, node.Name)
+				}
 			}
 		}
 		Expect(seeds).To(BeNumerically(">=", 6))
 	})
-})
 
-// validSeed checks a Stellar secret seed: base32, version byte 18<<3, 32 bytes, CRC16-XModem checksum.
-func validSeed(s string) bool {
-	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
-	if err != nil || len(raw) != 35 || raw[0] != 18<<3 {
-		return false
-	}
-	var crc uint16
-	for _, b := range raw[:33] {
-		crc ^= uint16(b) << 8
-		for range 8 {
-			if crc&0x8000 != 0 {
-				crc = crc<<1 ^ 0x1021
-			} else {
-				crc <<= 1
+	It("give validators stellar-core would start", func() {
+		checked := 0
+		for f, objs := range manifestsIn(filepath.Join("..", "..", "examples", "*.yaml")) {
+			nodes := validatorsIn(objs)
+			index := peers.NewIndex(nodes)
+			for _, node := range nodes {
+				base, err := stellarcore.BaseConfig(node)
+				Expect(err).NotTo(HaveOccurred(), "%s: %s", f, node.Name)
+				var doc peers.Document
+				for _, member := range index.Network(node.NetworkID()).Nodes {
+					doc.Peers = append(doc.Peers, resources.PeerOf(member, "cluster.local"))
+				}
+				preview, err := stellarcore.Preview(base, stellarcore.RenderInput{NodeName: node.Name, NetworkID: node.NetworkID(),
+					Discovered: doc, QuorumFromPeers: node.QuorumFromCluster()})
+				Expect(err).NotTo(HaveOccurred())
+				Expect(stellarcore.Check(preview, stellarcore.CheckOptions{SelfKey: node.Spec.ValidatorConfig.PublicKey})).
+					To(Succeed(), "%s: %s\n%s", f, node.Name, preview)
+				checked++
 			}
 		}
+		Expect(checked).To(BeNumerically(">=", 6))
+	})
+})
+
+// validatorsIn decodes the validators among manifests (the API types' helpers fill in defaults).
+func validatorsIn(objs []*unstructured.Unstructured) []*stellarv1alpha1.StellarNode {
+	var out []*stellarv1alpha1.StellarNode
+	for _, u := range objs {
+		if u.GetKind() != "StellarNode" {
+			continue
+		}
+		node := &stellarv1alpha1.StellarNode{}
+		ExpectWithOffset(1, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, node)).To(Succeed())
+		if node.Spec.NodeType == stellarv1alpha1.NodeTypeValidator {
+			node.Namespace = "examples"
+			out = append(out, node)
+		}
 	}
-	return binary.LittleEndian.Uint16(raw[33:]) == crc
+	return out
 }

@@ -1,6 +1,7 @@
 package controller_test
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -245,10 +246,82 @@ var _ = Describe("StellarNode reconciler", func() {
 
 		// Fixing it lets the validator be created.
 		updateNode(ns, "broken", func(n *stellarv1alpha1.StellarNode) {
-			n.Spec.ValidatorConfig.QuorumSet = "[QUORUM_SET]\nTHRESHOLD_PERCENT = 67\nVALIDATORS = [\"GA\", \"GB\", \"GC\", \"GD\"]\n"
+			n.Spec.ValidatorConfig.QuorumSet = testutil.SafeQuorumSet
 		})
 		Eventually(getSTS(ns, "broken"), timeout, interval).Should(Not(BeNil()))
 		Eventually(condition(ns, "broken", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(HaveField("Status", metav1.ConditionFalse))
+	})
+
+	DescribeTable("refuses a quorum stellar-core would refuse: Degraded, no StatefulSet for a new validator, a running one untouched",
+		func(reason, message string, change func(*stellarv1alpha1.StellarNode)) {
+			// A new validator never gets a StatefulSet.
+			fresh := validator(ns, "fresh")
+			change(fresh)
+			Expect(k8sClient.Create(ctx, fresh)).To(Succeed())
+			Eventually(condition(ns, "fresh", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(And(
+				HaveField("Status", metav1.ConditionTrue), HaveField("Reason", reason), HaveField("Message", ContainSubstring(message)),
+				HaveField("Message", ContainSubstring("fix spec.validatorConfig."))))
+			Eventually(eventsFor(ns, "fresh"), timeout, interval).Should(ContainElement(HavePrefix(reason + ": ")))
+			Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, "fresh"), &appsv1.StatefulSet{}))).To(BeTrue())
+
+			// A running validator keeps its StatefulSet as it was.
+			Expect(k8sClient.Create(ctx, validator(ns, "running"))).To(Succeed())
+			before := &appsv1.StatefulSet{}
+			Eventually(func() error { return k8sClient.Get(ctx, key(ns, "running"), before) }, timeout, interval).Should(Succeed())
+			updateNode(ns, "running", change)
+			Eventually(condition(ns, "running", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(HaveField("Reason", reason))
+			after := getSTS(ns, "running")(Default)
+			Expect(after.Generation).To(Equal(before.Generation), "the running validator's StatefulSet is untouched")
+			cm := &corev1.ConfigMap{}
+			Expect(k8sClient.Get(ctx, key(ns, "running-config"), cm)).To(Succeed())
+			Expect(cm.Data["stellar-core.cfg"]).To(ContainSubstring("GCYKZEUA6S5TU7CSMUEJNH7NGUQKKLHVCFK6W32GCUR6VB324MSCIKNS"), "its configuration is kept")
+		},
+		Entry("THRESHOLD_PERCENT = 150", "InvalidQuorumSet", "invalid THRESHOLD_PERCENT", quorumSetTo(150, sdf1, sdf2, sdf3, other)),
+		Entry("THRESHOLD_PERCENT = 0", "InvalidQuorumSet", "invalid THRESHOLD_PERCENT", quorumSetTo(0, sdf1, sdf2, sdf3, other)),
+		Entry("a key that is not one", "InvalidQuorumSet", `bad public key "GNOTAKEY"`, quorumSetTo(67, "GNOTAKEY", sdf2, sdf3, other)),
+		Entry("one key twice", "InvalidQuorumSet", "Duplicate node", quorumSetTo(67, sdf1, sdf1, sdf3, other)),
+		Entry("an empty VALIDATORS", "InvalidQuorumSet", "lists no validator", quorumSetTo(67)),
+		Entry("a stray key inside [QUORUM_SET]", "InvalidQuorumSet", "should be a group", func(n *stellarv1alpha1.StellarNode) {
+			n.Spec.ValidatorConfig.QuorumSet = testutil.SafeQuorumSet + "CATCHUP_COMPLETE = true\n"
+		}),
+		Entry("a quorum that needs UNSAFE_QUORUM", "UnsafeQuorum", "stops when any one of them fails", quorumSetTo(67, sdf1, sdf2, sdf3)),
+		Entry("an organisation of one without an archive", "ArchivesNotBlocking", "Quorum can be reached without validators with an archive",
+			testutil.InOrganisation("example.org", "", nil)),
+	)
+
+	It("refuses a second validator of a network with the same publicKey", func() {
+		first := validator(ns, "first")
+		testutil.InOrganisation("example.org", other, nil)(first)
+		testutil.AllowingUnsafeQuorum()(first)
+		Expect(k8sClient.Create(ctx, first)).To(Succeed())
+		Eventually(getSTS(ns, "first"), timeout, interval).Should(Not(BeNil()))
+		second := validator(ns, "second")
+		testutil.InOrganisation("example.org", other, nil)(second)
+		testutil.AllowingUnsafeQuorum()(second)
+		Expect(k8sClient.Create(ctx, second)).To(Succeed())
+		Eventually(condition(ns, "second", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(And(
+			HaveField("Reason", "DuplicateKey"), HaveField("Message", ContainSubstring("validator first"))))
+		Consistently(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, "second"), &appsv1.StatefulSet{}))
+		}, time.Second, interval).Should(BeTrue(), "one key on two pods is one node twice: the second never starts")
+		Expect(condition(ns, "first", stellarv1alpha1.ConditionDegraded)(Default).Status).To(Equal(metav1.ConditionFalse))
+	})
+
+	It("reports render-config's refusal from the pod", func() {
+		Expect(k8sClient.Create(ctx, validator(ns, "refused"))).To(Succeed())
+		var sts *appsv1.StatefulSet
+		Eventually(func(g Gomega) { sts = getSTS(ns, "refused")(g) }, timeout, interval).Should(Succeed())
+		pod := testutil.PodFor(sts)
+		Expect(k8sClient.Create(ctx, pod)).To(Succeed())
+		pod.Status.InitContainerStatuses = []corev1.ContainerStatus{{
+			Name: "render-config", Image: testOperatorImage,
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1,
+				Message: "render-config: the seed's public key GBE53... is not the StellarNode's publicKey GCYKZ...\n"}},
+		}}
+		Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+		Eventually(condition(ns, "refused", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(And(
+			HaveField("Reason", "RenderConfigFailed"), HaveField("Message", ContainSubstring("is not the StellarNode's publicKey"))))
 	})
 
 	It("marks a pod that cannot find its seed Secret Degraded", func() {
@@ -295,6 +368,25 @@ var _ = Describe("StellarNode reconciler", func() {
 		Expect(k8sClient.Get(ctx, key(ns, "rpc"), &appsv1.StatefulSet{})).NotTo(Succeed(), "Soroban RPC is no validator")
 	})
 })
+
+// Keys for quorum sets: SDF's three Testnet validators and one more.
+const (
+	sdf1  = "GDKXE2OZMJIPOSLNA6N6F2BVCI3O777I2OOC4BV7VOYUEHYX7RTRYA7Y"
+	sdf2  = "GCUCJTIYXSOXKBSNFGNFWW5MUQ54HKRPGJUTQFJ5RQXZXNOLNXYDHRAP"
+	sdf3  = "GC2V2EFSXN6SQTWVYA5EPJPBWWIMSD2XQNKUOHGEKB535AQE2I6IXV2Z"
+	other = "GCYKZEUA6S5TU7CSMUEJNH7NGUQKKLHVCFK6W32GCUR6VB324MSCIKNS"
+)
+
+// quorumSetTo sets a raw quorum set of these keys at this threshold.
+func quorumSetTo(percent int, keys ...string) func(*stellarv1alpha1.StellarNode) {
+	return func(n *stellarv1alpha1.StellarNode) {
+		quoted := make([]string, len(keys))
+		for i, k := range keys {
+			quoted[i] = fmt.Sprintf("%q", k)
+		}
+		n.Spec.ValidatorConfig.QuorumSet = fmt.Sprintf("[QUORUM_SET]\nTHRESHOLD_PERCENT = %d\nVALIDATORS = [%s]\n", percent, strings.Join(quoted, ", "))
+	}
+}
 
 // touch changes an annotation of a StellarNode, which triggers a reconcile without changing its spec.
 func touch(ns, name string) {

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -19,12 +20,13 @@ const retryConflictAfter = 200 * time.Millisecond
 
 // observed is what one reconcile pass saw of a node's children.
 type observed struct {
-	// configError is a spec the user must fix; nothing was applied.
-	configError error
+	// configError is a spec the user must fix; nothing was applied. configReason is its condition reason.
+	configError  error
+	configReason string
 	// failure is an error talking to the API server.
 	failure error
-	// podProblem says why a pod cannot start.
-	podProblem string
+	// podProblem says why a pod cannot start; podReason is its condition reason.
+	podProblem, podReason string
 
 	suspended      bool
 	desired, ready int32
@@ -49,11 +51,12 @@ func computeStatus(prev stellarv1alpha1.StellarNodeStatus, generation int64, obs
 	st.ObservedGeneration = generation
 	switch {
 	case obs.configError != nil:
-		set(stellarv1alpha1.ConditionDegraded, yes, stellarv1alpha1.ReasonInvalidConfig, obs.configError.Error())
-		set(stellarv1alpha1.ConditionProgressing, no, stellarv1alpha1.ReasonInvalidConfig, "waiting for the spec to be fixed")
+		reason := cmp.Or(obs.configReason, stellarv1alpha1.ReasonInvalidConfig)
+		set(stellarv1alpha1.ConditionDegraded, yes, reason, obs.configError.Error())
+		set(stellarv1alpha1.ConditionProgressing, no, reason, "waiting for the spec to be fixed")
 		// A validator that runs keeps running its last good configuration: it stays Ready.
 		if !meta.IsStatusConditionTrue(st.Conditions, stellarv1alpha1.ConditionReady) {
-			set(stellarv1alpha1.ConditionReady, no, stellarv1alpha1.ReasonInvalidConfig, obs.configError.Error())
+			set(stellarv1alpha1.ConditionReady, no, reason, obs.configError.Error())
 		}
 	case obs.failure != nil:
 		set(stellarv1alpha1.ConditionDegraded, yes, stellarv1alpha1.ReasonReconcileError, obs.failure.Error())
@@ -62,7 +65,7 @@ func computeStatus(prev stellarv1alpha1.StellarNodeStatus, generation int64, obs
 		st.Endpoint = obs.endpoint
 		st.PeerAddress = obs.peerAddress
 		if obs.podProblem != "" {
-			set(stellarv1alpha1.ConditionDegraded, yes, stellarv1alpha1.ReasonPodCannotStart, obs.podProblem)
+			set(stellarv1alpha1.ConditionDegraded, yes, cmp.Or(obs.podReason, stellarv1alpha1.ReasonPodCannotStart), obs.podProblem)
 		} else {
 			set(stellarv1alpha1.ConditionDegraded, no, stellarv1alpha1.ReasonAsExpected, "no problem seen")
 		}

@@ -7,10 +7,12 @@ import (
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )
 
 // validValidator is a minimal valid validator manifest that each case below breaks in one way.
@@ -83,6 +85,25 @@ var _ = Describe("StellarNode validation by the API server", func() {
 		Entry("unknown retentionPolicy", invalidCase{validatorWith("v19", func(s map[string]any) {
 			s["storage"] = map[string]any{"retentionPolicy": "Archive"}
 		}), "spec.storage.retentionPolicy"}),
+		Entry("publicKey that is not a G... key", invalidCase{validatorWith("v20", func(s map[string]any) {
+			vc(s)["publicKey"] = "GNOTAKEY"
+		}), "spec.validatorConfig.publicKey"}),
+		Entry("quorum and quorumSet together", invalidCase{validatorWith("v21", func(s map[string]any) {
+			vc(s)["homeDomain"] = "example.org"
+			vc(s)["quorum"] = map[string]any{}
+			vc(s)["quorumSet"] = "[QUORUM_SET]\nTHRESHOLD_PERCENT = 67\n"
+		}), "spec.validatorConfig.quorumSet"}),
+		Entry("quorum without homeDomain", invalidCase{validatorWith("v22", func(s map[string]any) {
+			vc(s)["quorum"] = map[string]any{}
+		}), "spec.validatorConfig.homeDomain"}),
+		Entry("quorum of unknown quality", invalidCase{validatorWith("v23", func(s map[string]any) {
+			vc(s)["homeDomain"] = "example.org"
+			vc(s)["quorum"] = map[string]any{"quality": "BEST"}
+		}), "spec.validatorConfig.quorum.quality"}),
+		Entry("external validator without publicKey", invalidCase{validatorWith("v24", func(s map[string]any) {
+			vc(s)["homeDomain"] = "example.org"
+			vc(s)["quorum"] = map[string]any{"validators": []any{map[string]any{"name": "x", "homeDomain": "example.com"}}}
+		}), "spec.validatorConfig.quorum.validators[0].publicKey"}),
 		Entry("Horizon without horizonConfig", invalidCase{manifest(`
 apiVersion: stellar.org/v1alpha1
 kind: StellarNode
@@ -124,21 +145,23 @@ spec: {nodeType: SorobanRpc, network: Testnet, version: "22.1.0", sorobanConfig:
 		u := manifest(fmt.Sprintf(validValidator, "fixed"))
 		u.SetNamespace(ns)
 		Expect(k8sClient.Create(ctx, u)).To(Succeed())
+		// Each update is retried when the reconciler wrote the status in between; what counts is the answer.
 		for field, value := range map[string]any{"network": "Mainnet", "nodeType": "Horizon"} {
-			node := &unstructured.Unstructured{}
-			node.SetGroupVersionKind(stellarv1alpha1.GroupVersion.WithKind("StellarNode"))
-			Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "fixed"}, node)).To(Succeed())
-			Expect(unstructured.SetNestedField(node.Object, value, "spec", field)).To(Succeed())
-			err := k8sClient.Update(ctx, node)
+			err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				node := &unstructured.Unstructured{}
+				node.SetGroupVersionKind(stellarv1alpha1.GroupVersion.WithKind("StellarNode"))
+				Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "fixed"}, node)).To(Succeed())
+				Expect(unstructured.SetNestedField(node.Object, value, "spec", field)).To(Succeed())
+				return k8sClient.Update(ctx, node)
+			})
 			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "changing %s: %v", field, err)
 			Expect(err.Error()).To(ContainSubstring(field + " is immutable"))
 		}
-		node := &stellarv1alpha1.StellarNode{}
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "fixed"}, node)).To(Succeed())
-		q := node.Spec.Storage.Size.DeepCopy()
-		q.Add(q)
-		node.Spec.Storage.Size = &q
-		err := k8sClient.Update(ctx, node)
+		err := testutil.UpdateNode(ctx, k8sClient, ns, "fixed", func(node *stellarv1alpha1.StellarNode) {
+			q := node.Spec.Storage.Size.DeepCopy()
+			q.Add(q)
+			node.Spec.Storage.Size = &q
+		})
 		Expect(apierrors.IsInvalid(err)).To(BeTrue())
 		Expect(err.Error()).To(ContainSubstring("storage.size is immutable"))
 	})

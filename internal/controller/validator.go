@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -21,9 +22,21 @@ func (r *StellarNodeReconciler) reconcileValidator(ctx context.Context, node *st
 	base, err := stellarcore.BaseConfig(node)
 	if err != nil {
 		if _, ok := errors.AsType[*stellarcore.QuorumSetError](err); ok {
-			return observed{configError: err}, nil
+			return observed{configError: err, configReason: stellarv1alpha1.ReasonInvalidConfig}, nil
 		}
 		return observed{}, err
+	}
+	index, err := r.networkIndex(ctx, node.Namespace)
+	if err != nil {
+		return observed{}, err
+	}
+	if older := index.DuplicateKeyOf(node); older != "" {
+		return observed{configReason: stellarv1alpha1.ReasonDuplicateKey, configError: fmt.Errorf(
+			"validator %s of the same network already has publicKey %s...: one key on two pods is one node twice; "+
+				"give this validator its own seed and spec.validatorConfig.publicKey", older, node.Spec.ValidatorConfig.PublicKey[:5])}, nil
+	}
+	if err := r.checkConfig(node, base, index); err != nil {
+		return observed{configError: err, configReason: err.Rule()}, nil
 	}
 	for _, obj := range []client.Object{
 		resources.ValidatorConfigMap(node, base),
@@ -51,20 +64,54 @@ func (r *StellarNodeReconciler) reconcileValidator(ctx context.Context, node *st
 	return obs, nil
 }
 
+// networkIndex is the membership of every network of a namespace, from the cache.
+func (r *StellarNodeReconciler) networkIndex(ctx context.Context, namespace string) (peers.Index, error) {
+	var all stellarv1alpha1.StellarNodeList
+	if err := r.List(ctx, &all, client.InNamespace(namespace)); err != nil {
+		return peers.Index{}, err
+	}
+	nodes := make([]*stellarv1alpha1.StellarNode, len(all.Items))
+	for i := range all.Items {
+		nodes[i] = &all.Items[i]
+	}
+	return peers.NewIndex(nodes), nil
+}
+
+// checkConfig runs stellar-core's rules on the configuration the validator's pod would write now, with
+// the network's current members, before anything is applied.
+func (r *StellarNodeReconciler) checkConfig(node *stellarv1alpha1.StellarNode, base string, index peers.Index) *stellarcore.ConfigError {
+	var doc peers.Document
+	if nw := index.Network(node.NetworkID()); nw != nil {
+		for _, member := range nw.Nodes {
+			doc.Peers = append(doc.Peers, resources.PeerOf(member, r.Options.ClusterDomain))
+		}
+	}
+	preview, err := stellarcore.Preview(base, stellarcore.RenderInput{
+		NodeName: node.Name, NetworkID: node.NetworkID(), Discovered: doc, QuorumFromPeers: node.QuorumFromCluster(),
+	})
+	if err == nil {
+		err = stellarcore.Check(preview, stellarcore.CheckOptions{SelfKey: node.Spec.ValidatorConfig.PublicKey})
+	}
+	if err == nil {
+		return nil
+	}
+	cerr, ok := errors.AsType[*stellarcore.ConfigError](err)
+	if !ok {
+		cerr = &stellarcore.ConfigError{Violations: []stellarcore.Violation{{Rule: stellarcore.RuleSyntax, Message: err.Error()}}}
+	}
+	return cerr.WithFields()
+}
+
 // applyValidatorStatefulSet creates the StatefulSet with the peer membership of the moment, so a new
 // validator starts with the current peers and is never restarted for them; afterwards it applies the
 // reconciler's fields only, leaving peer discovery's annotations as they are.
 func (r *StellarNodeReconciler) applyValidatorStatefulSet(ctx context.Context, node *stellarv1alpha1.StellarNode, desired *appsv1.StatefulSet) (*appsv1.StatefulSet, error) {
 	res, err := r.apply(ctx, node, desired, func(ctx context.Context, obj client.Object) error {
-		var all stellarv1alpha1.StellarNodeList
-		if err := r.List(ctx, &all, client.InNamespace(node.Namespace)); err != nil {
+		index, err := r.networkIndex(ctx, node.Namespace)
+		if err != nil {
 			return err
 		}
-		nodes := make([]*stellarv1alpha1.StellarNode, len(all.Items))
-		for i := range all.Items {
-			nodes[i] = &all.Items[i]
-		}
-		desired.Spec.Template.Annotations[peers.AnnotationMembership], _ = peers.NewIndex(nodes).Membership(node)
+		desired.Spec.Template.Annotations[peers.AnnotationMembership], _ = index.Membership(node)
 		return r.Create(ctx, obj, client.FieldOwner(FieldOwner))
 	})
 	if err != nil {
@@ -84,6 +131,18 @@ func (r *StellarNodeReconciler) observe(ctx context.Context, node *stellarv1alph
 		return observed{}, err
 	}
 	for _, pod := range pods.Items {
+		for _, cs := range pod.Status.InitContainerStatuses {
+			// render-config's refusal: the kubelet keeps the last lines of its output as the message.
+			failed := cs.State.Terminated
+			if failed == nil && cs.State.Waiting != nil {
+				failed = cs.LastTerminationState.Terminated
+			}
+			if failed != nil && failed.ExitCode != 0 {
+				obs.podReason = stellarv1alpha1.ReasonRenderConfigFailed
+				obs.podProblem = fmt.Sprintf("pod %s: %s refused to start stellar-core: %s", pod.Name, cs.Name, strings.TrimSpace(failed.Message))
+				return obs, nil
+			}
+		}
 		statuses := append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
 		for _, cs := range statuses {
 			if w := cs.State.Waiting; w != nil && w.Reason == "CreateContainerConfigError" {

@@ -15,6 +15,9 @@ type Index struct {
 	// Networks are the namespace's networks, sorted by ID.
 	Networks []*Network
 	byID     map[string]*Network
+	// shadowed maps a validator that has the publicKey of an older one of its network to that one:
+	// one key on two pods is one node twice, so the later one is never a member.
+	shadowed map[string]string
 }
 
 // Network is one network's discovery members.
@@ -38,9 +41,9 @@ func MemberOf(node *stellarv1alpha1.StellarNode) Member {
 
 // NewIndex groups the discovery members among nodes (all of one namespace) by network.
 func NewIndex(nodes []*stellarv1alpha1.StellarNode) Index {
-	ix := Index{byID: map[string]*Network{}}
+	ix := Index{byID: map[string]*Network{}, shadowed: keyOwners(nodes)}
 	for _, node := range nodes {
-		if !node.IsPeerDiscoveryMember() {
+		if !node.IsPeerDiscoveryMember() || ix.shadowed[node.Name] != "" {
 			continue
 		}
 		id := node.NetworkID()
@@ -61,6 +64,40 @@ func NewIndex(nodes []*stellarv1alpha1.StellarNode) Index {
 	}
 	return ix
 }
+
+// keyOwners finds, per network and publicKey, the oldest validator (by creation, then name) and maps
+// every other one with that key to it.
+func keyOwners(nodes []*stellarv1alpha1.StellarNode) map[string]string {
+	owner := map[[2]string]*stellarv1alpha1.StellarNode{}
+	older := func(a, b *stellarv1alpha1.StellarNode) bool {
+		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+			return a.CreationTimestamp.Before(&b.CreationTimestamp)
+		}
+		return a.Name < b.Name
+	}
+	for _, n := range nodes {
+		if n.Spec.ValidatorConfig == nil || n.Spec.ValidatorConfig.PublicKey == "" {
+			continue
+		}
+		k := [2]string{n.NetworkID(), n.Spec.ValidatorConfig.PublicKey}
+		if o := owner[k]; o == nil || older(n, o) {
+			owner[k] = n
+		}
+	}
+	shadowed := map[string]string{}
+	for _, n := range nodes {
+		if n.Spec.ValidatorConfig == nil || n.Spec.ValidatorConfig.PublicKey == "" {
+			continue
+		}
+		if o := owner[[2]string{n.NetworkID(), n.Spec.ValidatorConfig.PublicKey}]; o.Name != n.Name {
+			shadowed[n.Name] = o.Name
+		}
+	}
+	return shadowed
+}
+
+// DuplicateKeyOf names the older validator of the node's network that has the node's publicKey, or "".
+func (ix Index) DuplicateKeyOf(node *stellarv1alpha1.StellarNode) string { return ix.shadowed[node.Name] }
 
 // Network is the network of that ID, or nil when it has no member.
 func (ix Index) Network(id string) *Network { return ix.byID[id] }

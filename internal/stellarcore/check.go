@@ -56,6 +56,33 @@ func (e *ConfigError) Error() string {
 // Rule is the first rule broken, the reason to report.
 func (e *ConfigError) Rule() string { return e.Violations[0].Rule }
 
+// fieldToFix is the StellarNode field that a broken rule comes from.
+var fieldToFix = map[string]string{
+	RuleSyntax:              "spec.validatorConfig.quorumSet",
+	RuleUnknownKey:          "spec.validatorConfig.quorumSet",
+	RuleNoReadableArchive:   "spec.validatorConfig.historyArchiveUrls",
+	RuleArchiveCommand:      "spec.validatorConfig.historyArchiveUrls or quorum.validators[].historyArchiveUrl",
+	RuleNoQuorum:            "spec.validatorConfig.quorum (with homeDomain) or quorumSet",
+	RuleInvalidQuorumSet:    "spec.validatorConfig.quorumSet",
+	RuleUnsafeQuorum:        "spec.validatorConfig.quorum or quorumSet (more validators), or allowUnsafeQuorum",
+	RuleHomeDomains:         "spec.validatorConfig.quorum.homeDomains",
+	RuleValidators:          "spec.validatorConfig.quorum.validators, or the publicKey and homeDomain of the network's validators",
+	RuleSelfListed:          "spec.validatorConfig.quorum.validators",
+	RuleNodeHomeDomain:      "spec.validatorConfig.homeDomain",
+	RuleArchivesNotBlocking: "spec.validatorConfig.quorum.validators (validators with a historyArchiveUrl), or allowUnsafeQuorum",
+}
+
+// WithFields adds to each message the StellarNode field to fix.
+func (e *ConfigError) WithFields() *ConfigError {
+	out := &ConfigError{Violations: slices.Clone(e.Violations)}
+	for i, v := range out.Violations {
+		if f := fieldToFix[v.Rule]; f != "" {
+			out.Violations[i].Message += " (fix " + f + ")"
+		}
+	}
+	return out
+}
+
 //go:embed known_keys.txt
 var knownKeysFile string
 

@@ -15,11 +15,20 @@ type Option func(*stellarv1alpha1.StellarNode)
 // DefaultVersion is the stellar-core, Horizon or Soroban RPC version fixtures run.
 const DefaultVersion = "22.1.0"
 
-// Validator is a Testnet validator with its seed Secret named <name>-seed.
+// SafeQuorumSet is a raw [QUORUM_SET] of SDF's three Testnet validators and one more key at 67 %: four
+// entries tolerate one failure, so stellar-core accepts it without UNSAFE_QUORUM.
+const SafeQuorumSet = `[QUORUM_SET]
+THRESHOLD_PERCENT = 67
+VALIDATORS = ["GDKXE2OZMJIPOSLNA6N6F2BVCI3O777I2OOC4BV7VOYUEHYX7RTRYA7Y", "GCUCJTIYXSOXKBSNFGNFWW5MUQ54HKRPGJUTQFJ5RQXZXNOLNXYDHRAP",
+  "GC2V2EFSXN6SQTWVYA5EPJPBWWIMSD2XQNKUOHGEKB535AQE2I6IXV2Z", "GCYKZEUA6S5TU7CSMUEJNH7NGUQKKLHVCFK6W32GCUR6VB324MSCIKNS"]
+`
+
+// Validator is a Testnet validator with its seed Secret named <name>-seed and a quorum stellar-core
+// accepts (SafeQuorumSet; Testnet brings SDF's archives).
 func Validator(ns, name string, opts ...Option) *stellarv1alpha1.StellarNode {
 	return build(ns, name, stellarv1alpha1.StellarNodeSpec{
 		NodeType: stellarv1alpha1.NodeTypeValidator, Network: stellarv1alpha1.NetworkTestnet, Version: DefaultVersion,
-		ValidatorConfig: &stellarv1alpha1.ValidatorConfig{SeedSecretRef: name + "-seed"},
+		ValidatorConfig: &stellarv1alpha1.ValidatorConfig{SeedSecretRef: name + "-seed", QuorumSet: SafeQuorumSet},
 	}, opts)
 }
 
@@ -65,6 +74,24 @@ func Suspended() Option {
 // WithRestartPolicy sets a validator's peer-discovery restart policy.
 func WithRestartPolicy(p stellarv1alpha1.PeerRestartPolicy) Option {
 	return func(n *stellarv1alpha1.StellarNode) { n.Spec.ValidatorConfig.PeerDiscovery.RestartPolicy = p }
+}
+
+// InOrganisation gives a validator a public key and a quorum built from the cluster under homeDomain,
+// with the extra organisations and validators of quorum (nil for none).
+func InOrganisation(homeDomain, publicKey string, quorum *stellarv1alpha1.QuorumSpec) Option {
+	return func(n *stellarv1alpha1.StellarNode) {
+		vc := n.Spec.ValidatorConfig
+		vc.QuorumSet, vc.HomeDomain, vc.PublicKey = "", homeDomain, publicKey
+		vc.Quorum = &stellarv1alpha1.QuorumSpec{}
+		if quorum != nil {
+			vc.Quorum = quorum.DeepCopy()
+		}
+	}
+}
+
+// AllowingUnsafeQuorum sets allowUnsafeQuorum.
+func AllowingUnsafeQuorum() Option {
+	return func(n *stellarv1alpha1.StellarNode) { n.Spec.ValidatorConfig.AllowUnsafeQuorum = true }
 }
 
 // WithQuorumSet sets a validator's raw [QUORUM_SET] text.
