@@ -48,7 +48,7 @@ fmt: ## Run go fmt.
 
 .PHONY: vet
 vet: ## Run go vet, the e2e and bench suites included.
-	go vet -tags e2e,bench ./...
+	go vet -tags e2e,bench,stellarcore ./...
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint.
@@ -73,6 +73,13 @@ controlplane-all: ## Build (or reuse) the whole simulated cluster: adds controll
 .PHONY: test
 test: manifests generate fmt vet controlplane ## Run unit and envtest integration tests, with the race detector.
 	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" go test -race ./... -coverprofile cover.out
+
+# A real stellar-core binary for test-stellar-core; without one its tests skip and say so.
+STELLAR_CORE ?=
+
+.PHONY: test-stellar-core
+test-stellar-core: ## Prove configurations and consensus against a real stellar-core (STELLAR_CORE=path/to/stellar-core).
+	STELLAR_CORE="$(STELLAR_CORE)" go test -tags stellarcore ./internal/stellarcore/ -run 'TestRealStellarCore|TestThreeValidators' -v -timeout 20m
 
 .PHONY: test-e2e
 test-e2e: manifests generate fmt vet ## Run the end-to-end suite on a simulated cluster (kwok), the operator as its own process.

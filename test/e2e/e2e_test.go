@@ -23,6 +23,7 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/renderconfig"
+	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )
 
@@ -126,8 +127,11 @@ func renderFor(g Gomega, ns, name string) map[string]any {
 	out, err := cmd.CombinedOutput()
 	g.Expect(err).NotTo(HaveOccurred(), string(out))
 	g.Expect(string(out)).NotTo(ContainSubstring(testSeed))
+	text, err := os.ReadFile(filepath.Join(dir, "stellar-core.cfg"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(stellarcore.Check(string(text), stellarcore.CheckOptions{})).To(Succeed(), "stellar-core would refuse %s's configuration", name)
 	var cfg map[string]any
-	_, err = toml.DecodeFile(filepath.Join(dir, "stellar-core.cfg"), &cfg)
+	_, err = toml.Decode(string(text), &cfg)
 	g.Expect(err).NotTo(HaveOccurred())
 	cfg["_podIP"] = pod.Status.PodIP
 	return cfg
