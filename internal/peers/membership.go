@@ -97,7 +97,9 @@ func keyOwners(nodes []*stellarv1alpha1.StellarNode) map[string]string {
 }
 
 // DuplicateKeyOf names the older validator of the node's network that has the node's publicKey, or "".
-func (ix Index) DuplicateKeyOf(node *stellarv1alpha1.StellarNode) string { return ix.shadowed[node.Name] }
+func (ix Index) DuplicateKeyOf(node *stellarv1alpha1.StellarNode) string {
+	return ix.shadowed[node.Name]
+}
 
 // Network is the network of that ID, or nil when it has no member.
 func (ix Index) Network(id string) *Network { return ix.byID[id] }
