@@ -2,6 +2,10 @@ package peers
 
 import (
 	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 )
 
 func TestConfigMapDataIsDeterministic(t *testing.T) {
@@ -46,5 +50,46 @@ func TestMembershipHash(t *testing.T) {
 	}
 	if all.Remove(y).String() != MembershipHash([]Member{x, z}) {
 		t.Error("removing a member gives the hash of the others")
+	}
+}
+
+func validatorNode(name, key string, created int64) *stellarv1alpha1.StellarNode {
+	n := &stellarv1alpha1.StellarNode{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, CreationTimestamp: metav1.Unix(created, 0)},
+		Spec: stellarv1alpha1.StellarNodeSpec{NodeType: stellarv1alpha1.NodeTypeValidator, Network: stellarv1alpha1.NetworkTestnet,
+			ValidatorConfig: &stellarv1alpha1.ValidatorConfig{SeedSecretRef: "s", PublicKey: key, HomeDomain: "example.org",
+				Quorum: &stellarv1alpha1.QuorumSpec{}}},
+	}
+	return n
+}
+
+func TestIndexMembership(t *testing.T) {
+	a, b, c := validatorNode("a", "GA", 1), validatorNode("b", "GB", 2), validatorNode("c", "GC", 3)
+	ix := NewIndex([]*stellarv1alpha1.StellarNode{c, a, b})
+	nw := ix.Network(a.NetworkID())
+	if len(nw.Members) != 3 || nw.Members[0].Name != "a" || nw.Nodes[2] != c {
+		t.Fatalf("members = %+v: sorted by name with their nodes", nw.Members)
+	}
+	hash, size := ix.Membership(a)
+	if size != 2 || hash != MembershipHash([]Member{MemberOf(b), MemberOf(c)}) {
+		t.Errorf("a's membership = %s (%d), want b and c", hash, size)
+	}
+	// What a member brings to its peers' quorum is part of their membership.
+	b2 := b.DeepCopy()
+	b2.Spec.ValidatorConfig.Quorum.Quality = stellarv1alpha1.QualityHigh
+	if changed, _ := NewIndex([]*stellarv1alpha1.StellarNode{a, b2, c}).Membership(a); changed == hash {
+		t.Error("a member's quality changes the others' membership")
+	}
+	// A later validator with an older one's key is one node twice: never a member.
+	dup := validatorNode("d", "GA", 4)
+	ix = NewIndex([]*stellarv1alpha1.StellarNode{a, b, c, dup})
+	if ix.DuplicateKeyOf(dup) != "a" || ix.DuplicateKeyOf(a) != "" || len(ix.Network(a.NetworkID()).Members) != 3 {
+		t.Errorf("duplicate of a: %q, members %v", ix.DuplicateKeyOf(dup), ix.Network(a.NetworkID()).Members)
+	}
+	// Without quorum fields, a member is its name and port, as before.
+	plain := validatorNode("p", "", 5)
+	plain.Spec.ValidatorConfig.Quorum = nil
+	if MemberOf(plain).String() != "p:11625" {
+		t.Errorf("member = %s", MemberOf(plain))
 	}
 }
