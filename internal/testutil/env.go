@@ -36,6 +36,8 @@ func StartEnv() (*envtest.Environment, *rest.Config, client.Client, error) {
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
+	// Room for a ClusterIP Service per validator at the benchmark's 1000 (envtest's default is a /24).
+	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.0.0.0/16")
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, nil, nil, err

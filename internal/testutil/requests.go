@@ -108,3 +108,10 @@ func (c *RequestCounter) All() map[string]int { return maps.Clone(c.Count(nil)) 
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Requests is a copy of what was recorded, in order.
+func (c *RequestCounter) Requests() []Request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.reqs)
+}

@@ -130,6 +130,7 @@ func measure(t *testing.T, cfg *rest.Config, scheme *k8sruntime.Scheme, direct c
 	time.Sleep(steady)
 	oursSteady, baseSteady := oursCount.All(), baseCount.All()
 
+
 	t.Logf("N=%d: %d changes", n, changes)
 	oursCount.Reset()
 	baseCount.Reset()
