@@ -3,6 +3,7 @@ package v1alpha1
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"sync"
 )
 
 // Defaults of fields that the API server fills in; the helpers below apply them to objects
@@ -44,10 +45,19 @@ func (n *StellarNode) NetworkPassphrase() string {
 	return networkPassphrases[n.Spec.Network]
 }
 
+// networkIDs remembers the ID of each passphrase seen: a discovery pass asks for thousands.
+var networkIDs sync.Map
+
 // NetworkID identifies the node's network by its passphrase, so two Custom networks never mix.
 func (n *StellarNode) NetworkID() string {
-	sum := sha256.Sum256([]byte(n.NetworkPassphrase()))
-	return hex.EncodeToString(sum[:8])
+	passphrase := n.NetworkPassphrase()
+	if id, ok := networkIDs.Load(passphrase); ok {
+		return id.(string)
+	}
+	sum := sha256.Sum256([]byte(passphrase))
+	id := hex.EncodeToString(sum[:8])
+	networkIDs.Store(passphrase, id)
+	return id
 }
 
 // DefaultHistoryArchives are the SDF archives of a public network, none for Custom.

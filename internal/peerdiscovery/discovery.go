@@ -81,7 +81,7 @@ func New(mgr manager.Manager, cfg Config) *PeerDiscovery {
 		cfg.Interval = 30 * time.Second
 	}
 	if cfg.Debounce <= 0 {
-		cfg.Debounce = 50 * time.Millisecond
+		cfg.Debounce = 10 * time.Millisecond
 	}
 	if cfg.ClusterDomain == "" {
 		cfg.ClusterDomain = "cluster.local"

@@ -1,6 +1,8 @@
 package peerdiscovery
 
 import (
+	"slices"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
@@ -15,7 +17,8 @@ type ValidatorState struct {
 	Namespace string
 	NetworkID string
 	// Peer is what stellar-peers publishes for the validator; PodIP is set only while its pod is Ready.
-	Peer peers.Peer
+	// It points into the view's list of peers.
+	Peer *peers.Peer
 	// Self is the validator as its peers know it.
 	Self peers.Member
 	// TargetHash identifies the membership its configuration should name: every other member of its
@@ -41,6 +44,7 @@ func (v ValidatorState) NeedsRestart() bool {
 type View struct {
 	// Networks follow the index's order (by ID); each one's states are sorted by name.
 	Networks []NetworkView
+	peers    []peers.Peer
 }
 
 // NetworkView is the state of one network's members.
@@ -51,16 +55,7 @@ type NetworkView struct {
 }
 
 // Peers lists what stellar-peers publishes, sorted by name.
-func (v View) Peers() []peers.Peer {
-	var out []peers.Peer
-	for _, nw := range v.Networks {
-		for _, s := range nw.States {
-			out = append(out, s.Peer)
-		}
-	}
-	peers.Sort(out)
-	return out
-}
+func (v View) Peers() []peers.Peer { return v.peers }
 
 // Lookup finds a validator's objects in the cache; either may be nil.
 type Lookup struct {
@@ -71,27 +66,40 @@ type Lookup struct {
 // BuildView computes the state of every member of an index from the cached StatefulSets and pods. It
 // is a pure function, linear in the number of validators, and groups nothing again: the index did.
 func BuildView(ix peers.Index, lookup Lookup, clusterDomain string) View {
-	view := View{Networks: make([]NetworkView, 0, len(ix.Networks))}
+	total := 0
 	for _, nw := range ix.Networks {
-		nv := NetworkView{ID: nw.ID, Members: nw.Members, States: make([]ValidatorState, len(nw.Nodes))}
+		total += len(nw.Nodes)
+	}
+	// One allocation each for every peer and every state of the pass.
+	view := View{Networks: make([]NetworkView, 0, len(ix.Networks)), peers: make([]peers.Peer, 0, total)}
+	states := make([]ValidatorState, total)
+	for _, nw := range ix.Networks {
+		nv := NetworkView{ID: nw.ID, Members: nw.Members, States: states[:len(nw.Nodes):len(nw.Nodes)]}
+		states = states[len(nw.Nodes):]
 		for i, node := range nw.Nodes {
-			nv.States[i] = validatorState(ix, node, lookup, clusterDomain)
+			view.peers = append(view.peers, resources.PeerOf(node, clusterDomain))
+			nv.States[i] = validatorState(node, &view.peers[len(view.peers)-1], lookup)
+			nv.States[i].Self = nw.Members[i]
+			nv.States[i].TargetHash, nv.States[i].MemberCount = nw.MembershipOf(i)
 		}
 		view.Networks = append(view.Networks, nv)
+	}
+	if len(view.Networks) > 1 {
+		// The states keep pointing at their peer: sort a copy.
+		view.peers = slices.Clone(view.peers)
+		peers.Sort(view.peers)
 	}
 	return view
 }
 
-func validatorState(ix peers.Index, node *stellarv1alpha1.StellarNode, lookup Lookup, clusterDomain string) ValidatorState {
+func validatorState(node *stellarv1alpha1.StellarNode, peer *peers.Peer, lookup Lookup) ValidatorState {
 	st := ValidatorState{
 		Name:             node.Name,
 		Namespace:        node.Namespace,
-		NetworkID:        node.NetworkID(),
-		Self:             peers.MemberOf(node),
+		NetworkID:        peer.NetworkID,
 		RestartsForPeers: node.RestartsForPeers(),
-		Peer:             resources.PeerOf(node, clusterDomain),
+		Peer:             peer,
 	}
-	st.TargetHash, st.MemberCount = ix.Membership(node)
 	var pod *corev1.Pod
 	if lookup.Pod != nil {
 		pod = readyPod(lookup.Pod(node.Name))

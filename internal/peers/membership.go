@@ -27,7 +27,8 @@ type Network struct {
 	// their StellarNodes in the same order.
 	Members []Member
 	Nodes   []*stellarv1alpha1.StellarNode
-	hash    SetHash
+	hashes  []SetHash // of each member, in the same order
+	hash    SetHash   // of all members
 }
 
 // MemberOf is the node as its network's members see it.
@@ -42,6 +43,9 @@ func MemberOf(node *stellarv1alpha1.StellarNode) Member {
 // NewIndex groups the discovery members among nodes (all of one namespace) by network.
 func NewIndex(nodes []*stellarv1alpha1.StellarNode) Index {
 	ix := Index{byID: map[string]*Network{}, shadowed: keyOwners(nodes)}
+	// Sorted by name first, so every network's members come out sorted.
+	nodes = slices.Clone(nodes)
+	slices.SortFunc(nodes, func(a, b *stellarv1alpha1.StellarNode) int { return strings.Compare(a.Name, b.Name) })
 	for _, node := range nodes {
 		if !node.IsPeerDiscoveryMember() || ix.shadowed[node.Name] != "" {
 			continue
@@ -49,19 +53,19 @@ func NewIndex(nodes []*stellarv1alpha1.StellarNode) Index {
 		id := node.NetworkID()
 		nw := ix.byID[id]
 		if nw == nil {
-			nw = &Network{ID: id}
+			nw = &Network{ID: id, Members: make([]Member, 0, len(nodes)), Nodes: make([]*stellarv1alpha1.StellarNode, 0, len(nodes)),
+				hashes: make([]SetHash, 0, len(nodes))}
 			ix.byID[id] = nw
 			ix.Networks = append(ix.Networks, nw)
 		}
 		m := MemberOf(node)
+		h := HashOf(m)
 		nw.Members = append(nw.Members, m)
 		nw.Nodes = append(nw.Nodes, node)
-		nw.hash = nw.hash.Add(m)
+		nw.hashes = append(nw.hashes, h)
+		nw.hash = nw.hash.plus(h)
 	}
 	slices.SortFunc(ix.Networks, func(a, b *Network) int { return strings.Compare(a.ID, b.ID) })
-	for _, nw := range ix.Networks {
-		nw.sortByName()
-	}
 	return ix
 }
 
@@ -111,11 +115,15 @@ func (ix Index) Membership(node *stellarv1alpha1.StellarNode) (hash string, size
 	if nw == nil {
 		return SetHash{}.String(), 0
 	}
-	sum, size := nw.hash, len(nw.Members)
 	if i, found := slices.BinarySearchFunc(nw.Members, node.Name, byName); found {
-		sum, size = sum.Remove(nw.Members[i]), size-1
+		return nw.MembershipOf(i)
 	}
-	return sum.String(), size
+	return nw.hash.String(), len(nw.Members)
+}
+
+// MembershipOf is the membership of the network's member number i: every other member.
+func (nw *Network) MembershipOf(i int) (hash string, size int) {
+	return nw.hash.minus(nw.hashes[i]).String(), len(nw.Members) - 1
 }
 
 // Node is the member's StellarNode of that name, or nil.
@@ -130,19 +138,3 @@ func (nw *Network) Node(name string) *stellarv1alpha1.StellarNode {
 }
 
 func byName(m Member, name string) int { return strings.Compare(m.Name, name) }
-
-func (nw *Network) sortByName() {
-	if slices.IsSortedFunc(nw.Members, func(a, b Member) int { return strings.Compare(a.Name, b.Name) }) {
-		return
-	}
-	order := make([]int, len(nw.Members))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(nw.Members[a].Name, nw.Members[b].Name) })
-	members, nodes := make([]Member, len(order)), make([]*stellarv1alpha1.StellarNode, len(order))
-	for i, j := range order {
-		members[i], nodes[i] = nw.Members[j], nw.Nodes[j]
-	}
-	nw.Members, nw.Nodes = members, nodes
-}

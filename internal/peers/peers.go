@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -123,10 +124,11 @@ type Member struct {
 }
 
 func (m Member) String() string {
-	if m.Quorum == "" {
-		return fmt.Sprintf("%s:%d", m.Name, m.Port)
+	s := m.Name + ":" + strconv.Itoa(int(m.Port))
+	if m.Quorum != "" {
+		s += "/" + m.Quorum
 	}
-	return fmt.Sprintf("%s:%d/%s", m.Name, m.Port, m.Quorum)
+	return s
 }
 
 // MembershipHash identifies a set of members, whatever their order. It is a sum of per-member
@@ -144,16 +146,16 @@ func MembershipHash(members []Member) string {
 type SetHash [2]uint64
 
 // Add returns the hash of the set with m added.
-func (h SetHash) Add(m Member) SetHash {
-	x := memberHash(m)
-	return SetHash{h[0] + x[0], h[1] + x[1]}
-}
+func (h SetHash) Add(m Member) SetHash { return h.plus(HashOf(m)) }
 
 // Remove returns the hash of the set with m removed.
-func (h SetHash) Remove(m Member) SetHash {
-	x := memberHash(m)
-	return SetHash{h[0] - x[0], h[1] - x[1]}
-}
+func (h SetHash) Remove(m Member) SetHash { return h.minus(HashOf(m)) }
+
+// HashOf is the hash of the set {m}.
+func HashOf(m Member) SetHash { return memberHash(m) }
+
+func (h SetHash) plus(x SetHash) SetHash  { return SetHash{h[0] + x[0], h[1] + x[1]} }
+func (h SetHash) minus(x SetHash) SetHash { return SetHash{h[0] - x[0], h[1] - x[1]} }
 
 func (h SetHash) String() string {
 	var b [16]byte
@@ -162,7 +164,7 @@ func (h SetHash) String() string {
 	return hex.EncodeToString(b[:])
 }
 
-func memberHash(m Member) [2]uint64 {
+func memberHash(m Member) SetHash {
 	sum := sha256.Sum256([]byte(m.String()))
-	return [2]uint64{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16])}
+	return SetHash{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:16])}
 }

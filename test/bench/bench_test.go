@@ -161,7 +161,7 @@ func measure(t *testing.T, cfg *rest.Config, scheme *k8sruntime.Scheme, direct c
 	base := summarize("seed baseline", n, baseLat, steady, baseSteady, baseChange, changes)
 	ours.PassCPU, ours.PassAllocBytes = perPass(20, func() { must(t, discovery.Pass(ctx)) })
 	base.PassCPU, base.PassAllocBytes = perPass(3, func() { must(t, baseline.Pass(ctx)) })
-	ours.Notes = map[string]string{"interval": "30s timer + events (50 ms debounce)"}
+	ours.Notes = map[string]string{"interval": "30s timer + events (10 ms debounce)"}
 	base.Notes = map[string]string{"interval": interval.String() + " polling"}
 	return ours, base
 }
