@@ -3,6 +3,8 @@ package v1alpha1
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sync"
 )
 
@@ -136,4 +138,26 @@ func (n *StellarNode) QuorumQuality() Quality {
 // QuorumFromCluster reports whether the validator's quorum is built from its network's validators.
 func (n *StellarNode) QuorumFromCluster() bool {
 	return n.Spec.ValidatorConfig != nil && n.Spec.ValidatorConfig.Quorum != nil
+}
+
+// SpecAccepted reports whether the reconciler has checked the node's current spec and found a
+// configuration stellar-core accepts. Peer discovery restarts no member of a network while one of its
+// validators' specs is unchecked or refused: the others would start with what that one brings.
+func (n *StellarNode) SpecAccepted() bool {
+	if n.Status.ObservedGeneration != n.Generation {
+		return false
+	}
+	c := meta.FindStatusCondition(n.Status.Conditions, ConditionDegraded)
+	switch {
+	case c == nil:
+		return false
+	case c.Status != metav1.ConditionTrue:
+		return true
+	}
+	// Problems of pods or of the API server come after the configuration was checked.
+	switch c.Reason {
+	case ReasonPodCannotStart, ReasonRenderConfigFailed, ReasonReconcileError:
+		return true
+	}
+	return false
 }

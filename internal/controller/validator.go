@@ -64,10 +64,11 @@ func (r *StellarNodeReconciler) reconcileValidator(ctx context.Context, node *st
 	return obs, nil
 }
 
-// networkIndex is the membership of every network of a namespace, from the cache.
+// networkIndex is the membership of every network of a namespace, from the cache. The objects are the
+// cache's own (no deep copy, for a namespace of a thousand validators): read only.
 func (r *StellarNodeReconciler) networkIndex(ctx context.Context, namespace string) (peers.Index, error) {
 	var all stellarv1alpha1.StellarNodeList
-	if err := r.List(ctx, &all, client.InNamespace(namespace)); err != nil {
+	if err := r.List(ctx, &all, client.InNamespace(namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return peers.Index{}, err
 	}
 	nodes := make([]*stellarv1alpha1.StellarNode, len(all.Items))

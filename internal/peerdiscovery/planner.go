@@ -14,7 +14,8 @@ type Plan struct {
 
 // PlanRestarts chooses which validators to restart so that each learns its new peers while its network
 // keeps consensus: never more than one validator of a network at a time, and only when every member
-// of that network is settled (rolled out and Ready), so the restarted one sees all its peers.
+// of that network is settled (rolled out and Ready), so the restarted one sees all its peers, and has a
+// spec the reconciler checked and accepted, so nobody restarts into what a refused member brings.
 // inFlight names validators restarted by an earlier pass that the cache may not show yet.
 func PlanRestarts(view View, inFlight map[string]bool) Plan {
 	plan := Plan{BlockedBy: map[string][]string{}}
@@ -26,7 +27,7 @@ func PlanRestarts(view View, inFlight map[string]bool) Plan {
 				due = append(due, m)
 				plan.Pending = append(plan.Pending, m.Name)
 			}
-			if !m.Settled || inFlight[m.Name] {
+			if !m.Settled || !m.SpecAccepted || inFlight[m.Name] {
 				blockers = append(blockers, m.Name)
 			}
 		}

@@ -11,7 +11,7 @@ import (
 
 func state(name, network, applied, target string, settled bool) ValidatorState {
 	return ValidatorState{Name: name, Namespace: "ns", NetworkID: network, AppliedHash: applied, TargetHash: target,
-		HasStatefulSet: true, Settled: settled, RestartsForPeers: true}
+		HasStatefulSet: true, Settled: settled, RestartsForPeers: true, SpecAccepted: true}
 }
 
 func TestPlanRestarts(t *testing.T) {
@@ -31,6 +31,15 @@ func TestPlanRestarts(t *testing.T) {
 			states:   []ValidatorState{state("c", "n1", "old", "new", true), state("a", "n1", "old", "new", true), state("b", "n1", "old", "new", true)},
 			restarts: []string{"a"},
 			pending:  []string{"a", "b", "c"},
+		},
+		{
+			name: "waits while a member's spec is unchecked or refused by the checker",
+			states: []ValidatorState{state("a", "n1", "old", "new", true), func() ValidatorState {
+				s := state("b", "n1", "h", "h", true)
+				s.SpecAccepted = false
+				return s
+			}()},
+			pending: []string{"a"},
 		},
 		{
 			name:    "waits while any member of the network is not settled",

@@ -33,6 +33,8 @@ type ValidatorState struct {
 	Settled bool
 	// RestartsForPeers is false for restartPolicy None.
 	RestartsForPeers bool
+	// SpecAccepted: the reconciler checked its current spec and stellar-core would accept it.
+	SpecAccepted bool
 }
 
 // NeedsRestart reports whether the validator runs with an outdated membership and may be restarted for it.
@@ -98,6 +100,7 @@ func validatorState(node *stellarv1alpha1.StellarNode, peer *peers.Peer, lookup 
 		Namespace:        node.Namespace,
 		NetworkID:        peer.NetworkID,
 		RestartsForPeers: node.RestartsForPeers(),
+		SpecAccepted:     node.SpecAccepted(),
 		Peer:             peer,
 	}
 	var pod *corev1.Pod
