@@ -41,7 +41,7 @@ import (
 
 var (
 	sizesFlag   = flag.String("sizes", "10,100,1000", "numbers of validators to measure")
-	steadyFlag  = flag.Duration("steady", time.Minute, "length of the steady window with no change")
+	steadyFlag  = flag.Duration("steady", 30*time.Second, "length of the steady window with no change")
 	changesFlag = flag.Int("changes", 10, "changes whose detection latency is measured")
 	pollFlag    = flag.Duration("baseline-interval", 30*time.Second, "polling interval of the baseline (the seed's is 30s)")
 	outFlag     = flag.String("out", "", "write the results as JSON to this file")
