@@ -121,6 +121,7 @@ func renderFor(g Gomega, ns, name string) map[string]any {
 	a, err := renderconfig.ParseArgs(pod.Spec.InitContainers[0].Args[1:])
 	g.Expect(err).NotTo(HaveOccurred())
 	a.Base, a.Peers, a.Out = filepath.Join(dir, "base.cfg"), filepath.Join(dir, "peers.json"), filepath.Join(dir, "stellar-core.cfg")
+	a.Install = filepath.Join(dir, "manager")
 	args := a.List()
 	cmd := exec.Command(operator.path, args...)
 	cmd.Env = []string{renderconfig.SeedEnv + "=" + testSeed, renderconfig.PodIPEnv + "=" + pod.Status.PodIP}
