@@ -3,9 +3,10 @@ package v1alpha1
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"sync"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sync"
 )
 
 // Defaults of fields that the API server fills in; the helpers below apply them to objects

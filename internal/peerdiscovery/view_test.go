@@ -71,6 +71,9 @@ func TestBuildView(t *testing.T) {
 	if a.Peer.Address() != "10.0.0.1:12000" || a.Peer.DNSName != "a-0.a-headless.ns.svc.cluster.local" {
 		t.Errorf("a = %+v", a.Peer)
 	}
+	if readyPod(readyPodWith("10.0.0.4", false)) != nil {
+		t.Error("an unready pod gives no address")
+	}
 	if b.Peer.Ready() {
 		t.Error("b's pods are terminating or unready, so it has no address")
 	}

@@ -57,13 +57,15 @@ func (e *ConfigError) Error() string {
 func (e *ConfigError) Rule() string { return e.Violations[0].Rule }
 
 // fieldToFix is the StellarNode field that a broken rule comes from.
+const fieldQuorumSet = "spec.validatorConfig.quorumSet"
+
 var fieldToFix = map[string]string{
-	RuleSyntax:              "spec.validatorConfig.quorumSet",
-	RuleUnknownKey:          "spec.validatorConfig.quorumSet",
+	RuleSyntax:              fieldQuorumSet,
+	RuleUnknownKey:          fieldQuorumSet,
 	RuleNoReadableArchive:   "spec.validatorConfig.historyArchiveUrls",
 	RuleArchiveCommand:      "spec.validatorConfig.historyArchiveUrls or quorum.validators[].historyArchiveUrl",
 	RuleNoQuorum:            "spec.validatorConfig.quorum (with homeDomain) or quorumSet",
-	RuleInvalidQuorumSet:    "spec.validatorConfig.quorumSet",
+	RuleInvalidQuorumSet:    fieldQuorumSet,
 	RuleUnsafeQuorum:        "spec.validatorConfig.quorum or quorumSet (more validators), or allowUnsafeQuorum",
 	RuleHomeDomains:         "spec.validatorConfig.quorum.homeDomains",
 	RuleValidators:          "spec.validatorConfig.quorum.validators, or the publicKey and homeDomain of the network's validators",
@@ -178,20 +180,20 @@ func (c *checker) paths() {
 // spaces), so shell syntax would reach the program as literal arguments.
 func (c *checker) archives() {
 	readable := 0
-	history, _ := c.cfg["HISTORY"].(map[string]any)
-	names := sortedKeys((history))
+	history, _ := c.cfg[keyHistory].(map[string]any)
+	names := sortedKeys(history)
 	for _, name := range names {
 		archive, ok := history[name].(map[string]any)
 		if !ok {
 			c.add(RuleArchiveCommand, "[HISTORY.%s] must be a table", name)
 			continue
 		}
-		get, _ := archive["get"].(string)
+		get, _ := archive[keyGet].(string)
 		put, _ := archive["put"].(string)
 		if put != "" && get == "" {
 			c.add(RuleArchiveCommand, "archive %s has a put command but no get command", name)
 		}
-		for _, verb := range []string{"get", "put", "mkdir"} {
+		for _, verb := range []string{keyGet, "put", "mkdir"} {
 			if cmd, _ := archive[verb].(string); cmd != "" {
 				c.command(name, verb, cmd)
 			}
@@ -201,8 +203,8 @@ func (c *checker) archives() {
 		}
 	}
 	for _, v := range c.validatorEntries() {
-		if h, _ := v["HISTORY"].(string); h != "" {
-			c.command(fmt.Sprint(v["NAME"]), "HISTORY", h)
+		if h, _ := v[keyHistory].(string); h != "" {
+			c.command(fmt.Sprint(v[keyName]), keyHistory, h)
 			readable++
 		}
 	}
@@ -215,7 +217,7 @@ func (c *checker) command(archive, verb, cmd string) {
 	if strings.ContainsAny(cmd, "|;&<>`$\"'\\") {
 		c.add(RuleArchiveCommand, "archive %s: the %s command %q uses shell syntax, but stellar-core runs it without a shell", archive, verb, cmd)
 	}
-	if (verb == "get" || verb == "HISTORY" || verb == "put") && (!strings.Contains(cmd, "{0}") || !strings.Contains(cmd, "{1}")) {
+	if (verb == keyGet || verb == keyHistory || verb == "put") && (!strings.Contains(cmd, "{0}") || !strings.Contains(cmd, "{1}")) {
 		c.add(RuleArchiveCommand, "archive %s: the %s command %q must name the remote path {0} and the local path {1}", archive, verb, cmd)
 	}
 }
@@ -263,26 +265,34 @@ func (c *checker) quorum() {
 	if genErr != "" {
 		c.add(RuleValidators, "%s", genErr)
 	}
-	if hasQSet {
-		table, ok := rawQSet.(map[string]any)
-		if !ok {
-			c.add(RuleInvalidQuorumSet, "QUORUM_SET must be a table")
-			return
-		}
-		qset, err := c.loadQuorumSet(table, 0)
-		if err != "" {
-			c.add(RuleInvalidQuorumSet, "invalid [QUORUM_SET]: %s", err)
-			return
-		}
-		if len(validators) > 0 && genErr == "" && !unsafeOK && !qset.equal(generated) {
-			c.add(RuleUnsafeQuorum, "SCP unsafe: the [QUORUM_SET] differs from the one generated from [[VALIDATORS]]; give one of them")
-		}
-		c.safety(qset, levelBFT, unsafeOK)
+	switch {
+	case hasQSet:
+		c.explicitQuorum(rawQSet, validators, generated, genErr == "", unsafeOK)
+	case genErr == "" && len(validators) > 0:
+		c.generatedQuorum(validators, generated, unsafeOK)
+	}
+}
+
+// explicitQuorum checks a [QUORUM_SET], and that it agrees with [[VALIDATORS]] when both are given.
+func (c *checker) explicitQuorum(raw any, validators []validator, generated qset, generatedOK, unsafeOK bool) {
+	table, ok := raw.(map[string]any)
+	if !ok {
+		c.add(RuleInvalidQuorumSet, "QUORUM_SET must be a table")
 		return
 	}
-	if genErr != "" || len(validators) == 0 {
+	q, err := c.loadQuorumSet(table, 0)
+	if err != "" {
+		c.add(RuleInvalidQuorumSet, "invalid [QUORUM_SET]: %s", err)
 		return
 	}
+	if len(validators) > 0 && generatedOK && !unsafeOK && !q.equal(generated) {
+		c.add(RuleUnsafeQuorum, "SCP unsafe: the [QUORUM_SET] differs from the one generated from [[VALIDATORS]]; give one of them")
+	}
+	c.safety(q, levelBFT, unsafeOK)
+}
+
+// generatedQuorum checks the quorum set stellar-core generates from [[VALIDATORS]].
+func (c *checker) generatedQuorum(validators []validator, generated qset, unsafeOK bool) {
 	// Config::verifyHistoryValidatorsBlocking
 	var archives []string
 	for _, v := range validators {
@@ -314,18 +324,18 @@ func (c *checker) homeDomains() map[string]int {
 		return out
 	}
 	for _, entry := range list {
-		domain, _ := entry["HOME_DOMAIN"].(string)
+		domain, _ := entry[keyHomeDomain].(string)
 		for k := range entry {
-			if k != "HOME_DOMAIN" && k != "QUALITY" {
+			if k != keyHomeDomain && k != keyQuality {
 				c.add(RuleHomeDomains, "Unknown field '%s' in HOME_DOMAINS", k)
 			}
 		}
-		q, known := qualityOf(entry["QUALITY"])
+		q, known := qualityOf(entry[keyQuality])
 		switch {
-		case domain == "" || entry["QUALITY"] == nil:
+		case domain == "" || entry[keyQuality] == nil:
 			c.add(RuleHomeDomains, "Malformed HOME_DOMAINS '%s': HOME_DOMAIN and QUALITY are both required", domain)
 		case !known:
-			c.add(RuleHomeDomains, "Unknown QUALITY '%v' for home domain %s: use LOW, MEDIUM, HIGH or CRITICAL", entry["QUALITY"], domain)
+			c.add(RuleHomeDomains, "Unknown QUALITY '%v' for home domain %s: use LOW, MEDIUM, HIGH or CRITICAL", entry[keyQuality], domain)
 		default:
 			if _, dup := out[domain]; dup {
 				c.add(RuleHomeDomains, "Malformed HOME_DOMAINS: duplicate '%s'", domain)
@@ -355,16 +365,16 @@ func (c *checker) validators(domains map[string]int) []validator {
 	}
 	var out []validator
 	names, keys := map[string]bool{}, map[string]bool{}
-	history, _ := c.cfg["HISTORY"].(map[string]any)
+	history, _ := c.cfg[keyHistory].(map[string]any)
 	for _, entry := range list {
 		v := validator{}
-		v.name, _ = entry["NAME"].(string)
-		v.key, _ = entry["PUBLIC_KEY"].(string)
-		v.domain, _ = entry["HOME_DOMAIN"].(string)
-		hist, _ := entry["HISTORY"].(string)
+		v.name, _ = entry[keyName].(string)
+		v.key, _ = entry[keyPublicKey].(string)
+		v.domain, _ = entry[keyHomeDomain].(string)
+		hist, _ := entry[keyHistory].(string)
 		v.history = hist != ""
-		for _, k := range sortedKeys((entry)) {
-			if !slices.Contains([]string{"NAME", "HOME_DOMAIN", "QUALITY", "PUBLIC_KEY", "ADDRESS", "HISTORY"}, k) {
+		for _, k := range sortedKeys(entry) {
+			if !slices.Contains([]string{keyName, keyHomeDomain, keyQuality, keyPublicKey, keyAddress, keyHistory}, k) {
 				c.add(RuleValidators, "malformed VALIDATORS entry, unknown element '%s'", k)
 			}
 		}
@@ -380,25 +390,11 @@ func (c *checker) validators(domains map[string]int) []validator {
 			c.add(RuleValidators, "VALIDATORS entry '%s': bad public key %q", v.name, v.key)
 			continue
 		}
-		domainQuality, viaDomain := domains[v.domain]
-		entryQuality, onEntry := entry["QUALITY"]
-		switch {
-		case viaDomain && onEntry:
-			c.add(RuleValidators, "malformed VALIDATORS entry '%s': quality already defined in home domain '%s'", v.name, v.domain)
-			continue
-		case viaDomain:
-			v.quality = domainQuality
-		case onEntry:
-			q, known := qualityOf(entryQuality)
-			if !known {
-				c.add(RuleValidators, "Unknown QUALITY '%v' for VALIDATORS entry '%s'", entryQuality, v.name)
-				continue
-			}
-			v.quality = q
-		default:
-			c.add(RuleValidators, "malformed VALIDATORS entry '%s' (missing quality)", v.name)
+		q, ok := c.entryQuality(v, entry, domains)
+		if !ok {
 			continue
 		}
+		v.quality = q
 		if names[v.name] {
 			c.add(RuleValidators, "naming node twice: %s", v.name)
 		}
@@ -418,6 +414,28 @@ func (c *checker) validators(domains map[string]int) []validator {
 		out = append(out, v)
 	}
 	return out
+}
+
+// entryQuality is a [[VALIDATORS]] entry's quality: on the entry or through its home domain, never both.
+func (c *checker) entryQuality(v validator, entry map[string]any, domains map[string]int) (int, bool) {
+	domainQuality, viaDomain := domains[v.domain]
+	entryQuality, onEntry := entry[keyQuality]
+	switch {
+	case viaDomain && onEntry:
+		c.add(RuleValidators, "malformed VALIDATORS entry '%s': quality already defined in home domain '%s'", v.name, v.domain)
+	case viaDomain:
+		return domainQuality, true
+	case onEntry:
+		q, known := qualityOf(entryQuality)
+		if !known {
+			c.add(RuleValidators, "Unknown QUALITY '%v' for VALIDATORS entry '%s'", entryQuality, v.name)
+			return 0, false
+		}
+		return q, true
+	default:
+		c.add(RuleValidators, "malformed VALIDATORS entry '%s' (missing quality)", v.name)
+	}
+	return 0, false
 }
 
 // addSelf mirrors Config::addSelfToValidators.
@@ -463,7 +481,7 @@ func (c *checker) loadQuorumSet(table map[string]any, level int) (qset, string) 
 	}
 	percent := int64(67)
 	var q qset
-	for _, k := range sortedKeys((table)) {
+	for _, k := range sortedKeys(table) {
 		switch v := table[k]; k {
 		case "THRESHOLD_PERCENT":
 			p, ok := v.(int64)

@@ -21,8 +21,9 @@ func testKey(i byte) (seed, public string) {
 
 func pub(i byte) string { _, p := testKey(i); return p }
 
-func entry(name string, key byte, domain string, extra ...string) map[string]any {
-	e := map[string]any{"NAME": name, "PUBLIC_KEY": pub(key), "HOME_DOMAIN": domain}
+// entry is a [[VALIDATORS]] entry of example.org.
+func entry(name string, key byte, extra ...string) map[string]any {
+	e := map[string]any{"NAME": name, "PUBLIC_KEY": pub(key), "HOME_DOMAIN": "example.org"}
 	for i := 0; i+1 < len(extra); i += 2 {
 		e[extra[i]] = extra[i+1]
 	}
@@ -43,8 +44,8 @@ func organisation() map[string]any {
 		"NODE_HOME_DOMAIN":   "example.org",
 		"HOME_DOMAINS":       []map[string]any{{"HOME_DOMAIN": "example.org", "QUALITY": "HIGH"}},
 		"VALIDATORS": []map[string]any{
-			entry("b", 2, "example.org", "HISTORY", "curl -sf http://b/{0} -o {1}"),
-			entry("c", 3, "example.org", "HISTORY", "curl -sf http://c/{0} -o {1}"),
+			entry("b", 2, "HISTORY", "curl -sf http://b/{0} -o {1}"),
+			entry("c", 3, "HISTORY", "curl -sf http://c/{0} -o {1}"),
 		},
 	}
 }
@@ -172,25 +173,25 @@ func checkCases() []checkCase {
 			c["VALIDATORS"] = []map[string]any{{"PUBLIC_KEY": pub(2), "HOME_DOMAIN": "example.org"}}
 		}), RuleValidators, "missing 'NAME'"},
 		{"a validator with an unknown field", with(organisation(), func(c map[string]any) {
-			c["VALIDATORS"] = []map[string]any{entry("b", 2, "example.org", "HISTORY", "curl -sf http://b/{0} -o {1}", "PORT", "1"),
-				entry("c", 3, "example.org", "HISTORY", "curl -sf http://c/{0} -o {1}")}
+			c["VALIDATORS"] = []map[string]any{entry("b", 2, "HISTORY", "curl -sf http://b/{0} -o {1}", "PORT", "1"),
+				entry("c", 3, "HISTORY", "curl -sf http://c/{0} -o {1}")}
 		}), RuleValidators, "unknown element 'PORT'"},
 		{"a quality on the entry and its domain", with(organisation(), func(c map[string]any) {
-			c["VALIDATORS"] = []map[string]any{entry("b", 2, "example.org", "HISTORY", "curl -sf http://b/{0} -o {1}", "QUALITY", "HIGH"),
-				entry("c", 3, "example.org", "HISTORY", "curl -sf http://c/{0} -o {1}")}
+			c["VALIDATORS"] = []map[string]any{entry("b", 2, "HISTORY", "curl -sf http://b/{0} -o {1}", "QUALITY", "HIGH"),
+				entry("c", 3, "HISTORY", "curl -sf http://c/{0} -o {1}")}
 		}), RuleValidators, "quality already defined in home domain"},
 		{"a HIGH validator without an archive", with(organisation(), func(c map[string]any) {
-			c["VALIDATORS"] = []map[string]any{entry("b", 2, "example.org"), entry("c", 3, "example.org", "HISTORY", "curl -sf http://c/{0} -o {1}")}
+			c["VALIDATORS"] = []map[string]any{entry("b", 2), entry("c", 3, "HISTORY", "curl -sf http://c/{0} -o {1}")}
 		}), RuleValidators, "critical and high quality must have an archive"},
 		{"one name twice", with(organisation(), func(c map[string]any) {
-			c["VALIDATORS"] = []map[string]any{entry("b", 2, "example.org", "HISTORY", "curl -sf http://b/{0} -o {1}"),
-				entry("b", 3, "example.org", "HISTORY", "curl -sf http://c/{0} -o {1}")}
+			c["VALIDATORS"] = []map[string]any{entry("b", 2, "HISTORY", "curl -sf http://b/{0} -o {1}"),
+				entry("b", 3, "HISTORY", "curl -sf http://c/{0} -o {1}")}
 		}), RuleValidators, "naming node twice: b"},
 		{"a HIGH organisation of two", with(organisation(), func(c map[string]any) {
-			c["VALIDATORS"] = []map[string]any{entry("b", 2, "example.org", "HISTORY", "curl -sf http://b/{0} -o {1}")}
+			c["VALIDATORS"] = []map[string]any{entry("b", 2, "HISTORY", "curl -sf http://b/{0} -o {1}")}
 		}), RuleValidators, "must have redundancy of at least 3"},
 		{"the node listing itself", with(organisation(), func(c map[string]any) {
-			c["VALIDATORS"] = append(c["VALIDATORS"].([]map[string]any), entry("self", 1, "example.org", "HISTORY", "curl -sf http://a/{0} -o {1}"))
+			c["VALIDATORS"] = append(c["VALIDATORS"].([]map[string]any), entry("self", 1, "HISTORY", "curl -sf http://a/{0} -o {1}"))
 		}), RuleSelfListed, "lists itself"},
 
 		{"no NODE_HOME_DOMAIN", with(organisation(), func(c map[string]any) { delete(c, "NODE_HOME_DOMAIN") }),
@@ -200,7 +201,7 @@ func checkCases() []checkCase {
 
 		{"a MEDIUM organisation none of whose members has an archive", with(organisation(), func(c map[string]any) {
 			c["HOME_DOMAINS"] = []map[string]any{{"HOME_DOMAIN": "example.org", "QUALITY": "MEDIUM"}}
-			c["VALIDATORS"] = []map[string]any{entry("b", 2, "example.org"), entry("c", 3, "example.org")}
+			c["VALIDATORS"] = []map[string]any{entry("b", 2), entry("c", 3)}
 			c["HISTORY"] = map[string]any{"sdf": map[string]any{"get": "curl -sf https://h/{0} -o {1}"}}
 		}), RuleArchivesNotBlocking, "Quorum can be reached without validators with an archive"},
 		{"a MEDIUM organisation of one with UNSAFE_QUORUM", with(organisation(), func(c map[string]any) {
@@ -216,7 +217,7 @@ func checkCases() []checkCase {
 		}), RuleUnsafeQuorum, "stops when any one of them fails"},
 		{"a MEDIUM organisation of two", with(organisation(), func(c map[string]any) {
 			c["HOME_DOMAINS"] = []map[string]any{{"HOME_DOMAIN": "example.org", "QUALITY": "MEDIUM"}}
-			c["VALIDATORS"] = []map[string]any{entry("b", 2, "example.org", "HISTORY", "curl -sf http://b/{0} -o {1}")}
+			c["VALIDATORS"] = []map[string]any{entry("b", 2, "HISTORY", "curl -sf http://b/{0} -o {1}")}
 		}), RuleUnsafeQuorum, "needs at least 3 validators"},
 		{"a [QUORUM_SET] that overrides [[VALIDATORS]]", with(organisation(), func(c map[string]any) {
 			c["QUORUM_SET"] = qsetOf(67, pub(2), pub(3), pub(4), pub(5))
@@ -276,7 +277,7 @@ func TestCheckSyntaxAndSeed(t *testing.T) {
 	// A base configuration has no seed: the node's key comes from the options.
 	base := with(organisation(), func(c map[string]any) {
 		delete(c, "NODE_SEED")
-		c["VALIDATORS"] = append(c["VALIDATORS"].([]map[string]any), entry("self", 1, "example.org", "HISTORY", "curl -sf http://a/{0} -o {1}"))
+		c["VALIDATORS"] = append(c["VALIDATORS"].([]map[string]any), entry("self", 1, "HISTORY", "curl -sf http://a/{0} -o {1}"))
 	})
 	text, _ = encode(base)
 	if err := Check(text, CheckOptions{SelfKey: pub(1)}); err == nil || !strings.Contains(err.Error(), "lists itself") {

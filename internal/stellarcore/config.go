@@ -24,6 +24,17 @@ const (
 	header = "# stellar-core configuration rendered by stellar-operator. Do not edit: it is rewritten.\n"
 )
 
+// Keys of stellar-core's tables that the operator writes and reads.
+const (
+	keyHomeDomain = "HOME_DOMAIN"
+	keyQuality    = "QUALITY"
+	keyName       = "NAME"
+	keyPublicKey  = "PUBLIC_KEY"
+	keyAddress    = "ADDRESS"
+	keyHistory    = "HISTORY"
+	keyGet        = "get"
+)
+
 // QuorumSetError says why a StellarNode's quorumSet cannot be used.
 type QuorumSetError struct{ Reason string }
 
@@ -53,7 +64,7 @@ func BaseConfig(node *stellarv1alpha1.StellarNode) (string, error) {
 	}
 	if vc.HomeDomain != "" {
 		cfg["NODE_HOME_DOMAIN"] = vc.HomeDomain
-		cfg["HOME_DOMAINS"] = []map[string]any{{"HOME_DOMAIN": vc.HomeDomain, "QUALITY": string(node.QuorumQuality())}}
+		cfg["HOME_DOMAINS"] = []map[string]any{{keyHomeDomain: vc.HomeDomain, keyQuality: string(node.QuorumQuality())}}
 	}
 	if q := vc.Quorum; q != nil {
 		addQuorum(cfg, q)
@@ -64,9 +75,9 @@ func BaseConfig(node *stellarv1alpha1.StellarNode) (string, error) {
 	if archives := node.HistoryArchives(vc.HistoryArchiveURLs); len(archives) > 0 {
 		history := map[string]any{}
 		for i, url := range archives {
-			history[fmt.Sprintf("archive%d", i)] = map[string]any{"get": archiveGet(url)}
+			history[fmt.Sprintf("archive%d", i)] = map[string]any{keyGet: archiveGet(url)}
 		}
-		cfg["HISTORY"] = history
+		cfg[keyHistory] = history
 	}
 	if vc.QuorumSet != "" {
 		qset, err := parseQuorumSet(vc.QuorumSet)
@@ -83,17 +94,17 @@ func BaseConfig(node *stellarv1alpha1.StellarNode) (string, error) {
 func addQuorum(cfg map[string]any, q *stellarv1alpha1.QuorumSpec) {
 	domains, _ := cfg["HOME_DOMAINS"].([]map[string]any)
 	for _, d := range q.HomeDomains {
-		domains = append(domains, map[string]any{"HOME_DOMAIN": d.HomeDomain, "QUALITY": string(d.Quality)})
+		domains = append(domains, map[string]any{keyHomeDomain: d.HomeDomain, keyQuality: string(d.Quality)})
 	}
 	cfg["HOME_DOMAINS"] = domains
 	var validators []map[string]any
 	for _, v := range q.Validators {
-		entry := map[string]any{"NAME": v.Name, "HOME_DOMAIN": v.HomeDomain, "PUBLIC_KEY": v.PublicKey}
+		entry := map[string]any{keyName: v.Name, keyHomeDomain: v.HomeDomain, keyPublicKey: v.PublicKey}
 		if v.Address != "" {
-			entry["ADDRESS"] = v.Address
+			entry[keyAddress] = v.Address
 		}
 		if v.HistoryArchiveURL != "" {
-			entry["HISTORY"] = archiveGet(v.HistoryArchiveURL)
+			entry[keyHistory] = archiveGet(v.HistoryArchiveURL)
 		}
 		validators = append(validators, entry)
 	}

@@ -19,11 +19,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files (make golden)")
 
-const quorumSet = `[QUORUM_SET]
-THRESHOLD_PERCENT = 67
-VALIDATORS = ["GDKXE2OZMJIPOSLNA6N6F2BVCI3O777I2OOC4BV7VOYUEHYX7RTRYA7Y", "GCUCJTIYXSOXKBSNFGNFWW5MUQ54HKRPGJUTQFJ5RQXZXNOLNXYDHRAP", "GC2V2EFSXN6SQTWVYA5EPJPBWWIMSD2XQNKUOHGEKB535AQE2I6IXV2Z"]
-`
-
 // quorumSet4 is a raw quorum set of four keys that stellar-core finds safe.
 var quorumSet4 = fmt.Sprintf("[QUORUM_SET]\nTHRESHOLD_PERCENT = 67\nVALIDATORS = [%q, %q, %q, %q]\n", pub(2), pub(3), pub(4), pub(5))
 

@@ -89,7 +89,7 @@ func addQuorumMembers(cfg map[string]any, in RenderInput) {
 	domains := tableArray(cfg["HOME_DOMAINS"])
 	known := map[string]bool{}
 	for _, d := range domains {
-		known[fmt.Sprint(d["HOME_DOMAIN"])] = true
+		known[fmt.Sprint(d[keyHomeDomain])] = true
 	}
 	members := slices.Clone(in.Discovered.Peers)
 	peers.Sort(members)
@@ -98,10 +98,10 @@ func addQuorumMembers(cfg map[string]any, in RenderInput) {
 			continue
 		}
 		validators = append(validators, map[string]any{
-			"NAME": p.Name, "HOME_DOMAIN": p.HomeDomain, "PUBLIC_KEY": p.PublicKey, "ADDRESS": p.StableAddress(),
+			keyName: p.Name, keyHomeDomain: p.HomeDomain, keyPublicKey: p.PublicKey, keyAddress: p.StableAddress(),
 		})
 		if !known[p.HomeDomain] {
-			domains = append(domains, map[string]any{"HOME_DOMAIN": p.HomeDomain, "QUALITY": p.Quality})
+			domains = append(domains, map[string]any{keyHomeDomain: p.HomeDomain, keyQuality: p.Quality})
 			known[p.HomeDomain] = true
 		}
 	}

@@ -130,7 +130,6 @@ func measure(t *testing.T, cfg *rest.Config, scheme *k8sruntime.Scheme, direct c
 	time.Sleep(steady)
 	oursSteady, baseSteady := oursCount.All(), baseCount.All()
 
-
 	t.Logf("N=%d: %d changes", n, changes)
 	oursCount.Reset()
 	baseCount.Reset()
