@@ -61,6 +61,9 @@ func document(g Gomega, ns string) peers.Document {
 	return doc
 }
 
+// testSeed is a valid seed made for tests only (examples/custom-network-validators.yaml).
+const testSeed = "SD2FP32ZJ3ETJNGDLE5QBDPOLWSCQZTAUEYX3JVBSFSULRC65BYPE3EI"
+
 // renderedFor is the stellar-core.cfg a validator's init step would write from the live ConfigMaps.
 func renderedFor(g Gomega, ns, name string) map[string]any {
 	node := &stellarv1alpha1.StellarNode{}
@@ -68,9 +71,11 @@ func renderedFor(g Gomega, ns, name string) map[string]any {
 	base := &corev1.ConfigMap{}
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-config"}, base)).To(Succeed())
 	out, err := stellarcore.Render(base.Data["stellar-core.cfg"], stellarcore.RenderInput{
-		Seed: "SEXAMPLE", NodeName: name, NetworkID: node.NetworkID(), Discovered: document(g, ns),
+		Seed: testSeed, NodeName: name, NetworkID: node.NetworkID(), Discovered: document(g, ns),
+		QuorumFromPeers: node.QuorumFromCluster(),
 	})
 	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(stellarcore.Check(out, stellarcore.CheckOptions{})).To(Succeed(), "stellar-core would refuse %s's configuration", name)
 	return parseTOML(g, out)
 }
 
