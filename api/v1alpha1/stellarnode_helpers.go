@@ -162,3 +162,15 @@ func (n *StellarNode) SpecAccepted() bool {
 	}
 	return false
 }
+
+// RollsOutImmediately reports whether the user let this validator's pod-replacing changes through
+// without waiting for its network's turn.
+func (n *StellarNode) RollsOutImmediately() bool {
+	return n.Spec.ValidatorConfig != nil && n.Spec.ValidatorConfig.RolloutPolicy == RolloutImmediate
+}
+
+// IsRolloutMember reports whether the validator counts in its network's rollout: it should be
+// running (not suspended, not scaled to zero, not being deleted).
+func (n *StellarNode) IsRolloutMember() bool {
+	return n.IsValidator() && n.DeletionTimestamp == nil && n.DesiredReplicas() > 0
+}

@@ -218,6 +218,15 @@ type ValidatorConfig struct {
 	// +optional
 	// +kubebuilder:default={}
 	PeerDiscovery PeerDiscoverySpec `json:"peerDiscovery,omitempty"`
+
+	// RolloutPolicy says when a change that replaces this validator's pod (a new version, resources,
+	// configuration or peers) is applied. Paced waits for the validator's turn: one validator of a
+	// network at a time, the next once every member is back in consensus. Immediate applies it at
+	// once, whatever the other validators are doing: it can take a second validator of the network
+	// down and halt it. See docs/UPGRADING.md.
+	// +optional
+	// +kubebuilder:default=Paced
+	RolloutPolicy RolloutPolicy `json:"rolloutPolicy,omitempty"`
 }
 
 // Quality is how much a quorum relies on an organisation (stellar-core's QUALITY).
@@ -289,6 +298,15 @@ type ExternalValidator struct {
 	// +kubebuilder:validation:Pattern=`^https?://[^\s]+$`
 	HistoryArchiveURL string `json:"historyArchiveUrl,omitempty"`
 }
+
+// RolloutPolicy says when a change that replaces a validator's pod is applied.
+// +kubebuilder:validation:Enum=Paced;Immediate
+type RolloutPolicy string
+
+const (
+	RolloutPaced     RolloutPolicy = "Paced"
+	RolloutImmediate RolloutPolicy = "Immediate"
+)
 
 // PeerDiscoverySpec controls dynamic peer discovery for one validator.
 type PeerDiscoverySpec struct {
@@ -385,6 +403,10 @@ const (
 	ReasonDuplicateKey = "DuplicateKey"
 	// ReasonRenderConfigFailed: the pod's render-config step refused to write the configuration.
 	ReasonRenderConfigFailed = "RenderConfigFailed"
+	// ReasonWaitingForTurn: a change that replaces the validator's pod waits for its network's turn.
+	ReasonWaitingForTurn = "WaitingForTurn"
+	// ReasonRolloutBlocked: such a change has waited longer than the operator's threshold.
+	ReasonRolloutBlocked = "RolloutBlocked"
 )
 
 // A configuration stellar-core would refuse gives Degraded with the reason of the first rule it breaks,
@@ -431,6 +453,25 @@ type StellarNodeStatus struct {
 	// Peers is how many discovered peers the validator's current configuration names.
 	// +optional
 	Peers int32 `json:"peers,omitempty"`
+
+	// Rollout is set while a change that replaces the validator's pod waits for its turn.
+	// +optional
+	Rollout *RolloutStatus `json:"rollout,omitempty"`
+}
+
+// RolloutStatus is a change waiting for its turn in its network's rollout.
+type RolloutStatus struct {
+	// WaitingSince is when the change started waiting.
+	WaitingSince metav1.Time `json:"waitingSince"`
+
+	// WaitingFor names the validators the turn waits for.
+	// +optional
+	// +listType=atomic
+	WaitingFor []string `json:"waitingFor,omitempty"`
+
+	// Reason says why, in words.
+	// +optional
+	Reason string `json:"reason,omitempty"`
 }
 
 // StellarNode runs a Stellar validator, Horizon or Soroban RPC node.

@@ -7,6 +7,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -37,8 +38,11 @@ const (
 // applying it. On return obj holds the live object, status included.
 func (r *StellarNodeReconciler) apply(ctx context.Context, node *stellarv1alpha1.StellarNode, obj client.Object,
 	create func(context.Context, client.Object) error) (applyResult, error) {
-	if err := controllerutil.SetControllerReference(node, obj, r.Scheme); err != nil {
-		return unchanged, err
+	// A child that names its owners (a network's PodDisruptionBudget, owned by all its validators) has no controller.
+	if len(obj.GetOwnerReferences()) == 0 {
+		if err := controllerutil.SetControllerReference(node, obj, r.Scheme); err != nil {
+			return unchanged, err
+		}
 	}
 	live, ok := obj.DeepCopyObject().(client.Object)
 	if !ok {
@@ -92,6 +96,8 @@ func upToDate(desired, live client.Object) bool {
 		return same(d.Spec, live.(*appsv1.StatefulSet).Spec)
 	case *appsv1.Deployment:
 		return same(d.Spec, live.(*appsv1.Deployment).Spec)
+	case *policyv1.PodDisruptionBudget:
+		return same(d.Spec, live.(*policyv1.PodDisruptionBudget).Spec)
 	default:
 		return false
 	}

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 )
 
 // retryConflictAfter is how soon a pass that lost a race with another writer is retried.
@@ -33,6 +34,12 @@ type observed struct {
 	rolling        bool
 	endpoint       string
 	peerAddress    string
+	// waiting is the planner's answer when a change that replaces the pod waits for its turn.
+	waiting *rollout.Decision
+
+	// now and blockedAfter date a waiting change and say when it counts as blocked.
+	now          time.Time
+	blockedAfter time.Duration
 }
 
 // computeStatus is the node's status after what was observed. It is a pure function of the previous
@@ -69,9 +76,18 @@ func computeStatus(prev stellarv1alpha1.StellarNodeStatus, generation int64, obs
 		} else {
 			set(stellarv1alpha1.ConditionDegraded, no, stellarv1alpha1.ReasonAsExpected, "no problem seen")
 		}
-		if obs.rolling {
+		st.Rollout = waitingStatus(prev.Rollout, obs)
+		switch {
+		case st.Rollout != nil:
+			set(stellarv1alpha1.ConditionProgressing, yes, stellarv1alpha1.ReasonWaitingForTurn, "a change that replaces the pod "+st.Rollout.Reason)
+			if waited := obs.now.Sub(st.Rollout.WaitingSince.Time); obs.blockedAfter > 0 && waited >= obs.blockedAfter && obs.podProblem == "" {
+				set(stellarv1alpha1.ConditionDegraded, yes, stellarv1alpha1.ReasonRolloutBlocked, fmt.Sprintf(
+					"a change that replaces the pod has waited for its turn since %s (over %s): %s",
+					st.Rollout.WaitingSince.UTC().Format(time.RFC3339), obs.blockedAfter, st.Rollout.Reason))
+			}
+		case obs.rolling:
 			set(stellarv1alpha1.ConditionProgressing, yes, stellarv1alpha1.ReasonRollingOut, "pods are being updated")
-		} else {
+		default:
 			set(stellarv1alpha1.ConditionProgressing, no, stellarv1alpha1.ReasonStable, "all pods run the current spec")
 		}
 		switch {
@@ -87,6 +103,18 @@ func computeStatus(prev stellarv1alpha1.StellarNodeStatus, generation int64, obs
 	}
 	st.Phase = phaseOf(st.Conditions, obs.suspended)
 	return st
+}
+
+// waitingStatus is status.rollout for a change waiting for its turn, keeping when it started waiting.
+func waitingStatus(prev *stellarv1alpha1.RolloutStatus, obs observed) *stellarv1alpha1.RolloutStatus {
+	if obs.waiting == nil {
+		return nil
+	}
+	since := metav1.NewTime(obs.now.Truncate(time.Second))
+	if prev != nil {
+		since = prev.WaitingSince
+	}
+	return &stellarv1alpha1.RolloutStatus{WaitingSince: since, WaitingFor: obs.waiting.WaitingFor, Reason: obs.waiting.Detail}
 }
 
 // phaseOf is the one-word summary of the conditions.
@@ -109,6 +137,7 @@ func phaseOf(conditions []metav1.Condition, suspended bool) string {
 func (r *StellarNodeReconciler) writeStatus(ctx context.Context, node *stellarv1alpha1.StellarNode, obs observed) error {
 	old := node.DeepCopy()
 	obs.suspended = node.Spec.Suspended
+	obs.now, obs.blockedAfter = time.Now(), r.RolloutBlockedAfter
 	node.Status = computeStatus(old.Status, node.Generation, obs)
 	r.recordTransitions(node, &old.Status, &node.Status)
 	if equality.Semantic.DeepEqual(old.Status, node.Status) {
@@ -124,6 +153,11 @@ func (r *StellarNodeReconciler) recordTransitions(node *stellarv1alpha1.StellarN
 	newDeg := meta.FindStatusCondition(after.Conditions, stellarv1alpha1.ConditionDegraded)
 	if newDeg != nil && newDeg.Status == metav1.ConditionTrue && (oldDeg == nil || oldDeg.Status != metav1.ConditionTrue || oldDeg.Message != newDeg.Message) {
 		r.Recorder.Eventf(node, nil, corev1.EventTypeWarning, newDeg.Reason, "Reconcile", "%s", newDeg.Message)
+	}
+	oldProg := meta.FindStatusCondition(before.Conditions, stellarv1alpha1.ConditionProgressing)
+	newProg := meta.FindStatusCondition(after.Conditions, stellarv1alpha1.ConditionProgressing)
+	if oldProg != nil && oldProg.Reason == stellarv1alpha1.ReasonRollingOut && newProg != nil && newProg.Reason == stellarv1alpha1.ReasonStable {
+		r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, "RolloutFinished", "Rollout", "the pod runs the current spec")
 	}
 	if before.Phase == after.Phase {
 		return

@@ -4,9 +4,11 @@ package controller
 
 import (
 	"context"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -19,6 +21,7 @@ import (
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 )
 
 // StellarNodeReconciler reconciles StellarNode objects.
@@ -27,6 +30,10 @@ type StellarNodeReconciler struct {
 	Scheme   *runtime.Scheme
 	Recorder recorder.EventRecorder
 	Options  resources.Options
+	// Planner grants the turns of every network's rollout; peer discovery asks the same one.
+	Planner *rollout.Planner
+	// RolloutBlockedAfter is how long a change may wait for its turn before the node is Degraded.
+	RolloutBlockedAfter time.Duration
 }
 
 // +kubebuilder:rbac:groups=stellar.org,resources=stellarnodes,verbs=get;list;watch
@@ -34,6 +41,7 @@ type StellarNodeReconciler struct {
 // +kubebuilder:rbac:groups=apps,resources=statefulsets;deployments,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups="",resources=services;configmaps,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one StellarNode's children to the state its spec asks for, then writes its status.
@@ -70,7 +78,13 @@ func (r *StellarNodeReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, r.writeStatus(ctx, node, obs)
+	if err := r.writeStatus(ctx, node, obs); err != nil {
+		return ctrl.Result{}, err
+	}
+	if obs.waiting != nil {
+		return ctrl.Result{RequeueAfter: waitingRecheck}, nil
+	}
+	return ctrl.Result{}, nil
 }
 
 // SetupWithManager registers the reconciler and the objects it watches.
@@ -81,6 +95,8 @@ func (r *StellarNodeReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
 		Owns(&corev1.ConfigMap{}).
+		// A network's PodDisruptionBudget has all its validators as owners and none as controller.
+		Watches(&policyv1.PodDisruptionBudget{}, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &stellarv1alpha1.StellarNode{})).
 		// Pods tell whether a node is ready and why it cannot start (a missing seed Secret, say).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToNode)).
 		Named("stellarnode").

@@ -16,8 +16,11 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 )
 
-// reconcileValidator applies a validator's base configuration, Services and StatefulSet.
-// A configuration the user must fix touches nothing: the running validator keeps its last good state.
+// reconcileValidator applies a validator's base configuration, Services, its network's
+// PodDisruptionBudget and its StatefulSet. A configuration the user must fix touches nothing: the
+// running validator keeps its last good state. A change that would replace the validator's pod (its
+// configuration or its StatefulSet's template) waits for the validator's turn in its network's rollout;
+// the rest is applied at once.
 func (r *StellarNodeReconciler) reconcileValidator(ctx context.Context, node *stellarv1alpha1.StellarNode) (observed, error) {
 	base, err := stellarcore.BaseConfig(node)
 	if err != nil {
@@ -26,10 +29,11 @@ func (r *StellarNodeReconciler) reconcileValidator(ctx context.Context, node *st
 		}
 		return observed{}, err
 	}
-	index, err := r.networkIndex(ctx, node.Namespace)
+	nodes, err := r.namespaceNodes(ctx, node.Namespace)
 	if err != nil {
 		return observed{}, err
 	}
+	index := peers.NewIndex(nodes)
 	if older := index.DuplicateKeyOf(node); older != "" {
 		return observed{configReason: stellarv1alpha1.ReasonDuplicateKey, configError: fmt.Errorf(
 			"validator %s of the same network already has publicKey %s...: one key on two pods is one node twice; "+
@@ -38,19 +42,39 @@ func (r *StellarNodeReconciler) reconcileValidator(ctx context.Context, node *st
 	if err := r.checkConfig(node, base, index); err != nil {
 		return observed{configError: err, configReason: err.Rule()}, nil
 	}
-	for _, obj := range []client.Object{
-		resources.ValidatorConfigMap(node, base),
+	desired := resources.ValidatorStatefulSet(node, base, r.Options)
+	turn, waiting, err := r.turnFor(ctx, node, nodes, desired)
+	if err != nil {
+		return observed{}, err
+	}
+	atOnce := []client.Object{
 		resources.ValidatorHeadlessService(node),
 		resources.ValidatorService(node),
-	} {
+		resources.NetworkDisruptionBudget(node.Namespace, node.NetworkID(), nodes),
+	}
+	if waiting == nil {
+		// The pod reads its base configuration at start: it changes with the template, in the same turn.
+		atOnce = append([]client.Object{resources.ValidatorConfigMap(node, base)}, atOnce...)
+	}
+	for _, obj := range atOnce {
 		if _, err := r.apply(ctx, node, obj, nil); err != nil {
+			turn.cancel()
 			return observed{}, err
 		}
 	}
 
-	sts, err := r.applyValidatorStatefulSet(ctx, node, resources.ValidatorStatefulSet(node, base, r.Options))
-	if err != nil {
-		return observed{}, err
+	sts := &appsv1.StatefulSet{}
+	if waiting != nil {
+		if err := r.Get(ctx, client.ObjectKeyFromObject(desired), sts); err != nil {
+			return observed{}, err
+		}
+	} else {
+		sts, err = r.applyValidatorStatefulSet(ctx, node, desired, index)
+		if err != nil {
+			turn.cancel()
+			return observed{}, err
+		}
+		turn.done(sts.Generation)
 	}
 	status := sts.Status
 	obs, err := r.observe(ctx, node, status.ReadyReplicas, status.ObservedGeneration < sts.Generation ||
@@ -59,23 +83,24 @@ func (r *StellarNodeReconciler) reconcileValidator(ctx context.Context, node *st
 	if err != nil {
 		return observed{}, err
 	}
+	obs.waiting = waiting
 	obs.endpoint = fmt.Sprintf("%s.%s.svc.%s:%d", node.Name, node.Namespace, r.Options.ClusterDomain, node.PeerPort())
 	obs.peerAddress = resources.PeerAddress(node, r.Options.ClusterDomain)
 	return obs, nil
 }
 
-// networkIndex is the membership of every network of a namespace, from the cache. The objects are the
-// cache's own (no deep copy, for a namespace of a thousand validators): read only.
-func (r *StellarNodeReconciler) networkIndex(ctx context.Context, namespace string) (peers.Index, error) {
+// namespaceNodes are the StellarNodes of a namespace, from the cache. The objects are the cache's own
+// (no deep copy, for a namespace of a thousand validators): read only.
+func (r *StellarNodeReconciler) namespaceNodes(ctx context.Context, namespace string) ([]*stellarv1alpha1.StellarNode, error) {
 	var all stellarv1alpha1.StellarNodeList
 	if err := r.List(ctx, &all, client.InNamespace(namespace), client.UnsafeDisableDeepCopy); err != nil {
-		return peers.Index{}, err
+		return nil, err
 	}
 	nodes := make([]*stellarv1alpha1.StellarNode, len(all.Items))
 	for i := range all.Items {
 		nodes[i] = &all.Items[i]
 	}
-	return peers.NewIndex(nodes), nil
+	return nodes, nil
 }
 
 // checkConfig runs stellar-core's rules on the configuration the validator's pod would write now, with
@@ -106,12 +131,9 @@ func (r *StellarNodeReconciler) checkConfig(node *stellarv1alpha1.StellarNode, b
 // applyValidatorStatefulSet creates the StatefulSet with the peer membership of the moment, so a new
 // validator starts with the current peers and is never restarted for them; afterwards it applies the
 // reconciler's fields only, leaving peer discovery's annotations as they are.
-func (r *StellarNodeReconciler) applyValidatorStatefulSet(ctx context.Context, node *stellarv1alpha1.StellarNode, desired *appsv1.StatefulSet) (*appsv1.StatefulSet, error) {
+func (r *StellarNodeReconciler) applyValidatorStatefulSet(ctx context.Context, node *stellarv1alpha1.StellarNode,
+	desired *appsv1.StatefulSet, index peers.Index) (*appsv1.StatefulSet, error) {
 	res, err := r.apply(ctx, node, desired, func(ctx context.Context, obj client.Object) error {
-		index, err := r.networkIndex(ctx, node.Namespace)
-		if err != nil {
-			return err
-		}
 		desired.Spec.Template.Annotations[peers.AnnotationMembership], _ = index.Membership(node)
 		return r.Create(ctx, obj, client.FieldOwner(FieldOwner))
 	})

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/stellar-k8s/stellar-operator/internal/controller"
 )
 
 // Config is every setting of the operator. Each flag falls back to an environment variable.
@@ -18,10 +20,12 @@ type Config struct {
 	// Namespaces to manage; nil means all.
 	Namespaces        []string
 	DiscoveryInterval time.Duration
-	ClusterDomain     string
-	OperatorImage     string
-	LogLevel          string
-	LogFormat         string
+	// RolloutBlockedAfter is how long a change may wait for its rollout turn before its node is Degraded.
+	RolloutBlockedAfter time.Duration
+	ClusterDomain       string
+	OperatorImage       string
+	LogLevel            string
+	LogFormat           string
 }
 
 // ParseConfig reads the flags in args, each falling back to its environment variable through getenv.
@@ -46,6 +50,8 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		"comma-separated namespaces to manage, or 'all' (default: POD_NAMESPACE, or all when it is unset)")
 	fs.DurationVar(&c.DiscoveryInterval, "peer-discovery-interval", env.duration("PEER_DISCOVERY_INTERVAL", 30*time.Second),
 		"time between peer discovery passes when no event triggers one")
+	fs.DurationVar(&c.RolloutBlockedAfter, "rollout-blocked-after", env.duration("ROLLOUT_BLOCKED_AFTER", controller.DefaultRolloutBlockedAfter),
+		"how long a change that replaces a validator's pod may wait for its turn before the validator is Degraded (RolloutBlocked)")
 	fs.StringVar(&c.ClusterDomain, "cluster-domain", env.str("CLUSTER_DOMAIN", "cluster.local"), "the cluster's DNS domain")
 	fs.StringVar(&c.OperatorImage, "operator-image", env.str("OPERATOR_IMAGE", "stellar-operator:latest"),
 		"image of this operator, run by validator pods for their render-config step")

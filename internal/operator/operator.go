@@ -32,6 +32,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/controller"
 	"github.com/stellar-k8s/stellar-operator/internal/peerdiscovery"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 )
 
 // LeaderElectionID names the Lease the replicas compete for.
@@ -41,6 +42,8 @@ const LeaderElectionID = "stellar-operator.stellar.org"
 type Operator struct {
 	Manager   manager.Manager
 	Discovery *peerdiscovery.PeerDiscovery
+	// Planner paces every change that replaces a validator's pod; the reconciler and discovery share it.
+	Planner *rollout.Planner
 }
 
 // NewScheme holds the built-in kinds and StellarNode.
@@ -76,21 +79,27 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)
 	}
+	planner := rollout.NewPlanner()
 	if err := (&controller.StellarNodeReconciler{
-		Client:   mgr.GetClient(),
-		Scheme:   mgr.GetScheme(),
-		Recorder: mgr.GetEventRecorder("stellarnode-controller"),
-		Options:  resources.Options{OperatorImage: c.OperatorImage, ClusterDomain: c.ClusterDomain},
+		Client:              mgr.GetClient(),
+		Scheme:              mgr.GetScheme(),
+		Recorder:            mgr.GetEventRecorder("stellarnode-controller"),
+		Options:             resources.Options{OperatorImage: c.OperatorImage, ClusterDomain: c.ClusterDomain},
+		Planner:             planner,
+		RolloutBlockedAfter: c.RolloutBlockedAfter,
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up reconciler: %w", err)
 	}
-	discovery := peerdiscovery.New(mgr, peerdiscovery.Config{Interval: c.DiscoveryInterval, ClusterDomain: c.ClusterDomain})
+	discovery := peerdiscovery.New(mgr, peerdiscovery.Config{Interval: c.DiscoveryInterval, ClusterDomain: c.ClusterDomain, Planner: planner})
 	if err := mgr.Add(discovery); err != nil {
 		return nil, fmt.Errorf("add peer discovery: %w", err)
 	}
 	if c.MetricsAddr != "0" {
 		if err := mgr.AddMetricsServerExtraHandler("/peers", discovery.Handler()); err != nil {
 			return nil, fmt.Errorf("serve /peers: %w", err)
+		}
+		if err := mgr.AddMetricsServerExtraHandler("/rollouts", planner); err != nil {
+			return nil, fmt.Errorf("serve /rollouts: %w", err)
 		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -99,7 +108,7 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return nil, err
 	}
-	return &Operator{Manager: mgr, Discovery: discovery}, nil
+	return &Operator{Manager: mgr, Discovery: discovery, Planner: planner}, nil
 }
 
 func metricsOptions(c Config) metricsserver.Options {

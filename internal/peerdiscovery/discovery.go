@@ -4,6 +4,7 @@
 package peerdiscovery
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 )
 
 // FieldOwner is the field manager of discovery's writes.
@@ -35,6 +37,9 @@ type Config struct {
 	Debounce time.Duration
 	// ClusterDomain is the cluster's DNS domain, for stable peer names.
 	ClusterDomain string
+	// Planner grants membership restarts their turns; the reconciler asks the same one. Nil gives
+	// discovery a planner of its own.
+	Planner *rollout.Planner
 }
 
 // +kubebuilder:rbac:groups=stellar.org,resources=stellarnodes,verbs=get;list;watch
@@ -59,10 +64,9 @@ type PeerDiscovery struct {
 	retryDelay time.Duration
 	stats      stats
 
-	// inFlight holds, per validator, the StatefulSet generation a restart produced, until the cache
-	// shows it; a pass in between would otherwise see the old template and restart again.
-	mu       sync.Mutex
-	inFlight map[string]int64
+	planner *rollout.Planner
+
+	mu sync.Mutex
 	// networks and lastChange remember each network's members and its latest change, for events.
 	networks   map[string][]peers.Member
 	lastChange map[string]membershipChange
@@ -95,7 +99,7 @@ func New(mgr manager.Manager, cfg Config) *PeerDiscovery {
 		log:        mgr.GetLogger().WithName("peer-discovery"),
 		trigger:    make(chan struct{}, 1),
 		report:     &reportStore{},
-		inFlight:   map[string]int64{},
+		planner:    cmp.Or(cfg.Planner, rollout.NewPlanner()),
 		networks:   map[string][]peers.Member{},
 		lastChange: map[string]membershipChange{},
 		published:  map[string]published{},

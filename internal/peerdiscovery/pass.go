@@ -114,17 +114,7 @@ func (d *PeerDiscovery) passNamespace(ctx context.Context, ns string, objs *name
 	}
 
 	d.noteMembership(ns, index)
-	d.forgetSettledRestarts(ns, lookup)
-	plan := PlanRestarts(view, d.inFlightIn(ns))
-	report.PendingRestarts = append(report.PendingRestarts, plan.Pending...)
-	if len(plan.BlockedBy) > 0 {
-		report.BlockedBy = plan.BlockedBy
-	}
-	for _, r := range plan.Restarts {
-		if err := d.restart(ctx, r, lookup.StatefulSet(r.Name), index.Network(r.NetworkID).Node(r.Name), now); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs = append(errs, d.restartDue(ctx, ns, objs.nodes, view, index, lookup, now, &report)...)
 	for i, nw := range view.Networks {
 		for j, s := range nw.States {
 			if err := d.recordApplied(ctx, s, index.Networks[i].Nodes[j]); err != nil {

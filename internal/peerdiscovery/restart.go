@@ -13,13 +13,58 @@ import (
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 )
 
+// restartDue asks the rollout planner, network by network, for the turn of each validator whose
+// configuration names an outdated membership, and restarts those it grants.
+func (d *PeerDiscovery) restartDue(ctx context.Context, ns string, nodes []*stellarv1alpha1.StellarNode, view View,
+	index peers.Index, lookup Lookup, now time.Time, report *NamespaceReport) []error {
+	networks := rollout.Networks(nodes, lookup)
+	var errs []error
+	for _, nw := range view.Networks {
+		members := networks[nw.ID]
+		var due []ValidatorState
+		for _, s := range nw.States {
+			if s.NeedsRestart() {
+				due = append(due, s)
+				rollout.MarkPending(members, s.Name)
+			}
+		}
+		if len(due) == 0 {
+			d.planner.Observe(ns, nw.ID, members)
+			continue
+		}
+		for _, v := range due {
+			report.PendingRestarts = append(report.PendingRestarts, v.Name)
+			decision, turn := d.planner.Request(ns, nw.ID, members, v.Name)
+			if turn == nil {
+				if report.BlockedBy == nil {
+					report.BlockedBy = map[string][]string{}
+				}
+				report.BlockedBy[nw.ID] = decision.WaitingFor
+				continue
+			}
+			generation, err := d.restart(ctx, v, lookup.StatefulSet(v.Name), index.Network(v.NetworkID).Node(v.Name), decision, now)
+			if err != nil {
+				turn.Cancel()
+				errs = append(errs, err)
+				continue
+			}
+			turn.Done(generation)
+		}
+	}
+	slices.Sort(report.PendingRestarts)
+	return errs
+}
+
 // restart rolls a validator's StatefulSet so its pod starts again with its new peers: the same
-// restartedAt annotation `kubectl rollout restart` sets, next to the membership hash the new pod runs with.
-func (d *PeerDiscovery) restart(ctx context.Context, v ValidatorState, sts *appsv1.StatefulSet, node *stellarv1alpha1.StellarNode, now time.Time) error {
+// restartedAt annotation `kubectl rollout restart` sets, next to the membership hash the new pod runs
+// with. It returns the StatefulSet's new generation.
+func (d *PeerDiscovery) restart(ctx context.Context, v ValidatorState, sts *appsv1.StatefulSet, node *stellarv1alpha1.StellarNode,
+	decision rollout.Decision, now time.Time) (int64, error) {
 	if sts == nil || node == nil {
-		return nil
+		return 0, fmt.Errorf("restart %s: its StatefulSet or StellarNode is gone from the cache", v.Name)
 	}
 	patched := sts.DeepCopy()
 	if patched.Spec.Template.Annotations == nil {
@@ -28,10 +73,9 @@ func (d *PeerDiscovery) restart(ctx context.Context, v ValidatorState, sts *apps
 	patched.Spec.Template.Annotations[peers.AnnotationRestartedAt] = now.UTC().Format(time.RFC3339)
 	patched.Spec.Template.Annotations[peers.AnnotationMembership] = v.TargetHash
 	if err := d.client.Patch(ctx, patched, client.MergeFrom(sts), client.FieldOwner(FieldOwner)); err != nil {
-		return fmt.Errorf("restart %s: %w", v.Name, err)
+		return 0, fmt.Errorf("restart %s: %w", v.Name, err)
 	}
 	d.mu.Lock()
-	d.inFlight[key(v.Namespace, v.Name)] = patched.Generation
 	change, known := d.lastChange[key(v.Namespace, v.NetworkID)]
 	d.mu.Unlock()
 	restartsTotal.WithLabelValues(v.Namespace).Inc()
@@ -45,9 +89,10 @@ func (d *PeerDiscovery) restart(ctx context.Context, v ValidatorState, sts *apps
 			reason += "; left: " + strings.Join(left, ", ")
 		}
 	}
-	d.recorder.Eventf(node, nil, corev1.EventTypeNormal, "RestartingForPeers", "Restart", "restarting to load new peers: %s", reason)
-	d.log.Info("restarting validator for new peers", "namespace", v.Namespace, "validator", v.Name, "reason", reason, "membership", v.TargetHash)
-	return nil
+	d.recorder.Eventf(node, nil, corev1.EventTypeNormal, "RestartingForPeers", "Restart", "restarting to load new peers: %s (%s)", reason, decision.Detail)
+	d.log.Info("restarting validator for new peers", "namespace", v.Namespace, "validator", v.Name, "reason", reason,
+		"membership", v.TargetHash, "turn", decision.Reason)
+	return patched.Generation, nil
 }
 
 // recordApplied shows in status.peers how many peers a validator's running configuration names,
@@ -66,35 +111,6 @@ func (d *PeerDiscovery) recordApplied(ctx context.Context, v ValidatorState, nod
 		return client.IgnoreNotFound(fmt.Errorf("status of %s: %w", v.Name, err))
 	}
 	return nil
-}
-
-// forgetSettledRestarts drops in-flight restarts the cache now shows.
-func (d *PeerDiscovery) forgetSettledRestarts(ns string, lookup Lookup) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	prefix := ns + "/"
-	for k, gen := range d.inFlight {
-		if !strings.HasPrefix(k, prefix) {
-			continue
-		}
-		sts := lookup.StatefulSet(strings.TrimPrefix(k, prefix))
-		if sts == nil || sts.Generation >= gen {
-			delete(d.inFlight, k)
-		}
-	}
-}
-
-func (d *PeerDiscovery) inFlightIn(ns string) map[string]bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := map[string]bool{}
-	prefix := ns + "/"
-	for k := range d.inFlight {
-		if after, ok := strings.CutPrefix(k, prefix); ok {
-			out[after] = true
-		}
-	}
-	return out
 }
 
 func key(ns, name string) string { return ns + "/" + name }

@@ -9,6 +9,7 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 )
 
 // ValidatorState is one discovery member as a pass sees it.
@@ -29,15 +30,12 @@ type ValidatorState struct {
 	AppliedHash string
 	// HasStatefulSet is false until the reconciler has created the validator's StatefulSet.
 	HasStatefulSet bool
-	// Settled means the StatefulSet has rolled out its current template and the pod is Ready.
-	Settled bool
 	// RestartsForPeers is false for restartPolicy None.
 	RestartsForPeers bool
-	// SpecAccepted: the reconciler checked its current spec and stellar-core would accept it.
-	SpecAccepted bool
 }
 
-// NeedsRestart reports whether the validator runs with an outdated membership and may be restarted for it.
+// NeedsRestart reports whether the validator runs with an outdated membership and may be restarted for
+// it, when the rollout planner grants its turn.
 func (v ValidatorState) NeedsRestart() bool {
 	return v.RestartsForPeers && v.HasStatefulSet && v.AppliedHash != v.TargetHash
 }
@@ -60,10 +58,7 @@ type NetworkView struct {
 func (v View) Peers() []peers.Peer { return v.peers }
 
 // Lookup finds a validator's objects in the cache; either may be nil.
-type Lookup struct {
-	StatefulSet func(name string) *appsv1.StatefulSet
-	Pod         func(name string) *corev1.Pod
-}
+type Lookup = rollout.Lookup
 
 // BuildView computes the state of every member of an index from the cached StatefulSets and pods. It
 // is a pure function, linear in the number of validators, and groups nothing again: the index did.
@@ -100,12 +95,11 @@ func validatorState(node *stellarv1alpha1.StellarNode, peer *peers.Peer, lookup 
 		Namespace:        node.Namespace,
 		NetworkID:        peer.NetworkID,
 		RestartsForPeers: node.RestartsForPeers(),
-		SpecAccepted:     node.SpecAccepted(),
 		Peer:             peer,
 	}
 	var pod *corev1.Pod
 	if lookup.Pod != nil {
-		pod = readyPod(lookup.Pod(node.Name))
+		pod = rollout.ReadyPod(lookup.Pod(node.Name))
 	}
 	if pod != nil {
 		st.Peer.PodIP = pod.Status.PodIP
@@ -117,33 +111,6 @@ func validatorState(node *stellarv1alpha1.StellarNode, peer *peers.Peer, lookup 
 	if sts != nil {
 		st.HasStatefulSet = true
 		st.AppliedHash = sts.Spec.Template.Annotations[peers.AnnotationMembership]
-		st.Settled = pod != nil && rolledOut(sts)
 	}
 	return st
-}
-
-// readyPod is the pod when it is scheduled, not terminating, Ready and has an IP.
-func readyPod(p *corev1.Pod) *corev1.Pod {
-	if p == nil || p.DeletionTimestamp != nil || p.Spec.NodeName == "" || p.Status.PodIP == "" {
-		return nil
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-			return p
-		}
-	}
-	return nil
-}
-
-// rolledOut reports whether the StatefulSet controller has caught up with the current template and
-// its pods have been Ready for the StatefulSet's minReadySeconds.
-func rolledOut(sts *appsv1.StatefulSet) bool {
-	want := int32(1)
-	if sts.Spec.Replicas != nil {
-		want = *sts.Spec.Replicas
-	}
-	s := sts.Status
-	return s.ObservedGeneration >= sts.Generation &&
-		s.ReadyReplicas >= want && s.AvailableReplicas >= want && s.UpdatedReplicas >= want &&
-		(s.UpdateRevision == "" || s.CurrentRevision == s.UpdateRevision)
 }

@@ -11,6 +11,7 @@ import (
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 )
 
 func viewNode(name string, network stellarv1alpha1.Network, mutate ...func(*stellarv1alpha1.StellarNode)) *stellarv1alpha1.StellarNode {
@@ -71,7 +72,7 @@ func TestBuildView(t *testing.T) {
 	if a.Peer.Address() != "10.0.0.1:12000" || a.Peer.DNSName != "a-0.a-headless.ns.svc.cluster.local" {
 		t.Errorf("a = %+v", a.Peer)
 	}
-	if readyPod(readyPodWith("10.0.0.4", false)) != nil {
+	if rollout.ReadyPod(readyPodWith("10.0.0.4", false)) != nil {
 		t.Error("an unready pod gives no address")
 	}
 	if b.Peer.Ready() {
@@ -83,7 +84,7 @@ func TestBuildView(t *testing.T) {
 	if mainnet.MemberCount != 0 || mainnet.TargetHash != peers.MembershipHash(nil) {
 		t.Errorf("main's membership = %s (%d)", mainnet.TargetHash, mainnet.MemberCount)
 	}
-	if !a.Settled || a.AppliedHash != "old" || !a.NeedsRestart() {
+	if a.AppliedHash != "old" || !a.NeedsRestart() {
 		t.Errorf("a = %+v", a)
 	}
 	if b.HasStatefulSet || b.NeedsRestart() {
@@ -103,7 +104,8 @@ func BenchmarkBuildViewAndPlan1000(b *testing.B) {
 	lookup := lookupIn(nil, pods)
 	b.ReportAllocs()
 	for b.Loop() {
-		PlanRestarts(BuildView(peers.NewIndex(nodes), lookup, "cluster.local"), nil)
+		BuildView(peers.NewIndex(nodes), lookup, "cluster.local")
+		rollout.Networks(nodes, lookup)
 	}
 }
 

@@ -20,6 +20,9 @@ const (
 	LabelComponent = "app.kubernetes.io/component"
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	LabelNetwork   = "stellar.org/network"
+	// LabelNetworkID tells validators of different Custom networks apart: a network's
+	// PodDisruptionBudget selects its validators by it.
+	LabelNetworkID = "stellar.org/network-id"
 
 	AppName   = "stellar-node"
 	ManagedBy = "stellar-operator"
@@ -54,6 +57,9 @@ func Labels(node *stellarv1alpha1.StellarNode) map[string]string {
 	l[LabelComponent] = Component(node.Spec.NodeType)
 	l[LabelManagedBy] = ManagedBy
 	l[LabelNetwork] = strings.ToLower(string(node.Spec.Network))
+	if node.IsValidator() {
+		l[LabelNetworkID] = node.NetworkID()
+	}
 	return l
 }
 

@@ -1,0 +1,119 @@
+// Package rollout decides when a validator's pod may be replaced, for any reason: a new version, new
+// resources, a new configuration (the reconciler) or a new peer membership (peer discovery). Its rule
+// is that no change the operator makes takes more than one validator of a network out of consensus.
+// Decisions are pure functions of what the objects show; the Planner adds only the turns it granted
+// that the cache may not show yet, so an operator restart changes no decision.
+package rollout
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Member is one validator of a network as the planner sees it.
+type Member struct {
+	Name string
+	// InConsensus: its pod is Ready, and a validator's readiness is stellar-core in consensus.
+	InConsensus bool
+	// Settled: its StatefulSet runs its current template and its pod has been Ready for minReadySeconds.
+	Settled bool
+	// Accepted: the reconciler checked its current spec and stellar-core would accept it. A member
+	// refused or not yet checked holds every turn: the others would start with what it brings.
+	Accepted bool
+	// Pending: it has a change waiting that replaces its pod, or a spec not reconciled yet.
+	Pending bool
+	// Immediate: its rolloutPolicy lets its changes through at once.
+	Immediate bool
+	// Generation is its StatefulSet's metadata.generation as the cache shows it.
+	Generation int64
+}
+
+// Why a turn was granted, or why not.
+const (
+	// GrantedSettled: every member is settled and this one is first in order.
+	GrantedSettled = "NetworkSettled"
+	// GrantedNetworkDown: no member is in consensus, so there is no quorum to lose; waiting for
+	// readiness would deadlock a brand-new or halted network.
+	GrantedNetworkDown = "NetworkDown"
+	// GrantedAlreadyDown: the validator itself is out of consensus; replacing its pod takes no other
+	// validator out.
+	GrantedAlreadyDown = "AlreadyDown"
+	// GrantedImmediate: rolloutPolicy Immediate.
+	GrantedImmediate = "Immediate"
+	// WaitingForMembers: some members are being replaced, not back in consensus, or refused.
+	WaitingForMembers = "WaitingForMembers"
+	// WaitingForOrder: the network is settled but another validator comes first.
+	WaitingForOrder = "WaitingForOrder"
+)
+
+// Decision is whether a validator may have its pod replaced now.
+type Decision struct {
+	Granted bool
+	Reason  string
+	// WaitingFor names the members holding the turn back, sorted.
+	WaitingFor []string
+	// Detail says it in words, for status and events.
+	Detail string
+}
+
+// Decide says whether the named member may have its pod replaced now. members are all validators of
+// one network in one namespace, sorted by name; inFlight names those granted a turn whose write the
+// cache may not show yet. The rules, in order:
+//   - rolloutPolicy Immediate goes through;
+//   - a network where no member is in consensus rolls at once;
+//   - a member that is itself out of consensus may be replaced;
+//   - otherwise every member must be settled, accepted and not in flight, and the turn goes to the
+//     first pending member by name.
+func Decide(members []Member, inFlight map[string]bool, name string) Decision {
+	self, found := find(members, name)
+	if !found {
+		// Not a member (suspended, being deleted): nothing of the network's depends on it.
+		return Decision{Granted: true, Reason: GrantedNetworkDown, Detail: "not a running member of its network"}
+	}
+	if self.Immediate {
+		return Decision{Granted: true, Reason: GrantedImmediate, Detail: "rolloutPolicy is Immediate"}
+	}
+	anyInConsensus := false
+	for _, m := range members {
+		anyInConsensus = anyInConsensus || m.InConsensus
+	}
+	if !anyInConsensus {
+		return Decision{Granted: true, Reason: GrantedNetworkDown, Detail: "no validator of the network is in consensus"}
+	}
+	if !self.InConsensus && !inFlight[self.Name] {
+		return Decision{Granted: true, Reason: GrantedAlreadyDown, Detail: "this validator is out of consensus already"}
+	}
+	var blockers, why []string
+	for _, m := range members {
+		switch {
+		case inFlight[m.Name] || !m.Settled:
+			blockers = append(blockers, m.Name)
+			why = append(why, m.Name+" (being replaced or not back in consensus)")
+		case !m.Accepted:
+			blockers = append(blockers, m.Name)
+			why = append(why, m.Name+" (spec refused or not checked yet)")
+		}
+	}
+	if len(blockers) > 0 {
+		return Decision{Reason: WaitingForMembers, WaitingFor: blockers, Detail: "waiting for " + strings.Join(why, ", ")}
+	}
+	for _, m := range members {
+		if m.Name == self.Name {
+			break
+		}
+		if m.Pending {
+			return Decision{Reason: WaitingForOrder, WaitingFor: []string{m.Name},
+				Detail: fmt.Sprintf("waiting for %s, whose change comes first (by name)", m.Name)}
+		}
+	}
+	return Decision{Granted: true, Reason: GrantedSettled, Detail: "every validator of the network is in consensus"}
+}
+
+func find(members []Member, name string) (Member, bool) {
+	for _, m := range members {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Member{}, false
+}

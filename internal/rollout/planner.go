@@ -1,0 +1,157 @@
+package rollout
+
+import (
+	"encoding/json"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Planner hands out the turns of every network to its two clients, the reconciler and peer
+// discovery, so that together they never replace two validators of a network at once. Its only state
+// is the turns it granted whose StatefulSet write the cache does not show yet: everything else comes
+// from the objects, so a restarted operator decides exactly as the killed one would have.
+type Planner struct {
+	mu sync.Mutex
+	// written holds, per namespace/validator, the StatefulSet generation a granted turn wrote
+	// (reserved while the write is under way) until the cache shows that generation.
+	written map[string]int64
+	// networks is the latest view of each namespace/network and its decisions, for /rollouts.
+	networks map[string]*NetworkQueue
+}
+
+// NewPlanner returns a planner with no turn in flight.
+func NewPlanner() *Planner {
+	return &Planner{written: map[string]int64{}, networks: map[string]*NetworkQueue{}}
+}
+
+const reserved = math.MaxInt64
+
+// Turn is a granted turn: Done records the write it made, Cancel gives it back when nothing was
+// written. Exactly one of them must be called.
+type Turn struct {
+	p             *Planner
+	namespace, nw string
+	name          string
+}
+
+// Request asks for a turn for one validator of a network. members are the network's members as the
+// cache shows them now. When the decision grants the turn, the returned Turn holds it.
+func (p *Planner) Request(namespace, network string, members []Member, name string) (Decision, *Turn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	inFlight := p.inFlightLocked(namespace, members)
+	d := Decide(members, inFlight, name)
+	q := p.queueLocked(namespace, network, members, inFlight)
+	q.Decisions[name] = d
+	if !d.Granted {
+		return d, nil
+	}
+	p.written[namespace+"/"+name] = reserved
+	return d, &Turn{p: p, namespace: namespace, nw: network, name: name}
+}
+
+// Observe records a network's members as the cache shows them, for /rollouts, without asking anything.
+func (p *Planner) Observe(namespace, network string, members []Member) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.queueLocked(namespace, network, members, p.inFlightLocked(namespace, members))
+}
+
+// Done records that the turn wrote generation to the validator's StatefulSet.
+func (t *Turn) Done(generation int64) {
+	t.p.mu.Lock()
+	defer t.p.mu.Unlock()
+	t.p.written[t.namespace+"/"+t.name] = generation
+}
+
+// Cancel gives the turn back: nothing was written.
+func (t *Turn) Cancel() {
+	t.p.mu.Lock()
+	defer t.p.mu.Unlock()
+	delete(t.p.written, t.namespace+"/"+t.name)
+}
+
+// inFlightLocked forgets the writes the cache now shows and names the members still in flight.
+func (p *Planner) inFlightLocked(namespace string, members []Member) map[string]bool {
+	inFlight := map[string]bool{}
+	for _, m := range members {
+		k := namespace + "/" + m.Name
+		gen, ok := p.written[k]
+		if !ok {
+			continue
+		}
+		if gen != reserved && m.Generation >= gen {
+			delete(p.written, k)
+			continue
+		}
+		inFlight[m.Name] = true
+	}
+	return inFlight
+}
+
+// NetworkQueue is one network's rollout as /rollouts shows it.
+type NetworkQueue struct {
+	Namespace string `json:"namespace"`
+	Network   string `json:"network"`
+	// Replacing are the members being replaced or not back in consensus.
+	Replacing []string `json:"replacing"`
+	// Queue are the members with a change waiting, in the order their turns come.
+	Queue []string `json:"queue"`
+	// Decisions are the latest answers given to each member that asked.
+	Decisions map[string]Decision `json:"decisions,omitempty"`
+	Updated   time.Time           `json:"updated"`
+}
+
+func (p *Planner) queueLocked(namespace, network string, members []Member, inFlight map[string]bool) *NetworkQueue {
+	k := namespace + "/" + network
+	q := p.networks[k]
+	if q == nil {
+		q = &NetworkQueue{Namespace: namespace, Network: network, Decisions: map[string]Decision{}}
+		p.networks[k] = q
+	}
+	q.Replacing, q.Queue, q.Updated = []string{}, []string{}, time.Now()
+	for _, m := range members {
+		if inFlight[m.Name] || !m.Settled {
+			q.Replacing = append(q.Replacing, m.Name)
+		}
+		if m.Pending {
+			q.Queue = append(q.Queue, m.Name)
+		}
+	}
+	for name := range q.Decisions {
+		if _, ok := find(members, name); !ok {
+			delete(q.Decisions, name)
+		}
+	}
+	return q
+}
+
+// Snapshot lists every network's rollout, sorted by namespace and network.
+func (p *Planner) Snapshot() []NetworkQueue {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]NetworkQueue, 0, len(p.networks))
+	for _, q := range p.networks {
+		c := *q
+		c.Replacing, c.Queue = slices.Clone(q.Replacing), slices.Clone(q.Queue)
+		c.Decisions = make(map[string]Decision, len(q.Decisions))
+		for k, v := range q.Decisions {
+			c.Decisions[k] = v
+		}
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b NetworkQueue) int {
+		return strings.Compare(a.Namespace+"/"+a.Network, b.Namespace+"/"+b.Network)
+	})
+	return out
+}
+
+// ServeHTTP serves /rollouts: every network's queue as JSON.
+func (p *Planner) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"networks": p.Snapshot()})
+}

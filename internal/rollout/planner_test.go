@@ -1,0 +1,109 @@
+package rollout
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+)
+
+func TestPlannerHoldsAGrantedTurnUntilTheCacheShowsIt(t *testing.T) {
+	p := NewPlanner()
+	members := []Member{with(up("a"), pending), with(up("b"), pending), up("c")}
+
+	d, turn := p.Request("ns", "net", members, "a")
+	if turn == nil || !d.Granted {
+		t.Fatalf("a, first in order of a settled network, gets the turn: %+v", d)
+	}
+	// Until the write is recorded, the turn is reserved: nobody else gets one.
+	if d, turn := p.Request("ns", "net", members, "b"); turn != nil {
+		t.Fatalf("b got a turn while a's is reserved: %+v", d)
+	}
+	turn.Done(2)
+	// The cache still shows a's old generation, settled: b still waits.
+	if d, _ := p.Request("ns", "net", members, "b"); d.Granted || !slices.Equal(d.WaitingFor, []string{"a"}) {
+		t.Fatalf("b must wait for a's turn in flight: %+v", d)
+	}
+	// The cache shows the write: a is being replaced, from the objects now.
+	members[0].Generation, members[0].InConsensus, members[0].Settled, members[0].Pending = 2, false, false, false
+	if d, _ := p.Request("ns", "net", members, "b"); d.Granted || d.Reason != WaitingForMembers {
+		t.Fatalf("b must wait for a to come back: %+v", d)
+	}
+	// a is back: b's turn.
+	members[0] = up("a")
+	members[0].Generation = 2
+	if d, turn := p.Request("ns", "net", members, "b"); turn == nil {
+		t.Fatalf("b gets its turn once a is back: %+v", d)
+	}
+}
+
+func TestPlannerCancelGivesTheTurnBack(t *testing.T) {
+	p := NewPlanner()
+	members := []Member{up("a"), up("b")}
+	_, turn := p.Request("ns", "net", members, "a")
+	turn.Cancel()
+	if _, turn := p.Request("ns", "net", members, "b"); turn == nil {
+		t.Fatal("a cancelled turn holds nothing")
+	}
+}
+
+func TestPlannerNetworksAreIndependent(t *testing.T) {
+	p := NewPlanner()
+	one := []Member{up("a"), up("b")}
+	if _, turn := p.Request("ns", "one", one, "a"); turn == nil {
+		t.Fatal("a of network one")
+	}
+	other := []Member{up("x"), up("y")}
+	if _, turn := p.Request("ns", "other", other, "x"); turn == nil {
+		t.Fatal("a turn in one network never holds another's")
+	}
+	if _, turn := p.Request("ns2", "one", []Member{up("a"), up("b")}, "b"); turn == nil {
+		t.Fatal("nor the same network in another namespace")
+	}
+}
+
+// Concurrent clients (the reconciler and discovery) never get two turns of one network at once.
+func TestPlannerConcurrentRequests(t *testing.T) {
+	p := NewPlanner()
+	members := []Member{up("a"), up("b"), up("c"), up("d")}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	granted := 0
+	for _, m := range members {
+		for range 10 {
+			wg.Go(func() {
+				if _, turn := p.Request("ns", "net", members, m.Name); turn != nil {
+					mu.Lock()
+					granted++
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if granted != 1 {
+		t.Fatalf("%d turns granted at once, want 1", granted)
+	}
+}
+
+func TestPlannerServesQueues(t *testing.T) {
+	p := NewPlanner()
+	members := []Member{with(up("a"), down), with(up("b"), pending), with(up("c"), pending)}
+	p.Request("ns", "net", members, "b")
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(rec, httptest.NewRequest("GET", "/rollouts", nil))
+	var got struct {
+		Networks []NetworkQueue `json:"networks"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Networks) != 1 {
+		t.Fatalf("networks = %+v", got.Networks)
+	}
+	q := got.Networks[0]
+	if !slices.Equal(q.Replacing, []string{"a"}) || !slices.Equal(q.Queue, []string{"b", "c"}) || q.Decisions["b"].Granted {
+		t.Fatalf("queue = %+v", q)
+	}
+}
