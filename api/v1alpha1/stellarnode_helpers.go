@@ -155,9 +155,9 @@ func (n *StellarNode) SpecAccepted() bool {
 	case c.Status != metav1.ConditionTrue:
 		return true
 	}
-	// Problems of pods or of the API server come after the configuration was checked.
+	// Problems of pods, of the API server or of a rollout come after the configuration was checked.
 	switch c.Reason {
-	case ReasonPodCannotStart, ReasonRenderConfigFailed, ReasonReconcileError:
+	case ReasonPodCannotStart, ReasonRenderConfigFailed, ReasonReconcileError, ReasonRolloutBlocked:
 		return true
 	}
 	return false

@@ -28,8 +28,8 @@ const (
 	interval = 50 * time.Millisecond
 )
 
-func validator(ns, name string) *stellarv1alpha1.StellarNode {
-	return testutil.Validator(ns, name, testutil.WithHomeDomain("example.org"))
+func validator(ns, name string, opts ...testutil.Option) *stellarv1alpha1.StellarNode {
+	return testutil.Validator(ns, name, append([]testutil.Option{testutil.WithHomeDomain("example.org")}, opts...)...)
 }
 
 func key(ns, name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }
@@ -183,7 +183,9 @@ var _ = Describe("StellarNode reconciler", func() {
 	})
 
 	It("reverts hand edits but keeps peer discovery's annotations", func() {
-		Expect(k8sClient.Create(ctx, validator(ns, "gamma"))).To(Succeed())
+		// No pod is ever Ready here, so the planner would let discovery restart gamma at once (a network
+		// down rolls together): restartPolicy None keeps discovery's annotations as the test writes them.
+		Expect(k8sClient.Create(ctx, validator(ns, "gamma", testutil.WithRestartPolicy(stellarv1alpha1.PeerRestartNone)))).To(Succeed())
 		Eventually(getSTS(ns, "gamma"), timeout, interval).Should(Not(BeNil()))
 
 		// Peer discovery writes its annotations with its own field manager.
@@ -222,7 +224,8 @@ var _ = Describe("StellarNode reconciler", func() {
 	})
 
 	It("starts a new validator with the current membership of its network", func() {
-		Expect(k8sClient.Create(ctx, validator(ns, "m1"))).To(Succeed())
+		// restartPolicy None: only the reconciler could change m1's membership.
+		Expect(k8sClient.Create(ctx, validator(ns, "m1", testutil.WithRestartPolicy(stellarv1alpha1.PeerRestartNone)))).To(Succeed())
 		Eventually(getSTS(ns, "m1"), timeout, interval).Should(Not(BeNil()))
 		Expect(k8sClient.Create(ctx, validator(ns, "m2"))).To(Succeed())
 		Eventually(func(g Gomega) string {

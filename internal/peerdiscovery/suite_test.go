@@ -3,6 +3,7 @@ package peerdiscovery_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -43,7 +44,10 @@ var _ = BeforeSuite(func() {
 		cancel()
 		Expect(testEnv.Stop()).To(Succeed())
 	})
-	discovery = startOperator(requests, testutil.TestConfig()).Discovery
+	c := testutil.TestConfig()
+	// Short, so the blocked-rollout spec sees Degraded without waiting half an hour.
+	c.RolloutBlockedAfter = 3 * time.Second
+	discovery = startOperator(requests, c).Discovery
 })
 
 // startOperator runs the operator as it ships, its requests recorded by counter, until the test (or

@@ -1,0 +1,129 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil"
+)
+
+// A turn takes a pod's replacement, the tracker's 5 s hold and the StatefulSet's minReadySeconds.
+const rolloutWait = 4 * time.Minute
+
+// applyVersion sets the version of every named validator with one `kubectl apply`, as a user would.
+func applyVersion(ns, version string, names ...string) {
+	var docs []string
+	for _, n := range names {
+		node := testutil.Validator(ns, n)
+		node.Spec.Version = version
+		node.TypeMeta = metav1.TypeMeta{APIVersion: stellarv1alpha1.GroupVersion.String(), Kind: "StellarNode"}
+		data, err := yaml.Marshal(node)
+		ExpectWithOffset(1, err).NotTo(HaveOccurred())
+		docs = append(docs, string(data))
+	}
+	file := filepath.Join(GinkgoT().TempDir(), "validators.yaml")
+	ExpectWithOffset(1, os.WriteFile(file, []byte(strings.Join(docs, "---\n")), 0o600)).To(Succeed())
+	ExpectWithOffset(1, run(filepath.Join(bin, "kubectl"), "--kubeconfig", kubeconfig, "apply", "--server-side",
+		"--force-conflicts", "-f", file)).To(Succeed())
+}
+
+func imageOf(g Gomega, ns, name string) string {
+	sts := &appsv1.StatefulSet{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, sts)).To(Succeed())
+	return sts.Spec.Template.Spec.Containers[0].Image
+}
+
+var _ = Describe("Rollouts on a simulated cluster", Ordered, func() {
+	const pacedHold = 5 * time.Second
+	var (
+		ns      string
+		tracker *podTracker
+		four    = []string{"r1", "r2", "r3", "r4"}
+	)
+	BeforeAll(func() {
+		n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "stellar-rollout-e2e"}}
+		Expect(k8sClient.Create(ctx, n)).To(Succeed())
+		ns = n.Name
+		tracker = startTracker(ns, pacedHold)
+		createValidators(ns, four...)
+		settledWith(ns, four...)
+	})
+
+	expectEachReplacedOnceOneAtATime := func(version string) {
+		Eventually(func(g Gomega) {
+			for _, n := range four {
+				g.Expect(imageOf(g, ns, n)).To(Equal("stellar/stellar-core:"+version), n)
+			}
+			g.Expect(tracker.restartCounts()).To(Equal(map[string]int{"r1": 1, "r2": 1, "r3": 1, "r4": 1}))
+		}, rolloutWait, poll).Should(Succeed(), operatorLog)
+		settledWith(ns, four...)
+		down, log := tracker.mostDown()
+		Expect(down).To(Equal(1), "validators down at once: %v", log)
+		Expect(tracker.restartCounts()).To(Equal(map[string]int{"r1": 1, "r2": 1, "r3": 1, "r4": 1}))
+	}
+
+	It("replaces four validators one at a time, each once, after one kubectl apply of a new version", func() {
+		tracker.establish(four...)
+		applyVersion(ns, "22.3.0", four...)
+		expectEachReplacedOnceOneAtATime("22.3.0")
+	})
+
+	It("finishes a rollout after the operator is SIGKILLed in the middle of it, replacing nobody twice or two at once", func() {
+		tracker.establish(four...)
+		applyVersion(ns, "22.4.0", four...)
+		Eventually(func() int {
+			total := 0
+			for _, n := range tracker.restartCounts() {
+				total += n
+			}
+			return total
+		}, rolloutWait, 50*time.Millisecond).Should(BeNumerically(">=", 1))
+		operator.kill()
+		time.Sleep(2 * time.Second)
+		operator.start()
+		expectEachReplacedOnceOneAtATime("22.4.0")
+	})
+
+	It("has a PodDisruptionBudget over the network's validators: the API server refuses a second eviction while one is down", func() {
+		node := &stellarv1alpha1.StellarNode{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "r1"}, node)).To(Succeed())
+		pdbKey := client.ObjectKey{Namespace: ns, Name: resources.NetworkDisruptionBudgetName(node.NetworkID())}
+		// kube-controller-manager's disruption controller computes what may go.
+		Eventually(func(g Gomega) {
+			pdb := &policyv1.PodDisruptionBudget{}
+			g.Expect(k8sClient.Get(ctx, pdbKey, pdb)).To(Succeed())
+			g.Expect(pdb.Status.ObservedGeneration).To(Equal(pdb.Generation))
+			g.Expect(pdb.Status.ExpectedPods).To(Equal(int32(4)))
+			g.Expect(pdb.Status.DisruptionsAllowed).To(Equal(int32(1)))
+		}, wait, poll).Should(Succeed())
+
+		tracker.establish(four...)
+		evict := func(name string) error {
+			pod := &corev1.Pod{}
+			if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, pod); err != nil {
+				return err
+			}
+			return k8sClient.SubResource("eviction").Create(ctx, pod, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}})
+		}
+		Expect(evict("r1-0")).To(Succeed(), "one validator may be evicted")
+		err := evict("r2-0")
+		Expect(apierrors.IsTooManyRequests(err)).To(BeTrue(), "a second eviction while r1 is down is refused: %v", err)
+		settledWith(ns, four...)
+	})
+})
