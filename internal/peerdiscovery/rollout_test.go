@@ -194,7 +194,9 @@ var _ = Describe("Rollouts of validator changes", func() {
 
 		updateAll(newVersion, "i2")
 		Eventually(condition("i2", stellarv1alpha1.ConditionProgressing), timeout, interval).Should(HaveField("Reason", stellarv1alpha1.ReasonWaitingForTurn))
-		updateAll(func(n *stellarv1alpha1.StellarNode) { n.Spec.ValidatorConfig.RolloutPolicy = stellarv1alpha1.RolloutImmediate }, "i2")
+		updateAll(func(n *stellarv1alpha1.StellarNode) {
+			n.Spec.ValidatorConfig.RolloutPolicy = stellarv1alpha1.RolloutImmediate
+		}, "i2")
 		Eventually(image("i2"), timeout, interval).Should(Equal("stellar/stellar-core:22.3.0"))
 		sim.holdDown("i1", false)
 	})
