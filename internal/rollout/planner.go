@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -138,10 +139,7 @@ func (p *Planner) Snapshot() []NetworkQueue {
 	for _, q := range p.networks {
 		c := *q
 		c.Replacing, c.Queue = slices.Clone(q.Replacing), slices.Clone(q.Queue)
-		c.Decisions = make(map[string]Decision, len(q.Decisions))
-		for k, v := range q.Decisions {
-			c.Decisions[k] = v
-		}
+		c.Decisions = maps.Clone(q.Decisions)
 		out = append(out, c)
 	}
 	slices.SortFunc(out, func(a, b NetworkQueue) int {
