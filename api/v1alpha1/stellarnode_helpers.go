@@ -174,3 +174,40 @@ func (n *StellarNode) RollsOutImmediately() bool {
 func (n *StellarNode) IsRolloutMember() bool {
 	return n.IsValidator() && n.DeletionTimestamp == nil && n.DesiredReplicas() > 0
 }
+
+// DefaultHistoryPort is where a Full validator's archive server listens.
+const DefaultHistoryPort = 11627
+
+// PublishesHistory reports whether the validator publishes a history archive (a Full validator):
+// as history.publish says, else on Custom networks only.
+func (n *StellarNode) PublishesHistory() bool {
+	vc := n.Spec.ValidatorConfig
+	if vc == nil {
+		return false
+	}
+	if vc.History != nil && vc.History.Publish != nil {
+		return *vc.History.Publish
+	}
+	return n.Spec.Network == NetworkCustom
+}
+
+// PublishesLocally reports whether the validator's archive lives on its volume, served by its sidecar.
+func (n *StellarNode) PublishesLocally() bool {
+	return n.PublishesHistory() && (n.Spec.ValidatorConfig.History == nil || n.Spec.ValidatorConfig.History.ObjectStorage == nil)
+}
+
+// HistoryPort is the port of the validator's archive server.
+func (n *StellarNode) HistoryPort() int32 {
+	if h := n.Spec.ValidatorConfig.History; h != nil && h.Port != 0 {
+		return h.Port
+	}
+	return DefaultHistoryPort
+}
+
+// ObjectStorage is the validator's object-storage archive, or nil.
+func (n *StellarNode) ObjectStorage() *ObjectStorageArchive {
+	if !n.PublishesHistory() || n.Spec.ValidatorConfig.History == nil {
+		return nil
+	}
+	return n.Spec.ValidatorConfig.History.ObjectStorage
+}

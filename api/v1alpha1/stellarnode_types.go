@@ -50,6 +50,8 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.nodeType == 'Validator' ? has(self.validatorConfig) : !has(self.validatorConfig)",message="validatorConfig is required when nodeType is Validator and forbidden otherwise",fieldPath=".validatorConfig"
 // +kubebuilder:validation:XValidation:rule="self.nodeType == 'Horizon' ? has(self.horizonConfig) : !has(self.horizonConfig)",message="horizonConfig is required when nodeType is Horizon and forbidden otherwise",fieldPath=".horizonConfig"
 // +kubebuilder:validation:XValidation:rule="self.nodeType == 'SorobanRpc' ? has(self.sorobanConfig) : !has(self.sorobanConfig)",message="sorobanConfig is required when nodeType is SorobanRpc and forbidden otherwise",fieldPath=".sorobanConfig"
+// +kubebuilder:validation:XValidation:rule="self.nodeType != 'Validator' || self.network != 'Custom' || (has(self.validatorConfig) && has(self.validatorConfig.protocolVersion))",message="validatorConfig.protocolVersion is required on a Custom network: a new network starts at protocol 0 and its validators vote for this one",fieldPath=".validatorConfig.protocolVersion"
+// +kubebuilder:validation:XValidation:rule="self.nodeType != 'Validator' || self.network == 'Custom' || !has(self.validatorConfig) || !has(self.validatorConfig.protocolVersion)",message="validatorConfig.protocolVersion is for Custom networks only: a public network's protocol is voted by its Tier-1 validators",fieldPath=".validatorConfig.protocolVersion"
 // +kubebuilder:validation:XValidation:rule="self.nodeType != 'Validator' || !has(self.replicas) || self.replicas <= 1",message="a Validator may only have 0 or 1 replicas: two pods with one seed would be one node twice",fieldPath=".replicas"
 type StellarNodeSpec struct {
 	// NodeType is the software this node runs. Immutable.
@@ -219,6 +221,19 @@ type ValidatorConfig struct {
 	// +kubebuilder:default={}
 	PeerDiscovery PeerDiscoverySpec `json:"peerDiscovery,omitempty"`
 
+	// History is the validator's own history archive. A validator that publishes one is a Full
+	// validator; HIGH and CRITICAL quality need it. See docs/HISTORY_ARCHIVES.md.
+	// +optional
+	History *HistorySpec `json:"history,omitempty"`
+
+	// ProtocolVersion is the protocol a Custom network runs. A new network starts at protocol 0; every
+	// validator arms this upgrade at start (stellar-core's COMMANDS), so the first ledgers move to it
+	// without anyone calling the admin API. Required on Custom networks, forbidden on public ones.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	ProtocolVersion *int32 `json:"protocolVersion,omitempty"`
+
 	// RolloutPolicy says when a change that replaces this validator's pod (a new version, resources,
 	// configuration or peers) is applied. Paced waits for the validator's turn: one validator of a
 	// network at a time, the next once every member is back in consensus. Immediate applies it at
@@ -297,6 +312,60 @@ type ExternalValidator struct {
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:Pattern=`^https?://[^\s]+$`
 	HistoryArchiveURL string `json:"historyArchiveUrl,omitempty"`
+}
+
+// HistorySpec is a validator's own history archive.
+type HistorySpec struct {
+	// Publish makes the validator publish a history archive (a Full validator). Default: true on a
+	// Custom network, where no one else has an archive; false on public networks, where it costs
+	// storage and egress and SDF's archives exist.
+	// +optional
+	Publish *bool `json:"publish,omitempty"`
+
+	// Port is where the archive server sidecar serves a local archive.
+	// +optional
+	// +kubebuilder:default=11627
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port,omitempty"`
+
+	// ObjectStorage publishes to object storage instead of the validator's volume.
+	// +optional
+	ObjectStorage *ObjectStorageArchive `json:"objectStorage,omitempty"`
+}
+
+// ObjectStorageArchive is a history archive in object storage: stellar-core runs the put and mkdir
+// commands (without a shell) with the credentials the operator passes from a Secret it never reads.
+type ObjectStorageArchive struct {
+	// Put copies a local file {0} to the archive path {1}, for example
+	// "aws s3 cp {0} s3://bucket/core/{1}" (the stellar-core image has awscli).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="self.contains('{0}') && self.contains('{1}')",message="put must name the local file {0} and the archive path {1}"
+	Put string `json:"put"`
+
+	// Mkdir creates the archive directory {0}; object stores usually need none.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Mkdir string `json:"mkdir,omitempty"`
+
+	// URL is where everyone reads the archive over HTTP(S).
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^https?://[^\s]+$`
+	URL string `json:"url"`
+
+	// CredentialsSecretRef names a Secret in the validator's namespace; each of CredentialKeys becomes an
+	// environment variable of the same name in the stellar-core container.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	CredentialsSecretRef string `json:"credentialsSecretRef,omitempty"`
+
+	// CredentialKeys are the Secret's keys to pass, for example AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:Pattern=`^[A-Z_][A-Z0-9_]*$`
+	CredentialKeys []string `json:"credentialKeys,omitempty"`
 }
 
 // RolloutPolicy says when a change that replaces a validator's pod is applied.
@@ -407,6 +476,8 @@ const (
 	ReasonWaitingForTurn = "WaitingForTurn"
 	// ReasonRolloutBlocked: such a change has waited longer than the operator's threshold.
 	ReasonRolloutBlocked = "RolloutBlocked"
+	// ReasonSharedArchive: another validator of the namespace writes the same object-storage archive.
+	ReasonSharedArchive = "SharedArchive"
 )
 
 // A configuration stellar-core would refuse gives Degraded with the reason of the first rule it breaks,
@@ -453,6 +524,10 @@ type StellarNodeStatus struct {
 	// Peers is how many discovered peers the validator's current configuration names.
 	// +optional
 	Peers int32 `json:"peers,omitempty"`
+
+	// HistoryArchive is the URL the validator's own history archive is read from, when it publishes one.
+	// +optional
+	HistoryArchive string `json:"historyArchive,omitempty"`
 
 	// Rollout is set while a change that replaces the validator's pod waits for its turn.
 	// +optional

@@ -34,6 +34,7 @@ type observed struct {
 	rolling        bool
 	endpoint       string
 	peerAddress    string
+	historyArchive string
 	// waiting is the planner's answer when a change that replaces the pod waits for its turn.
 	waiting *rollout.Decision
 
@@ -71,6 +72,7 @@ func computeStatus(prev stellarv1alpha1.StellarNodeStatus, generation int64, obs
 		st.ReadyReplicas = obs.ready
 		st.Endpoint = obs.endpoint
 		st.PeerAddress = obs.peerAddress
+		st.HistoryArchive = obs.historyArchive
 		if obs.podProblem != "" {
 			set(stellarv1alpha1.ConditionDegraded, yes, cmp.Or(obs.podReason, stellarv1alpha1.ReasonPodCannotStart), obs.podProblem)
 		} else {

@@ -39,6 +39,11 @@ func (r *StellarNodeReconciler) reconcileValidator(ctx context.Context, node *st
 			"validator %s of the same network already has publicKey %s...: one key on two pods is one node twice; "+
 				"give this validator its own seed and spec.validatorConfig.publicKey", older, node.Spec.ValidatorConfig.PublicKey[:5])}, nil
 	}
+	if older := sharedArchiveOf(node, nodes); older != "" {
+		return observed{configReason: stellarv1alpha1.ReasonSharedArchive, configError: fmt.Errorf(
+			"validator %s already publishes to this object-storage archive: two validators writing one archive corrupt it; "+
+				"give this validator an archive of its own (spec.validatorConfig.history.objectStorage)", older)}, nil
+	}
 	if err := r.checkConfig(node, base, index); err != nil {
 		return observed{configError: err, configReason: err.Rule()}, nil
 	}
@@ -86,7 +91,32 @@ func (r *StellarNodeReconciler) reconcileValidator(ctx context.Context, node *st
 	obs.waiting = waiting
 	obs.endpoint = fmt.Sprintf("%s.%s.svc.%s:%d", node.Name, node.Namespace, r.Options.ClusterDomain, node.PeerPort())
 	obs.peerAddress = resources.PeerAddress(node, r.Options.ClusterDomain)
+	obs.historyArchive = resources.HistoryArchiveURL(node, r.Options.ClusterDomain)
 	return obs, nil
+}
+
+// sharedArchiveOf names an older validator of the namespace that writes the node's object-storage
+// archive (the same put command or the same URL), or "". Of two, the older keeps it.
+func sharedArchiveOf(node *stellarv1alpha1.StellarNode, nodes []*stellarv1alpha1.StellarNode) string {
+	mine := node.ObjectStorage()
+	if mine == nil {
+		return ""
+	}
+	older := ""
+	for _, other := range nodes {
+		theirs := other.ObjectStorage()
+		if other.Name == node.Name || theirs == nil || other.DeletionTimestamp != nil {
+			continue
+		}
+		same := strings.TrimSpace(theirs.Put) == strings.TrimSpace(mine.Put) ||
+			strings.TrimSuffix(theirs.URL, "/") == strings.TrimSuffix(mine.URL, "/")
+		first := other.CreationTimestamp.Before(&node.CreationTimestamp) ||
+			(other.CreationTimestamp.Equal(&node.CreationTimestamp) && other.Name < node.Name)
+		if same && first && (older == "" || other.Name < older) {
+			older = other.Name
+		}
+	}
+	return older
 }
 
 // namespaceNodes are the StellarNodes of a namespace, from the cache. The objects are the cache's own

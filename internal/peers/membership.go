@@ -2,6 +2,7 @@ package peers
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
@@ -36,6 +37,12 @@ func MemberOf(node *stellarv1alpha1.StellarNode) Member {
 	m := Member{Name: node.Name, Port: node.PeerPort()}
 	if node.QuorumFromCluster() && node.Spec.ValidatorConfig.PublicKey != "" {
 		m.Quorum = node.Spec.ValidatorConfig.PublicKey + "/" + node.Spec.ValidatorConfig.HomeDomain + "/" + string(node.QuorumQuality())
+	}
+	switch {
+	case node.PublishesLocally():
+		m.Archive = "local:" + strconv.Itoa(int(node.HistoryPort()))
+	case node.ObjectStorage() != nil:
+		m.Archive = node.ObjectStorage().URL
 	}
 	return m
 }

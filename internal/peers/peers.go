@@ -50,6 +50,9 @@ type Peer struct {
 	PublicKey  string `json:"publicKey,omitempty"`
 	HomeDomain string `json:"homeDomain,omitempty"`
 	Quality    string `json:"quality,omitempty"`
+	// History is the URL of the validator's own history archive, when it publishes one: its peers read
+	// from it (the HISTORY of its [[VALIDATORS]] entry).
+	History string `json:"history,omitempty"`
 }
 
 // InQuorum reports whether the peer enters its network's generated quorums.
@@ -121,12 +124,18 @@ type Member struct {
 	Port int32
 	// Quorum is "key/homeDomain/quality" for a validator in its network's generated quorums, else "".
 	Quorum string
+	// Archive says where the validator publishes its history archive ("local:<port>" or the
+	// object-storage URL), else "": its peers' configurations read from it.
+	Archive string
 }
 
 func (m Member) String() string {
 	s := m.Name + ":" + strconv.Itoa(int(m.Port))
 	if m.Quorum != "" {
 		s += "/" + m.Quorum
+	}
+	if m.Archive != "" {
+		s += " archive " + m.Archive
 	}
 	return s
 }

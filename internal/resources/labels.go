@@ -3,6 +3,7 @@
 package resources
 
 import (
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -90,6 +91,7 @@ func PeerDNSName(node *stellarv1alpha1.StellarNode, clusterDomain string) string
 const (
 	portPeer       = "peer"
 	portHTTP       = "http"
+	portHistory    = "history"
 	volumeRendered = "rendered"
 	volumeTools    = "tools"
 )
@@ -120,10 +122,23 @@ func PeerOf(node *stellarv1alpha1.StellarNode, clusterDomain string) peers.Peer 
 		Port:      node.PeerPort(),
 		DNSName:   PeerDNSName(node, clusterDomain),
 	}
+	p.History = HistoryArchiveURL(node, clusterDomain)
 	if node.QuorumFromCluster() && node.Spec.ValidatorConfig.PublicKey != "" {
 		p.PublicKey = node.Spec.ValidatorConfig.PublicKey
 		p.HomeDomain = node.Spec.ValidatorConfig.HomeDomain
 		p.Quality = string(node.QuorumQuality())
 	}
 	return p
+}
+
+// HistoryArchiveURL is where everyone reads the validator's own history archive: its archive server
+// under its stable DNS name, or its object storage; "" when it publishes none.
+func HistoryArchiveURL(node *stellarv1alpha1.StellarNode, clusterDomain string) string {
+	switch {
+	case node.PublishesLocally():
+		return "http://" + PeerDNSName(node, clusterDomain) + ":" + strconv.Itoa(int(node.HistoryPort()))
+	case node.ObjectStorage() != nil:
+		return strings.TrimSuffix(node.ObjectStorage().URL, "/")
+	}
+	return ""
 }

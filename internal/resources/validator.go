@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -12,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/archive"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/readiness"
 	"github.com/stellar-k8s/stellar-operator/internal/renderconfig"
@@ -28,6 +30,8 @@ const (
 	renderedDir    = "/etc/stellar/rendered"
 	renderedConfig = renderedDir + "/" + ConfigKey
 	toolsDir       = "/opt/stellar-operator"
+	// ArchiveServerContainer serves a Full validator's local history archive.
+	ArchiveServerContainer = "archive-server"
 	// ToolsBinary is where the init step puts the operator's binary for the readiness check.
 	ToolsBinary     = toolsDir + "/manager"
 	dataVolume      = "data"
@@ -48,9 +52,14 @@ func ValidatorConfigMap(node *stellarv1alpha1.StellarNode, baseConfig string) *c
 	}
 }
 
-// ValidatorHeadlessService gives the validator's pod a DNS name that exists before it is ready.
+// ValidatorHeadlessService gives the validator's pod a DNS name that exists before it is ready, and
+// a Full validator's archive a port its peers reach even while it catches up.
 func ValidatorHeadlessService(node *stellarv1alpha1.StellarNode) *corev1.Service {
-	svc := clusterIPService(node, HeadlessServiceName(node), servicePort(portPeer, node.PeerPort()), servicePort(portHTTP, node.HTTPPort()))
+	ports := []corev1.ServicePort{servicePort(portPeer, node.PeerPort()), servicePort(portHTTP, node.HTTPPort())}
+	if node.PublishesLocally() {
+		ports = append(ports, servicePort(portHistory, node.HistoryPort()))
+	}
+	svc := clusterIPService(node, HeadlessServiceName(node), ports...)
 	svc.Spec.ClusterIP = corev1.ClusterIPNone
 	svc.Spec.PublishNotReadyAddresses = true
 	return svc
@@ -84,18 +93,14 @@ func ValidatorStatefulSet(node *stellarv1alpha1.StellarNode, baseConfig string, 
 		QuorumFromPeers: node.QuorumFromCluster(),
 		Install:         ToolsBinary,
 	}
+	if vc.ProtocolVersion != nil && node.Spec.Network == stellarv1alpha1.NetworkCustom {
+		renderArgs.ProtocolVersion = *vc.ProtocolVersion
+	}
 	if node.PeerDiscoveryEnabled() {
 		renderArgs.Peers = peersDir + "/" + peers.KeyPeersJSON
 	}
 
-	// The database is created once, on the first start of a fresh volume.
-	startScript := fmt.Sprintf(`set -e
-if [ ! -f %[1]s/.db-initialized ]; then
-  stellar-core new-db --conf %[2]s
-  touch %[1]s/.db-initialized
-fi
-exec stellar-core run --conf %[2]s
-`, stellarcore.DataDir, renderedConfig)
+	startScript := ValidatorStartScript(node)
 
 	// stellar-core's admin port listens on 127.0.0.1 only, so readiness is asked from inside the pod, by
 	// the operator's own binary that the init step installed: Ready means in consensus.
@@ -143,7 +148,7 @@ exec stellar-core run --conf %[2]s
 							{Name: volumeTools, MountPath: toolsDir},
 						},
 					}},
-					Containers: []corev1.Container{{
+					Containers: append([]corev1.Container{{
 						Name:    "stellar-core",
 						Image:   validatorImage(node),
 						Command: shell(startScript),
@@ -152,6 +157,9 @@ exec stellar-core run --conf %[2]s
 							{Name: portHTTP, ContainerPort: node.HTTPPort(), Protocol: corev1.ProtocolTCP},
 						},
 						Resources: node.Spec.Resources,
+						// Object storage credentials go from the user's Secret to stellar-core's put
+						// commands; the operator never reads them.
+						Env: archiveCredentials(node),
 						ReadinessProbe: &corev1.Probe{
 							ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: ready}},
 							PeriodSeconds:    10,
@@ -164,7 +172,7 @@ exec stellar-core run --conf %[2]s
 							{Name: volumeRendered, MountPath: renderedDir, ReadOnly: true},
 							{Name: volumeTools, MountPath: toolsDir, ReadOnly: true},
 						},
-					}},
+					}}, archiveServer(node, opts)...),
 					Volumes: []corev1.Volume{
 						{Name: "base-config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 							LocalObjectReference: corev1.LocalObjectReference{Name: ConfigMapName(node)},
@@ -193,6 +201,68 @@ exec stellar-core run --conf %[2]s
 			}},
 		},
 	}
+}
+
+// ValidatorStartScript is the stellar-core container's command. The database is created once, on the
+// first start of a fresh volume: new-db wipes everything. A Full validator's archive is initialised
+// once too, after new-db: new-hist fails on an archive that exists, and must never touch one that was
+// published, so it is skipped when the marker or the archive's state file is there.
+func ValidatorStartScript(node *stellarv1alpha1.StellarNode) string {
+	script := fmt.Sprintf(`set -e
+if [ ! -f %[1]s/.db-initialized ]; then
+  stellar-core new-db --conf %[2]s
+  touch %[1]s/.db-initialized
+fi
+`, stellarcore.DataDir, renderedConfig)
+	if node.PublishesHistory() {
+		exists := fmt.Sprintf("[ -f %s/%s ]", stellarcore.HistoryDir, archive.StateFile)
+		if obj := node.ObjectStorage(); obj != nil {
+			exists = fmt.Sprintf("curl -sf %s/%s -o /dev/null", strings.TrimSuffix(obj.URL, "/"), archive.StateFile)
+		}
+		script += fmt.Sprintf(`if [ ! -f %[1]s/.history-initialized ]; then
+  if ! %[3]s; then
+    stellar-core new-hist %[4]s --conf %[2]s
+  fi
+  touch %[1]s/.history-initialized
+fi
+`, stellarcore.DataDir, renderedConfig, exists, node.Name)
+	}
+	return script + fmt.Sprintf("exec stellar-core run --conf %s\n", renderedConfig)
+}
+
+// archiveServer is the sidecar that serves a local archive read-only, from the operator's own image.
+func archiveServer(node *stellarv1alpha1.StellarNode, opts Options) []corev1.Container {
+	if !node.PublishesLocally() {
+		return nil
+	}
+	return []corev1.Container{{
+		Name:    ArchiveServerContainer,
+		Image:   opts.OperatorImage,
+		Command: []string{"/manager"},
+		Args:    archive.Args{Dir: stellarcore.HistoryDir, Port: int(node.HistoryPort())}.List(),
+		Ports:   []corev1.ContainerPort{{Name: portHistory, ContainerPort: node.HistoryPort(), Protocol: corev1.ProtocolTCP}},
+		Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi")},
+			Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+		},
+		SecurityContext: containerSecurityContext(false),
+		VolumeMounts:    []corev1.VolumeMount{{Name: dataVolume, MountPath: stellarcore.DataDir, ReadOnly: true}},
+	}}
+}
+
+// archiveCredentials are the environment variables of an object-storage archive's credentials.
+func archiveCredentials(node *stellarv1alpha1.StellarNode) []corev1.EnvVar {
+	obj := node.ObjectStorage()
+	if obj == nil || obj.CredentialsSecretRef == "" {
+		return nil
+	}
+	env := make([]corev1.EnvVar, 0, len(obj.CredentialKeys))
+	for _, key := range obj.CredentialKeys {
+		env = append(env, corev1.EnvVar{Name: key, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: obj.CredentialsSecretRef}, Key: key,
+		}}})
+	}
+	return env
 }
 
 // PeerAddress is the address other validators use to reach this one.

@@ -20,6 +20,8 @@ const (
 	Database = "sqlite3://" + DataDir + "/stellar.db"
 	// BucketDir is stellar-core's bucket directory on the volume.
 	BucketDir = DataDir + "/buckets"
+	// HistoryDir is where a Full validator publishes its local history archive.
+	HistoryDir = DataDir + "/history"
 
 	header = "# stellar-core configuration rendered by stellar-operator. Do not edit: it is rewritten.\n"
 )
@@ -72,11 +74,15 @@ func BaseConfig(node *stellarv1alpha1.StellarNode) (string, error) {
 	if vc.AllowUnsafeQuorum {
 		cfg["UNSAFE_QUORUM"] = true
 	}
-	if archives := node.HistoryArchives(vc.HistoryArchiveURLs); len(archives) > 0 {
-		history := map[string]any{}
-		for i, url := range archives {
-			history[fmt.Sprintf("archive%d", i)] = map[string]any{keyGet: archiveGet(url)}
-		}
+	history := map[string]any{}
+	for i, url := range node.HistoryArchives(vc.HistoryArchiveURLs) {
+		history[fmt.Sprintf("archive%d", i)] = map[string]any{keyGet: archiveGet(url)}
+	}
+	if own := OwnArchive(node); own != nil {
+		// Named after the node: never the name of a [[VALIDATORS]] entry, which lists the others only.
+		history[node.Name] = own
+	}
+	if len(history) > 0 {
 		cfg[keyHistory] = history
 	}
 	if vc.QuorumSet != "" {
@@ -110,6 +116,26 @@ func addQuorum(cfg map[string]any, q *stellarv1alpha1.QuorumSpec) {
 	}
 	if len(validators) > 0 {
 		cfg["VALIDATORS"] = validators
+	}
+}
+
+// OwnArchive is the [HISTORY] table of the archive the validator publishes, or nil. A local archive
+// lives on the validator's volume and is read back with cp; one in object storage is read over HTTP.
+func OwnArchive(node *stellarv1alpha1.StellarNode) map[string]any {
+	if !node.PublishesHistory() {
+		return nil
+	}
+	if obj := node.ObjectStorage(); obj != nil {
+		table := map[string]any{keyGet: archiveGet(obj.URL), "put": obj.Put}
+		if obj.Mkdir != "" {
+			table["mkdir"] = obj.Mkdir
+		}
+		return table
+	}
+	return map[string]any{
+		keyGet:  "cp " + HistoryDir + "/{0} {1}",
+		"put":   "cp {0} " + HistoryDir + "/{1}",
+		"mkdir": "mkdir -p " + HistoryDir + "/{0}",
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -88,6 +89,8 @@ func TestGolden(t *testing.T) {
 	org3, org3Seed, org3Peers := organisationMember(3, 1, stellarv1alpha1.NetworkTestnet, sdfTestnet())
 	org4, org4Seed, org4Peers := organisationMember(4, 2, stellarv1alpha1.NetworkTestnet, sdfTestnet())
 	alone, aloneSeed, _ := organisationMember(1, 1, stellarv1alpha1.NetworkTestnet, sdfTestnet())
+	publishing, publishingSeed, publishingPeers := organisationMember(3, 1, stellarv1alpha1.NetworkTestnet, sdfTestnet())
+	publishing.Spec.ValidatorConfig.History = &stellarv1alpha1.HistorySpec{Publish: new(true)}
 
 	cases := map[string]struct {
 		node *stellarv1alpha1.StellarNode
@@ -99,6 +102,15 @@ func TestGolden(t *testing.T) {
 		"testnet-organisation-3": {node: org3, seed: org3Seed, doc: org3Peers},
 		"testnet-organisation-4": {node: org4, seed: org4Seed, doc: org4Peers},
 		"testnet-with-sdf":       {node: alone, seed: aloneSeed},
+		"testnet-publishing":     {node: publishing, seed: publishingSeed, doc: publishingPeers},
+	}
+	for i := 1; i <= 3; i++ {
+		node, seed, doc := fullOrganisationMember(i)
+		cases[fmt.Sprintf("custom-full-organisation-%d", i)] = struct {
+			node *stellarv1alpha1.StellarNode
+			seed string
+			doc  peers.Document
+		}{node, seed, doc}
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -106,13 +118,20 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rendered, err := Render(base, RenderInput{Seed: c.seed, NodeName: c.node.Name, PodIP: "10.244.0.99",
-				NetworkID: c.node.NetworkID(), Discovered: c.doc, QuorumFromPeers: c.node.QuorumFromCluster()})
+			in := RenderInput{Seed: c.seed, NodeName: c.node.Name, PodIP: "10.244.0.99",
+				NetworkID: c.node.NetworkID(), Discovered: c.doc, QuorumFromPeers: c.node.QuorumFromCluster()}
+			if v := c.node.Spec.ValidatorConfig.ProtocolVersion; v != nil {
+				in.ProtocolVersion, in.Now = *v, time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+			}
+			rendered, err := Render(base, in)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for suffix, out := range map[string]string{"base": base, "rendered": rendered} {
-				checkWellFormed(t, out, c.node.Spec.ValidatorConfig.PublicKey)
+				// A base of an organisation whose quorum comes from the cluster names none of its peers yet:
+				// stellar-core's rules apply to what the pod renders from it.
+				rules := suffix == "rendered" || !c.node.QuorumFromCluster() || c.node.QuorumQuality() != stellarv1alpha1.QualityHigh
+				checkWellFormed(t, out, c.node.Spec.ValidatorConfig.PublicKey, rules)
 				golden := filepath.Join("testdata", name+"."+suffix+".golden")
 				if *update {
 					if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
@@ -134,11 +153,25 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// fullOrganisationMember is validator number self of a Tier-1-style organisation of three Full
+// validators on a Custom network: HIGH quality, no archive but their own local ones, nothing unsafe,
+// and what stellar-peers says of the others (their archive servers included).
+func fullOrganisationMember(self int) (*stellarv1alpha1.StellarNode, string, peers.Document) {
+	node, seed, doc := organisationMember(3, self, stellarv1alpha1.NetworkCustom, &stellarv1alpha1.QuorumSpec{Quality: stellarv1alpha1.QualityHigh})
+	vc := node.Spec.ValidatorConfig
+	vc.HistoryArchiveURLs, vc.AllowUnsafeQuorum, vc.ProtocolVersion = nil, false, new(int32(22))
+	for i := range doc.Peers {
+		doc.Peers[i].Quality = string(stellarv1alpha1.QualityHigh)
+		doc.Peers[i].History = "http://" + doc.Peers[i].DNSName + ":11627"
+	}
+	return node, seed, doc
+}
+
 // checkWellFormed parses a rendered file back: every top-level key before the first table, with its
 // type, and stellar-core's rules all kept (self is the node's key, for a file without its seed).
-func checkWellFormed(t *testing.T, text, self string) {
+func checkWellFormed(t *testing.T, text, self string, rules bool) {
 	t.Helper()
-	if err := Check(text, CheckOptions{SelfKey: self}); err != nil {
+	if err := Check(text, CheckOptions{SelfKey: self}); rules && err != nil {
 		t.Errorf("%v\n%s", err, text)
 	}
 	var cfg map[string]any
@@ -153,7 +186,7 @@ func checkWellFormed(t *testing.T, text, self string) {
 			seenTable = true
 		case seenTable && strings.Contains(line, "=") && !strings.HasPrefix(line, "#"):
 			key := strings.TrimSpace(strings.SplitN(line, "=", 2)[0])
-			if _, topLevel := cfg[key]; topLevel && !slices.Contains([]string{"THRESHOLD_PERCENT", "VALIDATORS", "get", "HOME_DOMAIN", "QUALITY", "NAME", "PUBLIC_KEY", "ADDRESS", "HISTORY"}, key) {
+			if _, topLevel := cfg[key]; topLevel && !slices.Contains([]string{"THRESHOLD_PERCENT", "VALIDATORS", "get", "put", "mkdir", "HOME_DOMAIN", "QUALITY", "NAME", "PUBLIC_KEY", "ADDRESS", "HISTORY"}, key) {
 				t.Errorf("top-level key %s written after a table", key)
 			}
 		}
@@ -203,7 +236,7 @@ func TestRenderPeers(t *testing.T) {
 	if _, err := toml.Decode(out, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	checkWellFormed(t, out, "")
+	checkWellFormed(t, out, "", true)
 	if cfg.NodeSeed != seed {
 		t.Errorf("NODE_SEED = %q", cfg.NodeSeed)
 	}

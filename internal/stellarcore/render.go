@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -23,8 +24,12 @@ type RenderInput struct {
 	// Discovered is the content of the stellar-peers ConfigMap; empty when it does not exist yet.
 	Discovered peers.Document
 	// QuorumFromPeers adds every other validator of the network that is in its quorum (one with a
-	// public key) as a [[VALIDATORS]] entry.
+	// public key) as a [[VALIDATORS]] entry, with its archive as HISTORY when it publishes one.
 	QuorumFromPeers bool
+	// ProtocolVersion, when set, is armed as an upgrade at start (COMMANDS) for Now: a new network
+	// starts at protocol 0, and an upgrade time far in the past is dropped (v19: over 12 hours).
+	ProtocolVersion int32
+	Now             time.Time
 }
 
 // Render is the final stellar-core.cfg: the base configuration with NODE_SEED, KNOWN_PEERS (the user's
@@ -79,6 +84,9 @@ func assemble(base string, in RenderInput) (string, error) {
 	if in.QuorumFromPeers {
 		addQuorumMembers(cfg, in)
 	}
+	if in.ProtocolVersion > 0 {
+		cfg["COMMANDS"] = []string{UpgradeCommand(in.ProtocolVersion, in.Now)}
+	}
 	return encode(cfg)
 }
 
@@ -97,9 +105,11 @@ func addQuorumMembers(cfg map[string]any, in RenderInput) {
 		if p.NetworkID != in.NetworkID || p.Name == in.NodeName || !p.InQuorum() {
 			continue
 		}
-		validators = append(validators, map[string]any{
-			keyName: p.Name, keyHomeDomain: p.HomeDomain, keyPublicKey: p.PublicKey, keyAddress: p.StableAddress(),
-		})
+		entry := map[string]any{keyName: p.Name, keyHomeDomain: p.HomeDomain, keyPublicKey: p.PublicKey, keyAddress: p.StableAddress()}
+		if p.History != "" {
+			entry[keyHistory] = archiveGet(p.History)
+		}
+		validators = append(validators, entry)
 		if !known[p.HomeDomain] {
 			domains = append(domains, map[string]any{keyHomeDomain: p.HomeDomain, keyQuality: p.Quality})
 			known[p.HomeDomain] = true
@@ -111,6 +121,12 @@ func addQuorumMembers(cfg map[string]any, in RenderInput) {
 	if len(domains) > 0 {
 		cfg["HOME_DOMAINS"] = domains
 	}
+}
+
+// UpgradeCommand is the admin command that arms a protocol upgrade at time at, as COMMANDS replays it
+// at start (CommandHandler::upgrades: mode=set, upgradetime in UTC, protocolversion).
+func UpgradeCommand(version int32, at time.Time) string {
+	return fmt.Sprintf("upgrades?mode=set&upgradetime=%s&protocolversion=%d", at.UTC().Format("2006-01-02T15:04:05Z"), version)
 }
 
 // tableArray reads an array of tables as decoded from TOML.
