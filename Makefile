@@ -79,7 +79,7 @@ STELLAR_CORE ?=
 
 .PHONY: test-stellar-core
 test-stellar-core: ## Prove configurations and consensus against a real stellar-core (STELLAR_CORE=path/to/stellar-core).
-	STELLAR_CORE="$(STELLAR_CORE)" go test -tags stellarcore ./internal/stellarcore/ -run 'TestRealStellarCore|TestThreeValidators' -v -timeout 20m
+	STELLAR_CORE="$(STELLAR_CORE)" go test -tags stellarcore ./internal/stellarcore/ -run 'TestRealStellarCore|TestThreeValidators|TestFullValidators' -v -timeout 20m
 
 .PHONY: test-e2e
 test-e2e: manifests generate fmt vet ## Run the end-to-end suite on a simulated cluster (kwok), the operator as its own process.

@@ -161,6 +161,7 @@ func organisation(t *testing.T, bin string) []*node {
 					HistoryArchiveURLs: []string{"http://127.0.0.1:9/archive"},
 					// These validators publish no archive, which stellar-core calls unsafe unless told.
 					AllowUnsafeQuorum: true,
+					History:           &stellarv1alpha1.HistorySpec{Publish: new(false)},
 				},
 			},
 		}

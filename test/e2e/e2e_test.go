@@ -104,7 +104,10 @@ func operatorLog() string {
 }
 
 // renderFor runs the validator's init step, the operator's render-config, against the live ConfigMaps.
-func renderFor(g Gomega, ns, name string) map[string]any {
+func renderFor(g Gomega, ns, name string) map[string]any { return renderWithSeed(g, ns, name, testSeed) }
+
+// renderWithSeed is renderFor with the validator's own seed.
+func renderWithSeed(g Gomega, ns, name, seed string) map[string]any {
 	dir := GinkgoT().TempDir()
 	base := &corev1.ConfigMap{}
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-config"}, base)).To(Succeed())
@@ -124,10 +127,10 @@ func renderFor(g Gomega, ns, name string) map[string]any {
 	a.Install = filepath.Join(dir, "manager")
 	args := a.List()
 	cmd := exec.Command(operator.path, args...)
-	cmd.Env = []string{renderconfig.SeedEnv + "=" + testSeed, renderconfig.PodIPEnv + "=" + pod.Status.PodIP}
+	cmd.Env = []string{renderconfig.SeedEnv + "=" + seed, renderconfig.PodIPEnv + "=" + pod.Status.PodIP}
 	out, err := cmd.CombinedOutput()
 	g.Expect(err).NotTo(HaveOccurred(), string(out))
-	g.Expect(string(out)).NotTo(ContainSubstring(testSeed))
+	g.Expect(string(out)).NotTo(ContainSubstring(seed))
 	text, err := os.ReadFile(filepath.Join(dir, "stellar-core.cfg"))
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(stellarcore.Check(string(text), stellarcore.CheckOptions{})).To(Succeed(), "stellar-core would refuse %s's configuration", name)

@@ -121,9 +121,27 @@ var _ = Describe("Rollouts on a simulated cluster", Ordered, func() {
 			}
 			return k8sClient.SubResource("eviction").Create(ctx, pod, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}})
 		}
+		// r1's new pod stays NotReady (down) until the spec releases it.
+		tracker.setHold(2 * time.Minute)
+		old := &corev1.Pod{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "r1-0"}, old)).To(Succeed())
 		Expect(evict("r1-0")).To(Succeed(), "one validator may be evicted")
-		err := evict("r2-0")
-		Expect(apierrors.IsTooManyRequests(err)).To(BeTrue(), "a second eviction while r1 is down is refused: %v", err)
+		Eventually(func(g Gomega) {
+			pod := &corev1.Pod{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "r1-0"}, pod)).To(Succeed())
+			g.Expect(pod.UID).NotTo(Equal(old.UID))
+			g.Expect(testutil.IsReady(pod)).To(BeFalse())
+			pdb := &policyv1.PodDisruptionBudget{}
+			g.Expect(k8sClient.Get(ctx, pdbKey, pdb)).To(Succeed())
+			g.Expect(pdb.Status.CurrentHealthy).To(Equal(int32(3)))
+			g.Expect(pdb.Status.DisruptionsAllowed).To(BeZero())
+		}, wait, poll).Should(Succeed())
+		for _, n := range []string{"r2-0", "r3-0", "r4-0"} {
+			err := evict(n)
+			Expect(apierrors.IsTooManyRequests(err)).To(BeTrue(), "evicting %s while r1 is down is refused: %v", n, err)
+		}
+		tracker.setHold(pacedHold)
+		tracker.release()
 		settledWith(ns, four...)
 	})
 })

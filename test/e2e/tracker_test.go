@@ -130,3 +130,22 @@ func (t *podTracker) mostDown() (int, []string) {
 	defer t.mu.Unlock()
 	return t.maxDown, append([]string(nil), t.downLog...)
 }
+
+// setHold changes how long pods restarted from now on are held NotReady.
+func (t *podTracker) setHold(d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.hold = d
+}
+
+// release ends every hold now: held pods become Ready at the next poll.
+func (t *podTracker) release() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	for uid, until := range t.heldUntil {
+		if until.After(now) {
+			t.heldUntil[uid] = now
+		}
+	}
+}

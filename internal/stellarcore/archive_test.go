@@ -1,0 +1,419 @@
+//go:build stellarcore
+
+package stellarcore_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/archive"
+	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/readiness"
+	"github.com/stellar-k8s/stellar-operator/internal/renderconfig"
+	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
+)
+
+// accelerate is the one key the test adds to what the operator renders: 1 s ledgers and a checkpoint
+// every 8 ledgers instead of 64, so archives fill in seconds. It is not a key the operator writes.
+const accelerate = "ARTIFICIALLY_ACCELERATE_TIME_FOR_TESTING = true\n"
+
+// TestFullValidatorsPublishServeAndCatchUp runs a private network as the operator builds it: three
+// Full validators of one HIGH organisation on a Custom network, configured by BaseConfig and the pod's
+// render-config step (their peers' archives as HISTORY, the protocol armed through COMMANDS), started by
+// the pod's own start script (new-db, new-hist, run) and served by the operator's archive server on
+// loopback. A fourth validator started later catches up from those archives and follows consensus.
+func TestFullValidatorsPublishServeAndCatchUp(t *testing.T) {
+	bin := os.Getenv("STELLAR_CORE")
+	if bin == "" {
+		t.Skip("STELLAR_CORE is not set: give the path of a stellar-core binary (make test-stellar-core STELLAR_CORE=...)")
+	}
+	bin, _ = filepath.Abs(bin)
+	if testing.Short() {
+		t.Skip("runs four validators for about three minutes")
+	}
+	pathWithCore := filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH")
+
+	org := fullOrganisation(t, bin)
+	servers := map[string]*archiveServer{}
+	for _, n := range org {
+		servers[n.spec.Name] = serveArchive(t, n)
+	}
+	doc := loopbackPeers(org)
+	for _, n := range org {
+		renderForLoopback(t, n, doc)
+		startWithScript(t, n, pathWithCore)
+	}
+	t.Cleanup(func() {
+		for _, n := range org {
+			stop(n)
+		}
+	})
+
+	for _, n := range org {
+		waitFor(t, 120*time.Second, n.spec.Name+" in consensus at protocol 19, armed at start", func() error {
+			info, err := admin(n, "info")
+			if err != nil {
+				return err
+			}
+			if err := readiness.Decide(info, readiness.DefaultMaxLedgerAge); err != nil {
+				return err
+			}
+			if v := ledgerVersion(info); v != 19 {
+				return fmt.Errorf("ledger protocol %d", v)
+			}
+			return nil
+		})
+	}
+	for _, n := range org {
+		waitFor(t, 120*time.Second, n.spec.Name+" publishes a checkpoint its archive server serves", func() error {
+			ledger, err := servers[n.spec.Name].currentLedger()
+			if err != nil {
+				return err
+			}
+			if ledger < 15 {
+				return fmt.Errorf("archive at ledger %d", ledger)
+			}
+			t.Logf("%s: archive served on %s at ledger %d", n.spec.Name, servers[n.spec.Name].url, ledger)
+			return nil
+		})
+	}
+
+	// A validator started later has only the others' archives to catch up from.
+	late := lateValidator(t, bin)
+	renderForLoopback(t, late, doc)
+	rendered, _ := os.ReadFile(filepath.Join(late.dir, "stellar-core.cfg"))
+	if strings.Contains(string(rendered), "[HISTORY") || strings.Count(string(rendered), "HISTORY = \"curl -sf http://127.0.0.1:") != 3 {
+		t.Fatalf("the late validator should read the three archives through its [[VALIDATORS]] HISTORY only:\n%s", rendered)
+	}
+	served, pathsBefore := 0, map[string]int{}
+	for name, s := range servers {
+		served += s.files()
+		pathsBefore[name] = len(s.paths())
+	}
+	startWithScript(t, late, pathWithCore)
+	t.Cleanup(func() { stop(late) })
+	waitFor(t, 180*time.Second, "the late validator caught up and in consensus", func() error {
+		info, err := admin(late, "info")
+		if err != nil {
+			return err
+		}
+		if err := readiness.Decide(info, readiness.DefaultMaxLedgerAge); err != nil {
+			return err
+		}
+		ref, err := admin(org[0], "info")
+		if err != nil {
+			return err
+		}
+		if mine, theirs := ledgerNum(info), ledgerNum(ref); mine < 16 || mine+3 < theirs {
+			return fmt.Errorf("the late validator is at ledger %d, the network at %d", mine, theirs)
+		}
+		return nil
+	})
+	after := 0
+	var fetched []string
+	for name, s := range servers {
+		after += s.files()
+		fetched = append(fetched, s.paths()[pathsBefore[name]:]...)
+	}
+	checkpointFiles := 0
+	for _, p := range fetched {
+		if !strings.HasSuffix(p, archive.StateFile) {
+			checkpointFiles++
+		}
+	}
+	if checkpointFiles == 0 {
+		lateLog, _ := os.ReadFile(filepath.Join(late.dir, "run.log"))
+		t.Logf("late validator's log:\n%s", tail(string(lateLog), 60))
+		t.Fatalf("the late validator fetched no checkpoint file from its peers' archives: %v", fetched)
+	}
+	info, _ := admin(late, "info")
+	t.Logf("the late validator caught up from its peers' archives: %d requests (%d served), %d checkpoint files, e.g. %v; info: %s",
+		len(fetched), after-served, checkpointFiles, fetched[:min(len(fetched), 6)], info)
+
+	// A restart runs the start script again: new-hist is skipped, the archive kept. Without its guard,
+	// new-hist would fail on the archive that exists.
+	first := org[0]
+	before, err := servers[first.spec.Name].currentLedger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop(first)
+	if err := os.Rename(filepath.Join(first.dir, "run.log"), filepath.Join(first.dir, "run-before-restart.log")); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "new-hist", first.spec.Name, "--conf", filepath.Join(first.dir, "stellar-core.cfg"))
+	cmd.Dir = first.dir
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Fatalf("new-hist on a published archive succeeded; the start script's guard would not be needed:\n%s", out)
+	}
+	// Without its marker the guard still sees the archive's state file.
+	if err := os.Remove(filepath.Join(first.dir, ".history-initialized")); err != nil {
+		t.Fatal(err)
+	}
+	startWithScript(t, first, pathWithCore)
+	waitFor(t, 120*time.Second, first.spec.Name+" back in consensus after its restart", func() error {
+		info, err := admin(first, "info")
+		if err != nil {
+			return err
+		}
+		return readiness.Decide(info, readiness.DefaultMaxLedgerAge)
+	})
+	log, _ := os.ReadFile(filepath.Join(first.dir, "run.log"))
+	if strings.Contains(string(log), "stellar-core new-hist") || !strings.Contains(string(log), "stellar-core run") {
+		t.Errorf("the restart ran new-hist:\n%s", log)
+	}
+	if now, err := servers[first.spec.Name].currentLedger(); err != nil || now < before {
+		t.Fatalf("the archive went from ledger %d to %d (%v) across the restart", before, now, err)
+	}
+}
+
+// fullOrganisation is three validators of one HIGH home domain on a Custom network, each publishing a
+// local archive (the default there), with its own seed and ports.
+func fullOrganisation(t *testing.T, bin string) []*node {
+	var nodes []*node
+	for i := range 3 {
+		seed, public := genSeed(t, bin)
+		port := int32(33625 + 10*i)
+		spec := customValidator(fmt.Sprintf("full-%d", i+1), public, port)
+		spec.Spec.ValidatorConfig.Quorum = &stellarv1alpha1.QuorumSpec{Quality: stellarv1alpha1.QualityHigh}
+		spec.Spec.ValidatorConfig.History = &stellarv1alpha1.HistorySpec{Port: port + 2}
+		if !spec.PublishesLocally() {
+			t.Fatal("a Custom validator publishes a local archive by default")
+		}
+		nodes = append(nodes, &node{spec: spec, seed: seed, dir: t.TempDir()})
+	}
+	return nodes
+}
+
+// lateValidator is a Basic validator of another organisation that lists the three: it publishes
+// nothing, so its only archives are theirs.
+func lateValidator(t *testing.T, bin string) *node {
+	seed, public := genSeed(t, bin)
+	spec := customValidator("late", public, 33695)
+	vc := spec.Spec.ValidatorConfig
+	vc.HomeDomain = "late.example.org"
+	vc.Quorum = &stellarv1alpha1.QuorumSpec{Quality: stellarv1alpha1.QualityMedium}
+	vc.History = &stellarv1alpha1.HistorySpec{Publish: new(false)}
+	// An organisation of one validator tolerates no failure of its own.
+	vc.AllowUnsafeQuorum = true
+	return &node{spec: spec, seed: seed, dir: t.TempDir()}
+}
+
+func customValidator(name, public string, port int32) *stellarv1alpha1.StellarNode {
+	return &stellarv1alpha1.StellarNode{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "stellar", Name: name},
+		Spec: stellarv1alpha1.StellarNodeSpec{
+			NodeType: stellarv1alpha1.NodeTypeValidator, Network: stellarv1alpha1.NetworkCustom,
+			CustomNetworkPassphrase: "stellar-operator archive test ; 2026", Version: "19.14.0",
+			ValidatorConfig: &stellarv1alpha1.ValidatorConfig{
+				SeedSecretRef: "seed", PeerPort: port, HTTPPort: port + 1, PublicKey: public, HomeDomain: "example.org",
+				ProtocolVersion: new(int32(19)),
+			},
+		},
+	}
+}
+
+func genSeed(t *testing.T, bin string) (seed, public string) {
+	out, err := exec.Command(bin, "gen-seed").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(out), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(line, "Secret seed") {
+			seed = f[len(f)-1]
+		} else if len(f) > 0 && strings.HasPrefix(line, "Public") {
+			public = f[len(f)-1]
+		}
+	}
+	return seed, public
+}
+
+// loopbackPeers is what peer discovery publishes of the nodes, with loopback for their addresses and
+// their archive servers.
+func loopbackPeers(nodes []*node) peers.Document {
+	var doc peers.Document
+	for _, n := range nodes {
+		p := resources.PeerOf(n.spec, "cluster.local")
+		p.DNSName, p.PodIP = "127.0.0.1", "127.0.0.1"
+		if p.History == "" {
+			panic(n.spec.Name + " publishes no archive")
+		}
+		p.History = fmt.Sprintf("http://127.0.0.1:%d", n.spec.HistoryPort())
+		doc.Peers = append(doc.Peers, p)
+	}
+	return doc
+}
+
+// renderForLoopback runs the pod's render-config on the node's base configuration and stellar-peers,
+// then moves the data paths into the node's directory and accelerates time.
+func renderForLoopback(t *testing.T, n *node, doc peers.Document) {
+	t.Helper()
+	base, err := stellarcore.BaseConfig(n.spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	basePath, peersPath := filepath.Join(n.dir, "base.cfg"), filepath.Join(n.dir, "peers.json")
+	data, _ := json.Marshal(doc)
+	if err := os.WriteFile(basePath, []byte(base), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(peersPath, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(n.dir, "stellar-core.cfg")
+	vc := n.spec.Spec.ValidatorConfig
+	args := renderconfig.Args{Base: basePath, Peers: peersPath, Out: out, NodeName: n.spec.Name, NetworkID: n.spec.NetworkID(),
+		PublicKey: vc.PublicKey, QuorumFromPeers: true, ProtocolVersion: *vc.ProtocolVersion}
+	env := map[string]string{renderconfig.SeedEnv: n.seed, renderconfig.PodIPEnv: "127.0.0.1"}
+	// render-config checks the file against stellar-core's rules before it writes it.
+	if err := renderconfig.Run(args.List()[1:], func(k string) string { return env[k] }, &strings.Builder{}); err != nil {
+		t.Fatalf("%s: render-config: %v", n.spec.Name, err)
+	}
+	rendered, _ := os.ReadFile(out)
+	adapted := strings.ReplaceAll(string(rendered), stellarcore.DataDir+"/", n.dir+"/")
+	header, rest, _ := strings.Cut(adapted, "\n")
+	if err := os.WriteFile(out, []byte(header+"\n"+accelerate+rest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startWithScript runs the stellar-core container's own start script, its paths moved into the node's
+// directory: new-db and new-hist on a fresh volume, then stellar-core run in its place.
+func startWithScript(t *testing.T, n *node, path string) {
+	t.Helper()
+	script := resources.ValidatorStartScript(n.spec)
+	script = strings.ReplaceAll(script, "/etc/stellar/rendered/stellar-core.cfg", filepath.Join(n.dir, "stellar-core.cfg"))
+	script = strings.ReplaceAll(script, stellarcore.DataDir+"/", n.dir+"/")
+	log, err := os.OpenFile(filepath.Join(n.dir, "run.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.cmd = exec.Command("/bin/sh", "-c", "set -x\n"+script)
+	n.cmd.Dir, n.cmd.Stdout, n.cmd.Stderr = n.dir, log, log
+	n.cmd.Env = append(os.Environ(), "PATH="+path)
+	if err := n.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// archiveServer is the operator's archive server for one node, on loopback, with the paths it served.
+type archiveServer struct {
+	url string
+	reg *prometheus.Registry
+
+	mu     sync.Mutex
+	served []string
+}
+
+func serveArchive(t *testing.T, n *node) *archiveServer {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", n.spec.HistoryPort()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &archiveServer{url: "http://" + ln.Addr().String(), reg: reg}
+	files := archive.NewServer(filepath.Join(n.dir, "history"), reg)
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.served = append(s.served, r.URL.Path)
+		s.mu.Unlock()
+		files.ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return s
+}
+
+// currentLedger is the archive's last published checkpoint, as its state file says.
+func (s *archiveServer) currentLedger() (int64, error) {
+	resp, err := http.Get(s.url + "/" + archive.StateFile)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("%s: %s", archive.StateFile, resp.Status)
+	}
+	if resp.Header.Get("Cache-Control") != "no-cache" {
+		return 0, errors.New("the state file must never be cached")
+	}
+	var state struct {
+		CurrentLedger int64 `json:"currentLedger"`
+	}
+	return state.CurrentLedger, json.NewDecoder(resp.Body).Decode(&state)
+}
+
+// paths are the request paths the server has answered so far.
+func (s *archiveServer) paths() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.served)
+}
+
+// files is how many files the server has served with 200 so far.
+func (s *archiveServer) files() int {
+	families, err := s.reg.Gather()
+	if err != nil {
+		return 0
+	}
+	total := 0
+	for _, f := range families {
+		if f.GetName() != "stellar_history_archive_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "code" && l.GetValue() == "200" {
+					total += int(m.GetCounter().GetValue())
+				}
+			}
+		}
+	}
+	return total
+}
+
+func ledgerNum(info []byte) int64 {
+	var doc struct {
+		Info struct {
+			Ledger struct {
+				Num int64 `json:"num"`
+			} `json:"ledger"`
+		} `json:"info"`
+	}
+	_ = json.Unmarshal(info, &doc)
+	return doc.Info.Ledger.Num
+}
+
+func ledgerVersion(info []byte) int {
+	var doc struct {
+		Info struct {
+			Ledger struct {
+				Version int `json:"version"`
+			} `json:"ledger"`
+		} `json:"info"`
+	}
+	_ = json.Unmarshal(info, &doc)
+	return doc.Info.Ledger.Version
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
