@@ -104,7 +104,9 @@ func operatorLog() string {
 }
 
 // renderFor runs the validator's init step, the operator's render-config, against the live ConfigMaps.
-func renderFor(g Gomega, ns, name string) map[string]any { return renderWithSeed(g, ns, name, testSeed) }
+func renderFor(g Gomega, ns, name string) map[string]any {
+	return renderWithSeed(g, ns, name, testSeed)
+}
 
 // renderWithSeed is renderFor with the validator's own seed.
 func renderWithSeed(g Gomega, ns, name, seed string) map[string]any {
