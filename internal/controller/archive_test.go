@@ -126,4 +126,13 @@ var _ = Describe("Full validators (history archives)", func() {
 		err = k8sClient.Create(ctx, public)
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
 	})
+
+	It("refuses a HIGH-quality validator that publishes no archive", func() {
+		high := validator(ns, "high", testutil.InOrganisation("example.org", "", &stellarv1alpha1.QuorumSpec{Quality: stellarv1alpha1.QualityHigh}))
+		err := k8sClient.Create(ctx, high)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
+		Expect(err.Error()).To(ContainSubstring("must publish a history archive"))
+		high.Spec.ValidatorConfig.History = &stellarv1alpha1.HistorySpec{Publish: new(true)}
+		Expect(k8sClient.Create(ctx, high)).To(Succeed(), "a Testnet validator may publish")
+	})
 })
