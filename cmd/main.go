@@ -1,7 +1,7 @@
 // Command manager runs the stellar-operator: the StellarNode reconciler and peer discovery.
 // `manager render-config` is the init step of validator pods (see internal/renderconfig), `manager ready`
-// their readiness check (see internal/readiness), `manager serve-archive` the sidecar that serves a Full
-// validator's history archive (see internal/archive).
+// their readiness check (see internal/readiness), `manager agent` their sidecar: status, metrics, live
+// peering and a Full validator's history archive (see internal/agent).
 package main
 
 import (
@@ -11,7 +11,7 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
-	"github.com/stellar-k8s/stellar-operator/internal/archive"
+	"github.com/stellar-k8s/stellar-operator/internal/agent"
 	"github.com/stellar-k8s/stellar-operator/internal/operator"
 	"github.com/stellar-k8s/stellar-operator/internal/readiness"
 	"github.com/stellar-k8s/stellar-operator/internal/renderconfig"
@@ -26,8 +26,8 @@ func main() {
 		case readiness.Command:
 			subcommand(readiness.Command, readiness.Run(os.Args[2:], os.Stdout))
 			return
-		case archive.Command:
-			subcommand(archive.Command, archive.Run(ctrl.SetupSignalHandler(), os.Args[2:], os.Stdout))
+		case agent.Command:
+			subcommand(agent.Command, agent.Run(ctrl.SetupSignalHandler(), os.Args[2:], os.Stdout))
 			return
 		}
 	}

@@ -1,28 +1,18 @@
-// Package archive is the `serve-archive` sidecar of a Full validator: it serves the history archive
-// stellar-core publishes on the validator's volume, read-only, over HTTP, so the network's other
-// validators can catch up from it. It runs from the operator's own image: no other image to trust.
+// Package archive serves the history archive a Full validator publishes on its volume, read-only, over
+// HTTP, so the network's other validators can catch up from it. The validator's agent sidecar runs it,
+// from the operator's own image: no other image to trust.
 package archive
 
 import (
-	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"path"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
-
-// Command is the subcommand of the operator's binary that runs the server.
-const Command = "serve-archive"
 
 // StateFile is the archive's root document, rewritten at every checkpoint: never cached.
 const StateFile = ".well-known/stellar-history.json"
@@ -32,19 +22,6 @@ const (
 	cacheForever = "public, max-age=31536000, immutable"
 	cacheNever   = "no-cache"
 )
-
-// Args are serve-archive's arguments: the StatefulSet builder writes them with List, Run reads them.
-type Args struct {
-	// Dir is the archive's root directory.
-	Dir string
-	// Port is the HTTP port; /metrics is served on it too.
-	Port int
-}
-
-// List is the container's argument list, the subcommand first.
-func (a Args) List() []string {
-	return []string{Command, "--dir=" + a.Dir, fmt.Sprintf("--port=%d", a.Port)}
-}
 
 // Server serves one archive directory read-only.
 type Server struct {
@@ -175,50 +152,4 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		reg.MustRegister(m.requests, m.errors)
 	}
 	return m
-}
-
-// ParseArgs reads the arguments that follow the subcommand.
-func ParseArgs(args []string) (Args, error) {
-	var a Args
-	fs := flag.NewFlagSet(Command, flag.ContinueOnError)
-	fs.StringVar(&a.Dir, "dir", "", "the archive's root directory")
-	fs.IntVar(&a.Port, "port", 0, "HTTP port")
-	if err := fs.Parse(args); err != nil {
-		return Args{}, err
-	}
-	if a.Dir == "" || a.Port <= 0 || a.Port > 65535 {
-		return Args{}, errors.New("serve-archive needs --dir and --port")
-	}
-	return a, nil
-}
-
-// Run serves the archive until ctx ends.
-func Run(ctx context.Context, args []string, stdout io.Writer) error {
-	a, err := ParseArgs(args)
-	if err != nil {
-		return err
-	}
-	reg := prometheus.NewRegistry()
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/", NewServer(a.Dir, reg))
-	srv := &http.Server{
-		Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 10 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10,
-	}
-	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", a.Port))
-	if err != nil {
-		return err
-	}
-	_, _ = fmt.Fprintf(stdout, "serving %s on :%d\n", a.Dir, a.Port)
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }

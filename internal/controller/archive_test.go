@@ -54,12 +54,13 @@ var _ = Describe("Full validators (history archives)", func() {
 		sts := &appsv1.StatefulSet{}
 		Eventually(func(g Gomega) { sts = getSTS(ns, "full")(g) }, timeout, interval).Should(Succeed())
 
-		server := container(sts, resources.ArchiveServerContainer)
-		Expect(server).NotTo(BeNil(), "the archive server sidecar")
+		server := container(sts, resources.AgentContainer)
+		Expect(server).NotTo(BeNil(), "the agent sidecar serves the archive")
 		Expect(server.Image).To(Equal(testOperatorImage), "the operator's own image")
-		Expect(server.Args).To(Equal([]string{"serve-archive", "--dir=/data/history", "--port=11627"}))
-		Expect(server.Ports).To(ConsistOf(HaveField("ContainerPort", int32(11627))))
-		Expect(server.VolumeMounts).To(ConsistOf(And(HaveField("MountPath", "/data"), HaveField("ReadOnly", true))), "read-only")
+		Expect(server.Args).To(ContainElements("--archive-dir=/data/history", "--archive-port=11627", "--publish-queue=/data/buckets/publishqueue"))
+		Expect(server.Ports).To(ContainElement(And(HaveField("Name", "history"), HaveField("ContainerPort", int32(11627)))))
+		Expect(server.VolumeMounts).To(ContainElement(And(HaveField("MountPath", "/data"), HaveField("ReadOnly", true))), "read-only")
+		Expect(server.VolumeMounts).NotTo(ContainElement(HaveField("MountPath", "/etc/stellar/rendered")), "never the seed")
 		Expect(server.Resources.Limits.Memory().IsZero()).To(BeFalse(), "bounded")
 
 		script := strings.Join(container(sts, "stellar-core").Command, " ")
@@ -96,7 +97,8 @@ var _ = Describe("Full validators (history archives)", func() {
 			corev1.EnvVar{Name: "AWS_SECRET_ACCESS_KEY", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 				LocalObjectReference: corev1.LocalObjectReference{Name: "archive-credentials"}, Key: "AWS_SECRET_ACCESS_KEY"}}},
 		))
-		Expect(container(sts, resources.ArchiveServerContainer)).To(BeNil(), "object storage serves itself")
+		Expect(container(sts, resources.AgentContainer).Args).NotTo(ContainElement(HavePrefix("--archive-dir")), "object storage serves itself")
+		Expect(container(sts, resources.AgentContainer).Ports).NotTo(ContainElement(HaveField("Name", "history")))
 		Expect(strings.Join(core.Command, " ")).To(ContainSubstring("curl -sf https://bucket-a.s3.example.org/.well-known/stellar-history.json"),
 			"new-hist never runs on an archive the bucket already holds")
 		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, "archive-credentials"), &corev1.Secret{}))).To(BeTrue(),

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/agent"
 	"github.com/stellar-k8s/stellar-operator/internal/archive"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/readiness"
@@ -30,8 +31,12 @@ const (
 	renderedDir    = "/etc/stellar/rendered"
 	renderedConfig = renderedDir + "/" + ConfigKey
 	toolsDir       = "/opt/stellar-operator"
-	// ArchiveServerContainer serves a Full validator's local history archive.
-	ArchiveServerContainer = "archive-server"
+	// AgentContainer is the validator's agent sidecar (internal/agent).
+	AgentContainer = "agent"
+	// AgentPort serves the agent's status document and metrics.
+	AgentPort = 11628
+	// PortAgent names the agent's port in the pod.
+	PortAgent = "agent"
 	// ToolsBinary is where the init step puts the operator's binary for the readiness check.
 	ToolsBinary     = toolsDir + "/manager"
 	dataVolume      = "data"
@@ -148,7 +153,7 @@ func ValidatorStatefulSet(node *stellarv1alpha1.StellarNode, baseConfig string, 
 							{Name: volumeTools, MountPath: toolsDir},
 						},
 					}},
-					Containers: append([]corev1.Container{{
+					Containers: []corev1.Container{{
 						Name:    "stellar-core",
 						Image:   validatorImage(node),
 						Command: shell(startScript),
@@ -172,7 +177,7 @@ func ValidatorStatefulSet(node *stellarv1alpha1.StellarNode, baseConfig string, 
 							{Name: volumeRendered, MountPath: renderedDir, ReadOnly: true},
 							{Name: volumeTools, MountPath: toolsDir, ReadOnly: true},
 						},
-					}}, archiveServer(node, opts)...),
+					}, agentSidecar(node, opts)},
 					Volumes: []corev1.Volume{
 						{Name: "base-config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 							LocalObjectReference: corev1.LocalObjectReference{Name: ConfigMapName(node)},
@@ -230,24 +235,38 @@ fi
 	return script + fmt.Sprintf("exec stellar-core run --conf %s\n", renderedConfig)
 }
 
-// archiveServer is the sidecar that serves a local archive read-only, from the operator's own image.
-func archiveServer(node *stellarv1alpha1.StellarNode, opts Options) []corev1.Container {
-	if !node.PublishesLocally() {
-		return nil
+// agentSidecar is the validator's agent, from the operator's own image: its status document and
+// metrics on the agent port, live peering from the mounted stellar-peers, and a Full validator's local
+// archive on the history port. It sees the volume read-only and never the rendered configuration.
+func agentSidecar(node *stellarv1alpha1.StellarNode, opts Options) corev1.Container {
+	args := agent.Args{AdminPort: int(node.HTTPPort()), Port: AgentPort}
+	if node.PeerDiscoveryEnabled() {
+		args.PeersFile, args.Self, args.NetworkID = peersDir+"/"+peers.KeyPeersJSON, node.Name, node.NetworkID()
 	}
-	return []corev1.Container{{
-		Name:    ArchiveServerContainer,
+	ports := []corev1.ContainerPort{{Name: PortAgent, ContainerPort: AgentPort, Protocol: corev1.ProtocolTCP}}
+	if node.PublishesLocally() {
+		args.ArchiveDir, args.ArchivePort = stellarcore.HistoryDir, int(node.HistoryPort())
+		ports = append(ports, corev1.ContainerPort{Name: portHistory, ContainerPort: node.HistoryPort(), Protocol: corev1.ProtocolTCP})
+	}
+	if node.PublishesHistory() {
+		args.PublishQueue = stellarcore.BucketDir + "/publishqueue"
+	}
+	return corev1.Container{
+		Name:    AgentContainer,
 		Image:   opts.OperatorImage,
 		Command: []string{"/manager"},
-		Args:    archive.Args{Dir: stellarcore.HistoryDir, Port: int(node.HistoryPort())}.List(),
-		Ports:   []corev1.ContainerPort{{Name: portHistory, ContainerPort: node.HistoryPort(), Protocol: corev1.ProtocolTCP}},
+		Args:    args.List(),
+		Ports:   ports,
 		Resources: corev1.ResourceRequirements{
-			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi")},
-			Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
+			Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
 		},
 		SecurityContext: containerSecurityContext(false),
-		VolumeMounts:    []corev1.VolumeMount{{Name: dataVolume, MountPath: stellarcore.DataDir, ReadOnly: true}},
-	}}
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: dataVolume, MountPath: stellarcore.DataDir, ReadOnly: true},
+			{Name: "peers", MountPath: peersDir, ReadOnly: true},
+		},
+	}
 }
 
 // archiveCredentials are the environment variables of an object-storage archive's credentials.

@@ -50,7 +50,7 @@ var _ = Describe("A private network from examples/ on a simulated cluster", Orde
 			Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, sts)).To(Succeed())
 			pod := &corev1.Pod{}
 			Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-0"}, pod)).To(Succeed())
-			Expect(pod.Spec.Containers).To(ContainElement(And(HaveField("Name", resources.ArchiveServerContainer),
+			Expect(pod.Spec.Containers).To(ContainElement(And(HaveField("Name", resources.AgentContainer),
 				HaveField("Ports", ContainElement(HaveField("ContainerPort", int32(stellarv1alpha1.DefaultHistoryPort)))))))
 			svc := &corev1.Service{}
 			Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-headless"}, svc)).To(Succeed())

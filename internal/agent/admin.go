@@ -1,0 +1,189 @@
+// Package agent is the sidecar of every validator pod, run from the operator's own image: it reads
+// stellar-core's admin API on 127.0.0.1 (PUBLIC_HTTP_PORT stays false) and serves a small read-only
+// status document, Prometheus metrics under stellar-core-prometheus-exporter's names, and, for a
+// Full validator, its history archive; it also connects stellar-core to the network's members it is
+// not connected to (live peering). It never serves the seed, the configuration or an admin command.
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Admin is a client of stellar-core's admin HTTP API. Every route answers 200, errors included
+// (CommandHandler::safeRouter), so an answer is an error when its body says so.
+type Admin struct {
+	base   string
+	client *http.Client
+}
+
+// NewAdmin talks to stellar-core's admin port on 127.0.0.1, or to base when it is a URL (tests).
+func NewAdmin(base string) *Admin {
+	if !strings.Contains(base, "://") {
+		base = "http://127.0.0.1:" + base
+	}
+	return &Admin{base: strings.TrimSuffix(base, "/"), client: &http.Client{Timeout: 3 * time.Second}}
+}
+
+// maxBody bounds what is read of one answer: /metrics is the largest, about 100 KB.
+const maxBody = 8 << 20
+
+// get fetches one route and returns its body, or the error stellar-core answered.
+func (a *Admin) get(ctx context.Context, route string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+"/"+route, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("stellar-core does not answer: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, fmt.Errorf("read stellar-core's /%s: %w", route, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("stellar-core's /%s: HTTP %d", route, resp.StatusCode)
+	}
+	var failure struct {
+		Error     string `json:"error"`
+		Exception string `json:"exception"`
+	}
+	if json.Unmarshal(body, &failure) == nil && (failure.Error != "" || failure.Exception != "") {
+		return nil, fmt.Errorf("stellar-core: %s", failure.Error+failure.Exception)
+	}
+	return body, nil
+}
+
+// getJSON fetches one route and decodes its JSON answer into v.
+func (a *Admin) getJSON(ctx context.Context, route string, v any) error {
+	body, err := a.get(ctx, route)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		// CommandHandler::safeRouter answers "exception: ..." as plain text.
+		return fmt.Errorf("stellar-core's /%s is not JSON: %.120s", route, body)
+	}
+	return nil
+}
+
+// Info is stellar-core's /info, the fields the agent uses (CommandHandler::info, ApplicationImpl::getJsonInfo).
+type Info struct {
+	Build           string `json:"build"`
+	Network         string `json:"network"`
+	State           string `json:"state"`
+	StartedOn       string `json:"startedOn"`
+	ProtocolVersion int64  `json:"protocol_version"`
+	Ledger          struct {
+		Num          int64 `json:"num"`
+		Age          int64 `json:"age"`
+		CloseTime    int64 `json:"closeTime"`
+		Version      int64 `json:"version"`
+		BaseFee      int64 `json:"baseFee"`
+		BaseReserve  int64 `json:"baseReserve"`
+		MaxTxSetSize int64 `json:"maxTxSetSize"`
+	} `json:"ledger"`
+	Peers struct {
+		Authenticated int64 `json:"authenticated_count"`
+		Pending       int64 `json:"pending_count"`
+	} `json:"peers"`
+	Quorum struct {
+		QSet struct {
+			Agree    *int64 `json:"agree"`
+			Missing  *int64 `json:"missing"`
+			Disagree *int64 `json:"disagree"`
+			Delayed  *int64 `json:"delayed"`
+			FailAt   *int64 `json:"fail_at"`
+			Phase    string `json:"phase"`
+			Ledger   int64  `json:"ledger"`
+		} `json:"qset"`
+		Transitive *struct {
+			Intersection    bool       `json:"intersection"`
+			LastCheckLedger int64      `json:"last_check_ledger"`
+			NodeCount       int64      `json:"node_count"`
+			Critical        [][]string `json:"critical"`
+		} `json:"transitive"`
+	} `json:"quorum"`
+}
+
+// Info asks /info.
+func (a *Admin) Info(ctx context.Context) (Info, error) {
+	var doc struct {
+		Info *Info `json:"info"`
+	}
+	if err := a.getJSON(ctx, "info", &doc); err != nil {
+		return Info{}, err
+	}
+	if doc.Info == nil {
+		return Info{}, errors.New("stellar-core's /info has no info")
+	}
+	return *doc.Info, nil
+}
+
+// Peer is an authenticated peer of /peers?fullkeys=true (CommandHandler::peers, Peer::getJsonInfo).
+type Peer struct {
+	Address string `json:"address"`
+	ID      string `json:"id"`
+}
+
+// Host is the peer's address without its port.
+func (p Peer) Host() string {
+	host, _, found := strings.Cut(p.Address, ":")
+	if !found {
+		return p.Address
+	}
+	return host
+}
+
+// AuthenticatedPeers asks /peers with full keys and returns the inbound and outbound authenticated peers.
+func (a *Admin) AuthenticatedPeers(ctx context.Context) ([]Peer, error) {
+	var doc struct {
+		Authenticated struct {
+			Inbound  []Peer `json:"inbound"`
+			Outbound []Peer `json:"outbound"`
+		} `json:"authenticated_peers"`
+	}
+	if err := a.getJSON(ctx, "peers?fullkeys=true", &doc); err != nil {
+		return nil, err
+	}
+	return append(doc.Authenticated.Inbound, doc.Authenticated.Outbound...), nil
+}
+
+// Metric is one libmedida metric of /metrics (CommandHandler::metrics).
+type Metric struct {
+	Type         string   `json:"type"`
+	Count        float64  `json:"count"`
+	Sum          *float64 `json:"sum"`
+	Mean         float64  `json:"mean"`
+	P75          float64  `json:"75%"`
+	P99          float64  `json:"99%"`
+	DurationUnit string   `json:"duration_unit"`
+}
+
+// Metrics asks /metrics.
+func (a *Admin) Metrics(ctx context.Context) (map[string]Metric, error) {
+	var doc struct {
+		Metrics map[string]Metric `json:"metrics"`
+	}
+	if err := a.getJSON(ctx, "metrics", &doc); err != nil {
+		return nil, err
+	}
+	return doc.Metrics, nil
+}
+
+// Connect asks stellar-core to open a connection to host:port now (CommandHandler::connect). Its
+// answer is "Connect to: HOST:PORT" whatever happens next; the next /peers tells.
+func (a *Admin) Connect(ctx context.Context, host string, port int32) error {
+	_, err := a.get(ctx, "connect?peer="+url.QueryEscape(host)+"&port="+strconv.Itoa(int(port)))
+	return err
+}

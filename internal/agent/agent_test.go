@@ -1,0 +1,239 @@
+package agent_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stellar-k8s/stellar-operator/internal/agent"
+	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil"
+)
+
+func status(t *testing.T, ag *agent.Agent) agent.Status {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	ag.Status.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, agent.StatusPath, nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("/status = %d", rec.Code)
+	}
+	var s agent.Status
+	if err := json.Unmarshal(rec.Body.Bytes(), &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestStatusDocument(t *testing.T) {
+	core := testutil.StartFakeCore()
+	defer core.Close()
+	queue := t.TempDir()
+	for _, f := range []string{"0000003f.json", "0000007f.json"} {
+		if err := os.WriteFile(filepath.Join(queue, f), []byte("{}"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ag := agent.New(agent.Args{Port: 1, PublishQueue: queue}, agent.NewAdmin(core.URL), io.Discard)
+
+	s := status(t, ag)
+	if !s.InSync() || s.Ledger.Num != 1000 || s.Ledger.Age != 2 || s.ProtocolVersion != 19 || s.Quorum.Agree != 3 ||
+		s.Quorum.FailAt != 2 || s.Quorum.Intersection == nil || !*s.Quorum.Intersection || s.Build != "v19.14.0-dirty" {
+		t.Errorf("synced: %+v", s)
+	}
+	if s.PublishBacklog == nil || *s.PublishBacklog != 2 {
+		t.Errorf("publish backlog = %v, want the 2 checkpoints queued", s.PublishBacklog)
+	}
+
+	core.Set(func(f *testutil.FakeCore) { f.State, f.Age = "Catching up", 400 })
+	if s := status(t, ag); s.InSync() || s.State != "Catching up" || s.Ledger.Age != 400 {
+		t.Errorf("catching up: %+v", s)
+	}
+	core.Set(func(f *testutil.FakeCore) { f.Booting = true })
+	if s := status(t, ag); s.InSync() || !strings.Contains(s.Error, "Core is booting") || s.State != "" {
+		t.Errorf("booting: %+v", s)
+	}
+	core.Set(func(f *testutil.FakeCore) { f.Booting, f.Exception = false, "generic" })
+	if s := status(t, ag); s.InSync() || !strings.Contains(s.Error, "generic") {
+		t.Errorf("exception: %+v", s)
+	}
+	core.Close()
+	if s := status(t, ag); s.InSync() || !strings.Contains(s.Error, "does not answer") {
+		t.Errorf("down: %+v", s)
+	}
+}
+
+func TestStatusNeverServesConfigurationOrCommands(t *testing.T) {
+	core := testutil.StartFakeCore()
+	defer core.Close()
+	ag := agent.New(agent.Args{Port: 1}, agent.NewAdmin(core.URL), io.Discard)
+	rec := httptest.NewRecorder()
+	ag.Status.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, agent.StatusPath, nil))
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST /status = %d", rec.Code)
+	}
+	body := httptest.NewRecorder()
+	ag.Status.ServeHTTP(body, httptest.NewRequest(http.MethodGet, agent.StatusPath+"?connect=1", nil))
+	for _, secret := range []string{"NODE_SEED", "SEED", "connect"} {
+		if strings.Contains(body.Body.String(), secret) {
+			t.Errorf("/status mentions %s: %s", secret, body.Body.String())
+		}
+	}
+	if len(core.ConnectsSoFar()) != 0 {
+		t.Error("/status made stellar-core connect")
+	}
+}
+
+func scrape(t *testing.T, ag *agent.Agent) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	ag.Metrics.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("/metrics = %d: %s", rec.Code, rec.Body.String())
+	}
+	return rec.Body.String()
+}
+
+// The names and values stellar-core-prometheus-exporter would give, so SDF's rules work unchanged.
+func TestMetricsUnderTheExportersNames(t *testing.T) {
+	core := testutil.StartFakeCore()
+	defer core.Close()
+	ag := agent.New(agent.Args{Port: 1}, agent.NewAdmin(core.URL), io.Discard)
+	out := scrape(t, ag)
+	// The text format sorts labels by name.
+	labels := `build="v19.14.0-dirty",network="Test Network ; 2026",ver_major="19",ver_minor="14",ver_patch="0"`
+	build, network, version := `build="v19.14.0-dirty"`, `network="Test Network ; 2026"`, `ver_major="19",ver_minor="14",ver_patch="0"`
+	for _, want := range []string{
+		`stellar_core_ledger_ledger_close_seconds_count{` + labels + `} 9`,
+		`stellar_core_ledger_ledger_close_seconds_sum{` + labels + `} 0.04279`,
+		`stellar_core_ledger_ledger_close_seconds{` + build + "," + network + `,quantile="0.75",` + version + `} 0.00518`,
+		`stellar_core_ledger_operation_count_count{` + labels + `} 7`,
+		`stellar_core_history_publish_failure{` + labels + `} 0`,
+		`stellar_core_history_publish_success{` + labels + `} 4`,
+		`stellar_core_bucket_memory_shared{` + labels + `} 2`,
+		`stellar_core_ledger_age{` + labels + `} 2`,
+		`stellar_core_ledger_num{` + labels + `} 1000`,
+		`stellar_core_quorum_fail_at{` + labels + `} 2`,
+		`stellar_core_quorum_agree{` + labels + `} 3`,
+		`stellar_core_quorum_phase_externalize{` + labels + `} 1`,
+		`stellar_core_quorum_transitive_intersection{` + labels + `} 1`,
+		`stellar_core_quorum_transitive_critical{` + build + `,critical_validators="",` + network + "," + version + `} 0`,
+		`stellar_core_peers_authenticated_count{` + labels + `} 0`,
+		`stellar_core_protocol_version{` + labels + `} 19`,
+		`stellar_core_synced{` + labels + `} 1`,
+		`stellar_core_catching_up{` + labels + `} 0`,
+		`stellar_core_started_on{` + labels + `} 1.796148e+09`,
+		`# TYPE stellar_core_history_publish_failure counter`,
+		`# TYPE stellar_core_bucket_memory_shared gauge`,
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("missing %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(out)
+	}
+	core.Set(func(f *testutil.FakeCore) { f.Booting = true })
+	scrape(t, ag)
+	// The error counter is gathered beside the failing scrape: the next scrape shows it.
+	out = scrape(t, ag)
+	if strings.Contains(out, "stellar_core_ledger_num") || !regexp.MustCompile(`stellar_operator_agent_scrape_errors_total [12]\n`).MatchString(out) {
+		t.Errorf("a booting stellar-core gives no stellar_core_ metric and counts a scrape error:\n%s", out)
+	}
+}
+
+// peersFile writes what stellar-peers would publish: self, two network members, one of another network.
+func peersFile(t *testing.T) string {
+	t.Helper()
+	doc := peers.Document{Peers: []peers.Peer{
+		{Name: "self", NetworkID: "net", PodIP: "127.0.0.10", Port: 11625, PublicKey: "GSELF"},
+		{Name: "known", NetworkID: "net", PodIP: "127.0.0.11", Port: 11625, PublicKey: "GKNOWN"},
+		{Name: "new-1", NetworkID: "net", PodIP: "127.0.0.12", Port: 11625, PublicKey: "GNEW1"},
+		{Name: "new-2", NetworkID: "net", PodIP: "127.0.0.13", Port: 11635},
+		{Name: "not-ready", NetworkID: "net", Port: 11625, PublicKey: "GNOTREADY"},
+		{Name: "other", NetworkID: "other-net", PodIP: "127.0.0.14", Port: 11625, PublicKey: "GOTHER"},
+	}}
+	data, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "peers.json")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLivePeeringConnectsMissingMembersOnly(t *testing.T) {
+	core := testutil.StartFakeCore()
+	defer core.Close()
+	// "known" is connected inbound from an ephemeral port: recognised by its key.
+	core.Set(func(f *testutil.FakeCore) { f.Connected = []testutil.FakePeer{{Address: "127.0.0.11:53211", ID: "GKNOWN"}} })
+	p := &agent.Peering{Admin: agent.NewAdmin(core.URL), PeersFile: peersFile(t), Self: "self", NetworkID: "net",
+		MaxPerRound: 1, Backoff: time.Minute}
+	now := time.Now()
+
+	dialled, err := p.Round(t.Context(), now)
+	if err != nil || len(dialled) != 1 || dialled[0] != "new-1" {
+		t.Fatalf("round 1 dialled %v (%v): one a round, in name order", dialled, err)
+	}
+	dialled, err = p.Round(t.Context(), now.Add(time.Second))
+	if err != nil || len(dialled) != 1 || dialled[0] != "new-2" {
+		t.Fatalf("round 2 dialled %v (%v)", dialled, err)
+	}
+	if dialled, _ := p.Round(t.Context(), now.Add(2*time.Second)); len(dialled) != 0 {
+		t.Fatalf("round 3 dialled %v: nobody is dialled twice within the backoff", dialled)
+	}
+	if got := core.ConnectsSoFar(); strings.Join(got, " ") != "127.0.0.12:11625 127.0.0.13:11635" {
+		t.Fatalf("connects = %v: never itself, a connected peer, one not Ready or another network's", got)
+	}
+	// Connected now (new-2 has no key: by address), and past the backoff: nothing more.
+	core.Set(func(f *testutil.FakeCore) {
+		f.Connected = append(f.Connected, testutil.FakePeer{Address: "127.0.0.12:11625", ID: "GNEW1"},
+			testutil.FakePeer{Address: "127.0.0.13:40000", ID: "GWHOEVER"})
+	})
+	if dialled, _ := p.Round(t.Context(), now.Add(2*time.Minute)); len(dialled) != 0 {
+		t.Fatalf("dialled %v, all connected", dialled)
+	}
+	// new-1 dropped: dialled again once the backoff is over.
+	core.Set(func(f *testutil.FakeCore) { f.Connected = f.Connected[:1] })
+	if dialled, _ := p.Round(t.Context(), now.Add(4*time.Minute)); len(dialled) != 1 || dialled[0] != "new-1" {
+		t.Fatalf("dialled %v after new-1 dropped", dialled)
+	}
+}
+
+func TestLivePeeringSurvivesAdminErrors(t *testing.T) {
+	core := testutil.StartFakeCore()
+	core.Set(func(f *testutil.FakeCore) { f.Booting = true })
+	p := &agent.Peering{Admin: agent.NewAdmin(core.URL), PeersFile: peersFile(t), Self: "self", NetworkID: "net",
+		MaxPerRound: 4, Backoff: time.Minute}
+	if _, err := p.Round(t.Context(), time.Now()); err == nil || !strings.Contains(err.Error(), "booting") {
+		t.Fatalf("booting: %v", err)
+	}
+	core.Close()
+	if _, err := p.Round(t.Context(), time.Now()); err == nil {
+		t.Fatal("a stellar-core that does not answer is an error, not a crash")
+	}
+	missing := &agent.Peering{Admin: agent.NewAdmin(core.URL), PeersFile: filepath.Join(t.TempDir(), "none.json"), Self: "self", NetworkID: "net", MaxPerRound: 4}
+	if dialled, err := missing.Round(t.Context(), time.Now()); err != nil || len(dialled) != 0 {
+		t.Fatalf("no peers file yet: %v %v", dialled, err)
+	}
+}
+
+func TestArgsRoundTrip(t *testing.T) {
+	a := agent.Args{AdminPort: 11626, Port: 11628, PeersFile: "/etc/stellar/peers/peers.json", Self: "v1", NetworkID: "n",
+		ArchiveDir: "/data/history", ArchivePort: 11627, PublishQueue: "/data/buckets/publishqueue", ConnectInterval: 15 * time.Second}
+	got, err := agent.ParseArgs(a.List()[1:])
+	if err != nil || got != a {
+		t.Fatalf("ParseArgs(List) = %+v, %v; want %+v", got, err, a)
+	}
+	if _, err := agent.ParseArgs([]string{"--port=1", "--peers=/x"}); err == nil {
+		t.Error("--peers without --self is refused")
+	}
+}

@@ -1,0 +1,195 @@
+package agent
+
+import (
+	"context"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// coreCollector converts stellar-core's /metrics and /info into Prometheus metrics at each scrape,
+// under the names stellar-core-prometheus-exporter gives them, so SDF's alert rules and dashboards
+// work unchanged: every metric is stellar_core_<name, lower case, . - and spaces as _>, labelled with
+// ver_major, ver_minor, ver_patch, build and network.
+type coreCollector struct {
+	admin *Admin
+	// errors counts scrapes stellar-core did not answer.
+	errors prometheus.Counter
+}
+
+var labelNames = []string{"ver_major", "ver_minor", "ver_patch", "build", "network"}
+
+// buildVersion reads "v19.14.0-dirty" or "stellar-core 19.14.0 (hash)".
+var buildVersion = regexp.MustCompile(`(stellar-core|v) ?(\d+)\.(\d+)\.(\d+).*$`)
+
+var (
+	notName    = regexp.MustCompile(`[.\-\s]`)
+	whitespace = regexp.MustCompile(`\s`)
+)
+
+func coreLabels(info Info) []string {
+	build := strings.ToLower(whitespace.ReplaceAllString(info.Build, "_"))
+	build = strings.NewReplacer("(", "", ")", "").Replace(build)
+	m := buildVersion.FindStringSubmatch(info.Build)
+	if m == nil {
+		return []string{"unknown", "unknown", "unknown", build, info.Network}
+	}
+	return []string{m[2], m[3], m[4], build, info.Network}
+}
+
+// metricName is the exporter's name of a libmedida metric.
+func metricName(core string) string {
+	return "stellar_core_" + strings.ToLower(notName.ReplaceAllString(core, "_"))
+}
+
+// toSeconds converts a libmedida duration to seconds.
+func toSeconds(v float64, unit string) float64 {
+	switch unit {
+	case "d":
+		return v * 86400
+	case "h":
+		return v * 3600
+	case "m":
+		return v * 60
+	case "ms":
+		return v / 1e3
+	case "us":
+		return v / 1e6
+	case "ns":
+		return v / 1e9
+	default:
+		return v
+	}
+}
+
+// states are stellar-core's states as the exporter names its gauges.
+var states = []string{"booting", "joining scp", "connected", "catching up", "synced", "stopping"}
+
+var phases = []string{"unknown", "prepare", "confirm", "externalize"}
+
+func (c *coreCollector) Describe(chan<- *prometheus.Desc) {} // unchecked: the names come from stellar-core
+
+func (c *coreCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	info, err := c.admin.Info(ctx)
+	if err != nil {
+		c.errors.Inc()
+		return
+	}
+	metrics, err := c.admin.Metrics(ctx)
+	if err != nil {
+		c.errors.Inc()
+		return
+	}
+	e := emitter{ch: ch, labels: coreLabels(info), seen: map[string]bool{}}
+	for name, m := range metrics {
+		e.libmedida(metricName(name), m)
+	}
+	e.info(info)
+}
+
+// emitter writes const metrics once each: a name stellar-core would give twice is kept the first time.
+type emitter struct {
+	ch     chan<- prometheus.Metric
+	labels []string
+	seen   map[string]bool
+}
+
+func (e emitter) emit(name, help string, kind prometheus.ValueType, v float64, extra ...[2]string) {
+	names, values := labelNames, e.labels
+	if len(extra) > 0 {
+		names, values = append([]string{}, labelNames...), append([]string{}, e.labels...)
+		for _, kv := range extra {
+			names, values = append(names, kv[0]), append(values, kv[1])
+		}
+	}
+	key := name + "|" + strings.Join(values, "|")
+	if e.seen[key] {
+		return
+	}
+	e.seen[key] = true
+	e.ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(name, help, names, nil), kind, v, values...)
+}
+
+func (e emitter) libmedida(name string, m Metric) {
+	help := "libmedida metric type: " + m.Type
+	switch m.Type {
+	case "timer":
+		name += "_seconds"
+		sum := m.Mean * m.Count
+		if m.Sum != nil {
+			sum = *m.Sum
+		}
+		e.emit(name+"_count", help, prometheus.CounterValue, m.Count)
+		e.emit(name+"_sum", help, prometheus.CounterValue, toSeconds(sum, m.DurationUnit))
+		e.emit(name, help, prometheus.GaugeValue, toSeconds(m.P75, m.DurationUnit), [2]string{"quantile", "0.75"})
+		e.emit(name, help, prometheus.GaugeValue, toSeconds(m.P99, m.DurationUnit), [2]string{"quantile", "0.99"})
+	case "histogram":
+		sum := 0.0
+		if m.Sum != nil {
+			sum = *m.Sum
+		}
+		e.emit(name+"_count", help, prometheus.CounterValue, m.Count)
+		e.emit(name+"_sum", help, prometheus.CounterValue, sum)
+		e.emit(name, help, prometheus.GaugeValue, m.P75, [2]string{"quantile", "0.75"})
+		e.emit(name, help, prometheus.GaugeValue, m.P99, [2]string{"quantile", "0.99"})
+	case "counter":
+		e.emit(name, help, prometheus.GaugeValue, m.Count)
+	case "meter":
+		e.emit(name, help, prometheus.CounterValue, m.Count)
+	}
+}
+
+func (e emitter) info(info Info) {
+	gauge := func(name, help string, v float64, extra ...[2]string) {
+		e.emit(name, help, prometheus.GaugeValue, v, extra...)
+	}
+	l := info.Ledger
+	for name, v := range map[string]int64{"age": l.Age, "base_fee": l.BaseFee, "base_reserve": l.BaseReserve,
+		"close_time": l.CloseTime, "max_tx_set_size": l.MaxTxSetSize, "num": l.Num, "version": l.Version} {
+		gauge("stellar_core_ledger_"+name, "Stellar core ledger metric name: "+name, float64(v))
+	}
+	q := info.Quorum.QSet
+	for name, v := range map[string]*int64{"agree": q.Agree, "delayed": q.Delayed, "disagree": q.Disagree, "fail_at": q.FailAt, "missing": q.Missing} {
+		if v != nil {
+			gauge("stellar_core_quorum_"+name, "Stellar core quorum metric: "+name, float64(*v))
+		}
+	}
+	for _, p := range phases {
+		gauge("stellar_core_quorum_phase_"+p, "Stellar core quorum phase "+p, boolValue(strings.EqualFold(q.Phase, p)))
+	}
+	if t := info.Quorum.Transitive; t != nil {
+		gauge("stellar_core_quorum_transitive_intersection", "Stellar core quorum transitive intersection", boolValue(t.Intersection))
+		gauge("stellar_core_quorum_transitive_last_check_ledger", "Stellar core quorum transitive last_check_ledger", float64(t.LastCheckLedger))
+		gauge("stellar_core_quorum_transitive_node_count", "Stellar core quorum transitive node_count", float64(t.NodeCount))
+		if len(t.Critical) == 0 {
+			gauge("stellar_core_quorum_transitive_critical", "Stellar core quorum transitive critical", 0, [2]string{"critical_validators", ""})
+		}
+		for _, group := range t.Critical {
+			sorted := append([]string{}, group...)
+			slices.Sort(sorted)
+			gauge("stellar_core_quorum_transitive_critical", "Stellar core quorum transitive critical", 1,
+				[2]string{"critical_validators", strings.Join(sorted, ",")})
+		}
+	}
+	gauge("stellar_core_peers_authenticated_count", "Stellar core authenticated_count count", float64(info.Peers.Authenticated))
+	gauge("stellar_core_peers_pending_count", "Stellar core pending_count count", float64(info.Peers.Pending))
+	gauge("stellar_core_protocol_version", "Stellar core protocol_version", float64(info.ProtocolVersion))
+	for _, s := range states {
+		gauge("stellar_core_"+strings.ReplaceAll(s, " ", "_"), "Stellar core state "+s, boolValue(strings.HasPrefix(strings.ToLower(info.State), s)))
+	}
+	if started, err := time.Parse("2006-01-02T15:04:05Z", info.StartedOn); err == nil {
+		gauge("stellar_core_started_on", "Stellar core start time in epoch", float64(started.Unix()))
+	}
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

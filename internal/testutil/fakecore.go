@@ -1,0 +1,141 @@
+package testutil
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+)
+
+// FakeCore is a stellar-core admin API for tests. Its answers have the shapes stellar-core v19.14.0
+// gives (read off the real binary on loopback): /info (CommandHandler::info, ApplicationImpl::getJsonInfo),
+// /peers (CommandHandler::peers, Peer::getJsonInfo), /quorum (CommandHandler::quorum,
+// HerderImpl::getJsonQuorumInfo), /metrics (CommandHandler::metrics, libmedida's JSON) and /connect
+// (CommandHandler::connect). Like stellar-core, every route answers HTTP 200, errors included:
+// {"error": "Core is booting, try again later"} while booting, {"exception": ...} when a handler throws
+// (CommandHandler::safeRouter).
+type FakeCore struct {
+	*httptest.Server
+
+	mu sync.Mutex
+	// Booting answers every route with the booting error; Exception, when set, with that exception.
+	Booting   bool
+	Exception string
+	State     string
+	Network   string
+	Ledger    int64
+	Age       int64
+	Version   int64
+	Agree     int64
+	Missing   int64
+	FailAt    int64
+	// Connected are the authenticated peers /peers lists, inbound.
+	Connected []FakePeer
+	// Connects are the host:port /connect was asked for, in order.
+	Connects []string
+}
+
+// FakePeer is an authenticated peer: its address and its full public key.
+type FakePeer struct{ Address, ID string }
+
+// StartFakeCore serves a synced validator of a 3-validator network on loopback. Close it when done.
+func StartFakeCore() *FakeCore {
+	f := &FakeCore{State: "Synced!", Network: "Test Network ; 2026", Ledger: 1000, Age: 2, Version: 19, Agree: 3, FailAt: 2}
+	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	return f
+}
+
+// Set changes the fake under its lock.
+func (f *FakeCore) Set(change func(*FakeCore)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	change(f)
+}
+
+// ConnectsSoFar are the connects asked so far.
+func (f *FakeCore) ConnectsSoFar() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.Connects...)
+}
+
+func (f *FakeCore) serve(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
+	switch {
+	case f.Booting:
+		_, _ = fmt.Fprint(w, `{"error": "Core is booting, try again later"}`)
+		return
+	case f.Exception != "":
+		_, _ = fmt.Fprintf(w, `{"exception": %q}`, f.Exception)
+		return
+	}
+	switch strings.TrimPrefix(r.URL.Path, "/") {
+	case "info":
+		f.writeJSON(w, map[string]any{"info": f.info()})
+	case "peers":
+		inbound := []map[string]any{}
+		for _, p := range f.Connected {
+			inbound = append(inbound, map[string]any{"address": p.Address, "elapsed": 30, "id": p.ID, "latency": 1,
+				"olver": 29, "ver": "v19.14.0-dirty"})
+		}
+		f.writeJSON(w, map[string]any{
+			"authenticated_peers": map[string]any{"inbound": nilIfEmpty(inbound), "outbound": nil},
+			"pending_peers":       map[string]any{"inbound": nil, "outbound": nil},
+		})
+	case "quorum":
+		f.writeJSON(w, map[string]any{"node": "self", "qset": map[string]any{
+			"agree": []string{"node2", "node3", "self"}, "delayed": nil, "disagree": nil, "fail_at": f.FailAt,
+			"fail_with": []string{"node2", "node3"}, "hash": "66f094", "ledger": f.Ledger, "missing": nil, "phase": "EXTERNALIZE",
+		}})
+	case "metrics":
+		f.writeJSON(w, map[string]any{"metrics": map[string]any{
+			"ledger.ledger.close": map[string]any{"type": "timer", "count": 9, "event_type": "calls", "rate_unit": "s",
+				"duration_unit": "ms", "min": 1.18, "max": 14.17, "mean": 4.75, "sum": 42.79, "median": 3.62, "75%": 5.18, "99%": 5.35},
+			"history.publish.failure": map[string]any{"type": "meter", "count": 0, "event_type": "event", "rate_unit": "s"},
+			"history.publish.success": map[string]any{"type": "meter", "count": 4, "event_type": "event", "rate_unit": "s"},
+			"bucket.memory.shared":    map[string]any{"type": "counter", "count": 2},
+			"ledger.operation.count": map[string]any{"type": "histogram", "count": 7, "min": 0, "max": 3, "mean": 1, "sum": 7,
+				"median": 1, "75%": 1, "99%": 3},
+		}})
+	case "connect":
+		peer, port := r.URL.Query().Get("peer"), r.URL.Query().Get("port")
+		if peer == "" || port == "" {
+			_, _ = fmt.Fprint(w, "Must specify a peer and port: connect&peer=PEER&port=PORT")
+			return
+		}
+		f.Connects = append(f.Connects, peer+":"+port)
+		_, _ = fmt.Fprintf(w, "Connect to: %s:%s", peer, port)
+	default:
+		_, _ = fmt.Fprint(w, "<b>Welcome to stellar-core!</b><p>Supported HTTP commands are listed in the docs.</p>")
+	}
+}
+
+func (f *FakeCore) info() map[string]any {
+	qset := map[string]any{"agree": f.Agree, "delayed": 0, "disagree": 0, "fail_at": f.FailAt, "hash": "66f094",
+		"ledger": f.Ledger, "missing": f.Missing, "phase": "EXTERNALIZE", "validated": true}
+	return map[string]any{
+		"build": "v19.14.0-dirty", "network": f.Network, "protocol_version": 19, "startedOn": "2026-12-01T18:00:00Z",
+		"state": f.State,
+		"ledger": map[string]any{"age": f.Age, "baseFee": 100, "baseReserve": 100000000, "closeTime": 1796151766,
+			"hash": "35192a84", "maxTxSetSize": 100, "num": f.Ledger, "version": f.Version},
+		"peers": map[string]any{"authenticated_count": len(f.Connected), "pending_count": 0},
+		"quorum": map[string]any{"node": "self", "qset": qset,
+			"transitive": map[string]any{"critical": nil, "intersection": true, "last_check_ledger": 6, "node_count": 3}},
+	}
+}
+
+func (f *FakeCore) writeJSON(w http.ResponseWriter, v any) {
+	data, _ := json.MarshalIndent(v, "", "   ")
+	_, _ = w.Write(data)
+}
+
+func nilIfEmpty(list []map[string]any) any {
+	if len(list) == 0 {
+		return nil
+	}
+	return list
+}
