@@ -86,10 +86,10 @@ func ParseArgs(args []string) (Args, error) {
 
 // Agent is the sidecar's handlers and live-peering loop, without listeners (tests serve them on loopback).
 type Agent struct {
-	Status  http.Handler
-	Metrics http.Handler
-	Archive http.Handler // nil without an archive
-	peering *Peering
+	Status                  http.Handler
+	Metrics                 http.Handler
+	Archive                 http.Handler // nil without an archive
+	peering                 *Peering
 	connects, peeringErrors prometheus.Counter
 	interval                time.Duration
 	log                     io.Writer

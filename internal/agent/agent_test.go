@@ -174,7 +174,9 @@ func TestLivePeeringConnectsMissingMembersOnly(t *testing.T) {
 	core := testutil.StartFakeCore()
 	defer core.Close()
 	// "known" is connected inbound from an ephemeral port: recognised by its key.
-	core.Set(func(f *testutil.FakeCore) { f.Connected = []testutil.FakePeer{{Address: "127.0.0.11:53211", ID: "GKNOWN"}} })
+	core.Set(func(f *testutil.FakeCore) {
+		f.Connected = []testutil.FakePeer{{Address: "127.0.0.11:53211", ID: "GKNOWN"}}
+	})
 	p := &agent.Peering{Admin: agent.NewAdmin(core.URL), PeersFile: peersFile(t), Self: "self", NetworkID: "net",
 		MaxPerRound: 1, Backoff: time.Minute}
 	now := time.Now()
