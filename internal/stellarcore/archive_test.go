@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strconv"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,6 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/agent"
 	"github.com/stellar-k8s/stellar-operator/internal/archive"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/readiness"
@@ -146,6 +150,8 @@ func TestFullValidatorsPublishServeAndCatchUp(t *testing.T) {
 	t.Logf("the late validator caught up from its peers' archives: %d requests (%d served), %d checkpoint files, e.g. %v; info: %s",
 		len(fetched), after-served, checkpointFiles, fetched[:min(len(fetched), 6)], info)
 
+	agentAgainstRealCore(t, bin, org, servers, pathWithCore)
+
 	// A restart runs the start script again: new-hist is skipped, the archive kept. Without its guard,
 	// new-hist would fail on the archive that exists.
 	first := org[0]
@@ -181,6 +187,88 @@ func TestFullValidatorsPublishServeAndCatchUp(t *testing.T) {
 	if now, err := servers[first.spec.Name].currentLedger(); err != nil || now < before {
 		t.Fatalf("the archive went from ledger %d to %d (%v) across the restart", before, now, err)
 	}
+}
+
+// agentAgainstRealCore runs full-1's agent on real stellar-core answers: its status document and its
+// metrics, and live peering. A validator that lists nobody, and that nobody lists, is connected to
+// full-1 by the agent alone, from a peers file, without restarting anyone.
+func agentAgainstRealCore(t *testing.T, bin string, org []*node, servers map[string]*archiveServer, path string) {
+	first := org[0]
+	core := agent.NewAdmin(strconv.Itoa(int(first.spec.HTTPPort())))
+
+	// The hidden validator: a raw quorum of the three keys, no peer addresses, their archives to read.
+	seed, public := genSeed(t, bin)
+	hidden := &node{spec: customValidator("hidden", public, 33705), seed: seed, dir: t.TempDir()}
+	vc := hidden.spec.Spec.ValidatorConfig
+	vc.HomeDomain, vc.History, vc.AllowUnsafeQuorum = "", &stellarv1alpha1.HistorySpec{Publish: new(false)}, true
+	keys := make([]string, 0, len(org))
+	for _, n := range org {
+		keys = append(keys, fmt.Sprintf("%q", n.spec.Spec.ValidatorConfig.PublicKey))
+		vc.HistoryArchiveURLs = append(vc.HistoryArchiveURLs, servers[n.spec.Name].url)
+	}
+	vc.QuorumSet = "[QUORUM_SET]\nTHRESHOLD_PERCENT = 67\nVALIDATORS = [" + strings.Join(keys, ", ") + "]\n"
+	renderForLoopback(t, hidden, peers.Document{})
+	rendered, _ := os.ReadFile(filepath.Join(hidden.dir, "stellar-core.cfg"))
+	if strings.Contains(string(rendered), "KNOWN_PEERS") || strings.Contains(string(rendered), "PREFERRED_PEERS") {
+		t.Fatalf("the hidden validator must know no peer:\n%s", rendered)
+	}
+	startWithScript(t, hidden, path)
+	t.Cleanup(func() { stop(hidden) })
+	waitFor(t, 60*time.Second, "the hidden validator answers", func() error { _, err := admin(hidden, "info"); return err })
+
+	// Status document and metrics from real answers.
+	ag := agent.New(agent.Args{Port: 1, PublishQueue: filepath.Join(first.dir, "buckets", "publishqueue")}, core, io.Discard)
+	rec := httptest.NewRecorder()
+	ag.Status.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, agent.StatusPath, nil))
+	var status agent.Status
+	if err := json.Unmarshal(rec.Body.Bytes(), &status); err != nil {
+		t.Fatal(err)
+	}
+	if !status.InSync() || status.Ledger.Num < 16 || status.ProtocolVersion != 19 || status.Quorum.Agree < 3 ||
+		status.Quorum.FailAt < 1 || status.PublishBacklog == nil || status.Peers.Authenticated < 2 {
+		t.Fatalf("full-1's status document from real answers: %s", rec.Body.String())
+	}
+	t.Logf("full-1's status document: %s", strings.TrimSpace(rec.Body.String()))
+	rec = httptest.NewRecorder()
+	ag.Metrics.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, name := range []string{"stellar_core_ledger_num{", "stellar_core_ledger_age{", "stellar_core_quorum_fail_at{",
+		"stellar_core_quorum_transitive_intersection{", "stellar_core_synced{", "stellar_core_peers_authenticated_count{",
+		"stellar_core_history_publish_failure{", "stellar_core_history_publish_success{", "stellar_core_ledger_ledger_close_seconds_count{",
+		"stellar_core_protocol_version{"} {
+		if !strings.Contains(rec.Body.String(), "\n"+name) {
+			t.Errorf("metrics from real answers lack %s", name)
+		}
+	}
+
+	// Live peering: only the peers file names the hidden validator.
+	hiddenPeer := resources.PeerOf(hidden.spec, "cluster.local")
+	hiddenPeer.NetworkID, hiddenPeer.PodIP, hiddenPeer.PublicKey = first.spec.NetworkID(), "127.0.0.1", public
+	peersPath := filepath.Join(t.TempDir(), "peers.json")
+	data, _ := json.Marshal(peers.Document{Peers: append(loopbackPeers(org).Peers, hiddenPeer)})
+	if err := os.WriteFile(peersPath, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := &agent.Peering{Admin: core, PeersFile: peersPath, Self: first.spec.Name, NetworkID: first.spec.NetworkID(), MaxPerRound: 4}
+	dialled, err := p.Round(t.Context(), time.Now())
+	if err != nil || strings.Join(dialled, ",") != "hidden" {
+		t.Fatalf("the agent dialled %v (%v), want only the hidden validator: the others are connected", dialled, err)
+	}
+	waitFor(t, 30*time.Second, "full-1 authenticated with the hidden validator", func() error {
+		connected, err := core.AuthenticatedPeers(t.Context())
+		if err != nil {
+			return err
+		}
+		for _, c := range connected {
+			if c.ID == public {
+				return nil
+			}
+		}
+		return fmt.Errorf("%d authenticated peers, the hidden one not among them", len(connected))
+	})
+	if dialled, _ := p.Round(t.Context(), time.Now().Add(time.Hour)); len(dialled) != 0 {
+		t.Fatalf("dialled %v once everyone is connected", dialled)
+	}
+	t.Log("the agent connected full-1 to a validator only its peers file named, without a restart")
 }
 
 // fullOrganisation is three validators of one HIGH home domain on a Custom network, each publishing a
