@@ -530,9 +530,45 @@ type StellarNodeStatus struct {
 	// +optional
 	HistoryArchive string `json:"historyArchive,omitempty"`
 
+	// Core is what the validator's stellar-core says of itself, read from its agent.
+	// +optional
+	Core *CoreStatus `json:"core,omitempty"`
+
 	// Rollout is set while a change that replaces the validator's pod waits for its turn.
 	// +optional
 	Rollout *RolloutStatus `json:"rollout,omitempty"`
+}
+
+// CoreStatus is stellar-core's own state, as the validator's agent last reported it.
+type CoreStatus struct {
+	// State is stellar-core's state: Booting, Joining SCP, Connected, Catching up, Synced!, Stopping.
+	// +optional
+	State string `json:"state,omitempty"`
+	// Ledger is the last closed ledger's number.
+	// +optional
+	Ledger int64 `json:"ledger,omitempty"`
+	// LedgerAgeSeconds is how long ago it closed, when the agent was asked.
+	// +optional
+	LedgerAgeSeconds int64 `json:"ledgerAgeSeconds,omitempty"`
+	// ProtocolVersion is the ledger's protocol.
+	// +optional
+	ProtocolVersion int64 `json:"protocolVersion,omitempty"`
+	// Peers is the number of authenticated peers.
+	// +optional
+	Peers int64 `json:"peers,omitempty"`
+	// QuorumFailAt is how many more validators failing would stop this validator's quorum.
+	// +optional
+	QuorumFailAt *int64 `json:"quorumFailAt,omitempty"`
+	// PublishBacklog is how many checkpoints a Full validator has not published yet.
+	// +optional
+	PublishBacklog *int64 `json:"publishBacklog,omitempty"`
+	// LastSeen is when the agent last answered.
+	// +optional
+	LastSeen *metav1.Time `json:"lastSeen,omitempty"`
+	// Error says why the last poll got no answer from stellar-core (its agent silent, or stellar-core
+	// booting or not answering); the other fields are then from the last answer.
+	// +optional
+	Error string `json:"error,omitempty"`
 }
 
 // RolloutStatus is a change waiting for its turn in its network's rollout.
@@ -559,6 +595,8 @@ type RolloutStatus struct {
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.spec.version`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Peers",type=integer,JSONPath=`.status.peers`
+// +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.core.state`
+// +kubebuilder:printcolumn:name="Ledger",type=integer,JSONPath=`.status.core.ledger`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$') && size(self.metadata.name) <= 52",message="name must be a lowercase DNS label of at most 52 characters (it names the StatefulSet, its pods and Services)"
 type StellarNode struct {

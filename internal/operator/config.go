@@ -20,6 +20,8 @@ type Config struct {
 	// Namespaces to manage; nil means all.
 	Namespaces        []string
 	DiscoveryInterval time.Duration
+	// CoreStatusInterval is how often every validator's agent is read into status.core; 0 turns it off.
+	CoreStatusInterval time.Duration
 	// RolloutBlockedAfter is how long a change may wait for its rollout turn before its node is Degraded.
 	RolloutBlockedAfter time.Duration
 	ClusterDomain       string
@@ -50,6 +52,8 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		"comma-separated namespaces to manage, or 'all' (default: POD_NAMESPACE, or all when it is unset)")
 	fs.DurationVar(&c.DiscoveryInterval, "peer-discovery-interval", env.duration("PEER_DISCOVERY_INTERVAL", 30*time.Second),
 		"time between peer discovery passes when no event triggers one")
+	fs.DurationVar(&c.CoreStatusInterval, "core-status-interval", env.durationOrZero("CORE_STATUS_INTERVAL", 30*time.Second),
+		"how often each validator's agent is read into status.core (pod IP, agent port); 0 turns it off, as on a simulated cluster whose pod IPs lead nowhere")
 	fs.DurationVar(&c.RolloutBlockedAfter, "rollout-blocked-after", env.duration("ROLLOUT_BLOCKED_AFTER", controller.DefaultRolloutBlockedAfter),
 		"how long a change that replaces a validator's pod may wait for its turn before the validator is Degraded (RolloutBlocked)")
 	fs.StringVar(&c.ClusterDomain, "cluster-domain", env.str("CLUSTER_DOMAIN", "cluster.local"), "the cluster's DNS domain")
@@ -62,6 +66,9 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	if len(env.errs) > 0 {
 		return Config{}, fmt.Errorf("invalid environment: %s", strings.Join(env.errs, "; "))
+	}
+	if c.CoreStatusInterval < 0 {
+		return Config{}, fmt.Errorf("--core-status-interval must be 0 (off) or positive, got %s", c.CoreStatusInterval)
 	}
 	if c.DiscoveryInterval <= 0 {
 		return Config{}, fmt.Errorf("--peer-discovery-interval must be positive, got %s", c.DiscoveryInterval)
@@ -108,6 +115,20 @@ func (e *envReader) boolean(name string) bool {
 		e.errs = append(e.errs, fmt.Sprintf("%s=%q is not a boolean", name, v))
 		return false
 	}
+}
+
+// durationOrZero reads a duration that may be 0 (off).
+func (e *envReader) durationOrZero(name string, def time.Duration) time.Duration {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		e.errs = append(e.errs, fmt.Sprintf("%s=%q is not a duration such as 30s, or 0", name, v))
+		return def
+	}
+	return d
 }
 
 func (e *envReader) duration(name string, def time.Duration) time.Duration {

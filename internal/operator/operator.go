@@ -30,6 +30,7 @@ import (
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/controller"
+	"github.com/stellar-k8s/stellar-operator/internal/corestatus"
 	"github.com/stellar-k8s/stellar-operator/internal/peerdiscovery"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
@@ -44,6 +45,8 @@ type Operator struct {
 	Discovery *peerdiscovery.PeerDiscovery
 	// Planner paces every change that replaces a validator's pod; the reconciler and discovery share it.
 	Planner *rollout.Planner
+	// CoreStatus reads the validators' agents into status.core; nil when turned off.
+	CoreStatus *corestatus.Poller
 }
 
 // NewScheme holds the built-in kinds and StellarNode.
@@ -94,6 +97,14 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 	if err := mgr.Add(discovery); err != nil {
 		return nil, fmt.Errorf("add peer discovery: %w", err)
 	}
+	var poller *corestatus.Poller
+	if c.CoreStatusInterval > 0 {
+		poller = corestatus.New(mgr.GetClient(), mgr.GetCache(), mgr.GetEventRecorder("core-status"), mgr.GetLogger(),
+			corestatus.Config{Interval: c.CoreStatusInterval})
+		if err := mgr.Add(poller); err != nil {
+			return nil, fmt.Errorf("add core status: %w", err)
+		}
+	}
 	if c.MetricsAddr != "0" {
 		if err := mgr.AddMetricsServerExtraHandler("/peers", discovery.Handler()); err != nil {
 			return nil, fmt.Errorf("serve /peers: %w", err)
@@ -108,7 +119,7 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return nil, err
 	}
-	return &Operator{Manager: mgr, Discovery: discovery, Planner: planner}, nil
+	return &Operator{Manager: mgr, Discovery: discovery, Planner: planner, CoreStatus: poller}, nil
 }
 
 func metricsOptions(c Config) metricsserver.Options {

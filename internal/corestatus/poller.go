@@ -1,0 +1,289 @@
+// Package corestatus brings what each validator's stellar-core says of itself into its StellarNode:
+// a leader-only runnable reads every validator's agent status document (pod IP, agent port) on pod
+// events and at an interval, with bounded concurrency and timeouts, and writes status.core. A pod that
+// does not answer is reported on its own StellarNode and never holds back the others.
+package corestatus
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/agent"
+	"github.com/stellar-k8s/stellar-operator/internal/resources"
+)
+
+// FieldOwner is the field manager of the poller's status writes.
+const FieldOwner = "stellar-operator-core-status"
+
+// Event reasons.
+const (
+	ReasonLostSync = "LostSync"
+	ReasonSynced   = "Synced"
+)
+
+// Config tunes the poller.
+type Config struct {
+	// Interval between polls of every validator; events poll one sooner.
+	Interval time.Duration
+	// Timeout of one agent request.
+	Timeout time.Duration
+	// Concurrency bounds the requests in flight.
+	Concurrency int
+}
+
+// Poller is the runnable. Add it with mgr.Add.
+type Poller struct {
+	client   client.Client
+	cache    cache.Cache
+	recorder recorder.EventRecorder
+	log      logr.Logger
+	cfg      Config
+	http     *http.Client
+
+	mu      sync.Mutex
+	pending map[client.ObjectKey]bool
+	wake    chan struct{}
+	rounds  int64
+}
+
+// New builds the poller.
+func New(c client.Client, ca cache.Cache, rec recorder.EventRecorder, log logr.Logger, cfg Config) *Poller {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Second
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 8
+	}
+	return &Poller{
+		client: c, cache: ca, recorder: rec, log: log.WithName("core-status"), cfg: cfg,
+		http:    &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{DialContext: (&net.Dialer{Timeout: cfg.Timeout}).DialContext}},
+		pending: map[client.ObjectKey]bool{}, wake: make(chan struct{}, 1),
+	}
+}
+
+// NeedLeaderElection keeps the poller on the leader: one writer of status.core.
+func (p *Poller) NeedLeaderElection() bool { return true }
+
+// Rounds is how many poll rounds have finished.
+func (p *Poller) Rounds() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rounds
+}
+
+// Start polls at once, then on pod events and every interval, until ctx ends.
+func (p *Poller) Start(ctx context.Context) error {
+	inf, err := p.cache.GetInformer(ctx, &corev1.Pod{})
+	if err != nil {
+		return err
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { p.enqueue(obj) },
+		UpdateFunc: func(_, obj any) { p.enqueue(obj) },
+	}); err != nil {
+		return err
+	}
+	ticker := time.NewTicker(p.cfg.Interval)
+	defer ticker.Stop()
+	p.enqueueAll(ctx)
+	for {
+		p.round(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+			p.enqueueAll(ctx)
+		case <-p.wake:
+			// A pod changed: let the rest of a burst arrive.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+}
+
+func (p *Poller) enqueue(obj any) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok || pod.Labels[resources.LabelComponent] != resources.Component(stellarv1alpha1.NodeTypeValidator) {
+		return
+	}
+	p.mu.Lock()
+	p.pending[client.ObjectKeyFromObject(pod)] = true
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *Poller) enqueueAll(ctx context.Context) {
+	var pods corev1.PodList
+	if err := p.client.List(ctx, &pods, client.MatchingLabels{resources.LabelComponent: resources.Component(stellarv1alpha1.NodeTypeValidator)}); err != nil {
+		p.log.Error(err, "list validator pods")
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := range pods.Items {
+		p.pending[client.ObjectKeyFromObject(&pods.Items[i])] = true
+	}
+}
+
+// round polls every pending pod, Concurrency at a time.
+func (p *Poller) round(ctx context.Context) {
+	p.mu.Lock()
+	keys := make([]client.ObjectKey, 0, len(p.pending))
+	for k := range p.pending {
+		keys = append(keys, k)
+	}
+	p.pending = map[client.ObjectKey]bool{}
+	p.mu.Unlock()
+	sem := make(chan struct{}, p.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for _, k := range keys {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := p.poll(ctx, k); err != nil {
+				p.log.V(1).Info("core status not written", "pod", k.String(), "error", err.Error())
+			}
+		})
+	}
+	wg.Wait()
+	p.mu.Lock()
+	p.rounds++
+	p.mu.Unlock()
+}
+
+// poll reads one pod's agent and writes its StellarNode's status.core when it changed.
+func (p *Poller) poll(ctx context.Context, key client.ObjectKey) error {
+	pod := &corev1.Pod{}
+	if err := p.client.Get(ctx, key, pod); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	port := agentPort(pod)
+	name := pod.Labels[resources.LabelInstance]
+	if pod.Status.PodIP == "" || port == 0 || name == "" || pod.DeletionTimestamp != nil {
+		return nil
+	}
+	node := &stellarv1alpha1.StellarNode{}
+	if err := p.client.Get(ctx, client.ObjectKey{Namespace: pod.Namespace, Name: name}, node); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	doc, err := p.fetch(ctx, pod.Status.PodIP, port)
+	next := Merge(node.Status.Core, doc, err, time.Now())
+	if equality.Semantic.DeepEqual(node.Status.Core, next) {
+		return nil
+	}
+	patched := node.DeepCopy()
+	patched.Status.Core = next
+	if err := p.client.Status().Patch(ctx, patched, client.MergeFrom(node), client.FieldOwner(FieldOwner)); err != nil {
+		return err
+	}
+	switch Transition(node.Status.Core, next) {
+	case ReasonLostSync:
+		p.recorder.Eventf(node, nil, corev1.EventTypeWarning, ReasonLostSync, "Observe",
+			"stellar-core is %q, no longer synced (ledger %d, %d s old)", next.State, next.Ledger, next.LedgerAgeSeconds)
+	case ReasonSynced:
+		p.recorder.Eventf(node, nil, corev1.EventTypeNormal, ReasonSynced, "Observe", "stellar-core is synced at ledger %d", next.Ledger)
+	}
+	return nil
+}
+
+func (p *Poller) fetch(ctx context.Context, ip string, port int32) (agent.Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	defer cancel()
+	url := "http://" + net.JoinHostPort(ip, strconv.Itoa(int(port))) + agent.StatusPath
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return agent.Status{}, err
+	}
+	resp, err := p.http.Do(req)
+	if err != nil {
+		return agent.Status{}, fmt.Errorf("the agent did not answer: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return agent.Status{}, fmt.Errorf("the agent answered HTTP %d", resp.StatusCode)
+	}
+	var doc agent.Status
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
+		return agent.Status{}, fmt.Errorf("the agent's status is not JSON: %w", err)
+	}
+	return doc, nil
+}
+
+// agentPort is the port the pod's agent container names "agent", or 0.
+func agentPort(pod *corev1.Pod) int32 {
+	for _, c := range pod.Spec.Containers {
+		if c.Name != resources.AgentContainer {
+			continue
+		}
+		for _, port := range c.Ports {
+			if port.Name == resources.PortAgent {
+				return port.ContainerPort
+			}
+		}
+	}
+	return 0
+}
+
+// Merge is status.core after a poll: the agent's answer, or the previous values with the reason there
+// was none. A pure function.
+func Merge(prev *stellarv1alpha1.CoreStatus, doc agent.Status, fetchErr error, now time.Time) *stellarv1alpha1.CoreStatus {
+	next := &stellarv1alpha1.CoreStatus{}
+	if prev != nil {
+		next = prev.DeepCopy()
+	}
+	switch {
+	case fetchErr != nil:
+		next.Error = fetchErr.Error()
+	case doc.Error != "":
+		// The agent answered for a stellar-core that did not (booting, stopped): its state is unknown.
+		next.Error, next.State = doc.Error, ""
+		next.LastSeen = &metav1.Time{Time: now.Truncate(time.Second)}
+	default:
+		seen := metav1.Time{Time: now.Truncate(time.Second)}
+		next = &stellarv1alpha1.CoreStatus{
+			State: doc.State, Ledger: doc.Ledger.Num, LedgerAgeSeconds: doc.Ledger.Age, ProtocolVersion: doc.ProtocolVersion,
+			Peers: doc.Peers.Authenticated, QuorumFailAt: new(doc.Quorum.FailAt), PublishBacklog: doc.PublishBacklog, LastSeen: &seen,
+		}
+	}
+	return next
+}
+
+// Transition is the event a change of status.core deserves: LostSync when a synced stellar-core says it
+// no longer is, Synced when it says it is again (or for the first time), "" otherwise. A silent agent is
+// no transition: the pod's readiness says what it means.
+func Transition(prev, next *stellarv1alpha1.CoreStatus) string {
+	wasSynced := prev != nil && prev.State == "Synced!"
+	isSynced := next.State == "Synced!"
+	switch {
+	case next.Error != "" && (prev == nil || prev.State == next.State):
+		return ""
+	case wasSynced && !isSynced:
+		return ReasonLostSync
+	case !wasSynced && isSynced:
+		return ReasonSynced
+	}
+	return ""
+}

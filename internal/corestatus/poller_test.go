@@ -1,0 +1,156 @@
+package corestatus_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/agent"
+	"github.com/stellar-k8s/stellar-operator/internal/corestatus"
+	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil"
+)
+
+// fakeAgent serves a validator's status document on loopback.
+type fakeAgent struct {
+	*httptest.Server
+	mu     sync.Mutex
+	status agent.Status
+}
+
+func startFakeAgent(state string, ledger int64) *fakeAgent {
+	a := &fakeAgent{status: agent.Status{State: state, Ledger: agent.LedgerStatus{Num: ledger, Age: 3, Version: 19}, ProtocolVersion: 19,
+		Peers: agent.PeerCounts{Authenticated: 2}, Quorum: agent.QuorumStatus{Agree: 3, FailAt: 1}}}
+	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		Expect(r.URL.Path).To(Equal(agent.StatusPath))
+		_ = json.NewEncoder(w).Encode(a.status)
+	}))
+	DeferCleanup(a.Close)
+	return a
+}
+
+func (a *fakeAgent) set(change func(*agent.Status)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	change(&a.status)
+}
+
+// silentAgent accepts connections and never answers, as a hung sidecar would.
+func silentAgent() *httptest.Server {
+	s := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	DeferCleanup(s.Close)
+	return s
+}
+
+// podServedBy creates the validator's pod as the StatefulSet controller would, on 127.0.0.1, its agent
+// port the one the test server listens on.
+func podServedBy(ns, name string, srv *httptest.Server) {
+	sts := &appsv1.StatefulSet{}
+	EventuallyWithOffset(1, func() error { return k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, sts) }).Should(Succeed())
+	pod := testutil.PodFor(sts)
+	u, err := url.Parse(srv.URL)
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	port, _ := strconv.Atoi(u.Port())
+	for i, c := range pod.Spec.Containers {
+		if c.Name == resources.AgentContainer {
+			pod.Spec.Containers[i].Ports[0].ContainerPort = int32(port)
+		}
+	}
+	ExpectWithOffset(1, k8sClient.Create(ctx, pod)).To(Succeed())
+	testutil.Assign(pod, "127.0.0.1", true)
+	ExpectWithOffset(1, k8sClient.Status().Update(ctx, pod)).To(Succeed())
+}
+
+func core(ns, name string) func(g Gomega) *stellarv1alpha1.CoreStatus {
+	return func(g Gomega) *stellarv1alpha1.CoreStatus {
+		n := &stellarv1alpha1.StellarNode{}
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, n)).To(Succeed())
+		g.Expect(n.Status.Core).NotTo(BeNil())
+		return n.Status.Core
+	}
+}
+
+func events(ns, name, reason string) func(g Gomega) int {
+	return func(g Gomega) int {
+		var list eventsv1.EventList
+		g.Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+		n := 0
+		for _, e := range list.Items {
+			if e.Regarding.Name == name && e.Reason == reason {
+				n++
+			}
+		}
+		return n
+	}
+}
+
+var _ = Describe("Core status from the validators' agents", func() {
+	It("fills status.core, reports a silent agent without holding the others back, and says once when sync is lost", func() {
+		ns, err := testutil.NewNamespace(ctx, k8sClient, "core")
+		Expect(err).NotTo(HaveOccurred())
+		for _, n := range []string{"v1", "v2", "silent"} {
+			Expect(k8sClient.Create(ctx, testutil.Validator(ns, n))).To(Succeed())
+		}
+		a1, a2 := startFakeAgent("Synced!", 100), startFakeAgent("Synced!", 101)
+		podServedBy(ns, "v1", a1.Server)
+		podServedBy(ns, "v2", a2.Server)
+		podServedBy(ns, "silent", silentAgent())
+
+		Eventually(core(ns, "v1")).Should(And(HaveField("State", "Synced!"), HaveField("Ledger", int64(100)),
+			HaveField("LedgerAgeSeconds", int64(3)), HaveField("ProtocolVersion", int64(19)), HaveField("Peers", int64(2)),
+			HaveField("QuorumFailAt", HaveValue(Equal(int64(1)))), HaveField("LastSeen", Not(BeNil())), HaveField("Error", "")))
+		Eventually(core(ns, "v2")).Should(HaveField("Ledger", int64(101)))
+		Eventually(core(ns, "silent")).Should(And(HaveField("Error", ContainSubstring("the agent did not answer")),
+			HaveField("LastSeen", BeNil())))
+
+		By("the others keep being read while the silent agent times out every round")
+		a1.set(func(s *agent.Status) { s.Ledger.Num = 150 })
+		Eventually(core(ns, "v1")).Should(HaveField("Ledger", int64(150)))
+
+		By("a validator that loses sync gets one event, not one per poll")
+		Eventually(events(ns, "v1", corestatus.ReasonSynced)).Should(Equal(1))
+		a1.set(func(s *agent.Status) { s.State, s.Ledger.Age = "Catching up", 90 })
+		Eventually(core(ns, "v1")).Should(HaveField("State", "Catching up"))
+		Eventually(events(ns, "v1", corestatus.ReasonLostSync)).Should(Equal(1))
+		rounds := poller.Rounds()
+		Eventually(poller.Rounds).Should(BeNumerically(">=", rounds+3))
+		Expect(events(ns, "v1", corestatus.ReasonLostSync)(Default)).To(Equal(1), "three more polls, still one event")
+		a1.set(func(s *agent.Status) { s.State, s.Ledger.Age = "Synced!", 1 })
+		Eventually(events(ns, "v1", corestatus.ReasonSynced)).Should(Equal(2))
+		Expect(events(ns, "silent", corestatus.ReasonLostSync)(Default)).To(BeZero(), "a silent agent is not a loss of sync")
+	})
+})
+
+var _ = Describe("Merge and Transition", func() {
+	It("keeps the last answer when the agent is silent, and forgets the state when stellar-core does not answer", func() {
+		synced := corestatus.Merge(nil, agent.Status{State: "Synced!", Ledger: agent.LedgerStatus{Num: 7}}, nil, testNow)
+		Expect(corestatus.Transition(nil, synced)).To(Equal(corestatus.ReasonSynced))
+		silent := corestatus.Merge(synced, agent.Status{}, errSilent, testNow)
+		Expect(silent.State).To(Equal("Synced!"))
+		Expect(silent.Error).To(ContainSubstring("silent"))
+		Expect(corestatus.Transition(synced, silent)).To(BeEmpty())
+		booting := corestatus.Merge(synced, agent.Status{Error: "stellar-core: Core is booting, try again later"}, nil, testNow)
+		Expect(booting.State).To(BeEmpty())
+		Expect(booting.Ledger).To(Equal(int64(7)))
+		Expect(corestatus.Transition(synced, booting)).To(Equal(corestatus.ReasonLostSync))
+	})
+})
+
+var (
+	testNow   = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	errSilent = errors.New("the agent did not answer: silent")
+)
