@@ -108,7 +108,7 @@ func New(a Args, admin *Admin, log io.Writer) *Agent {
 	}
 	scrapeErrors := prometheus.NewCounter(prometheus.CounterOpts{Name: "stellar_operator_agent_scrape_errors_total",
 		Help: "Scrapes stellar-core's admin API did not answer."})
-	reg.MustRegister(&coreCollector{admin: admin, errors: scrapeErrors}, scrapeErrors, ag.connects, ag.peeringErrors)
+	reg.MustRegister(&coreCollector{admin: admin, errors: scrapeErrors, publishQueue: a.PublishQueue}, scrapeErrors, ag.connects, ag.peeringErrors)
 	if a.ArchiveDir != "" {
 		ag.Archive = archive.NewServer(a.ArchiveDir, reg)
 	}

@@ -16,9 +16,14 @@ import (
 // ver_major, ver_minor, ver_patch, build and network.
 type coreCollector struct {
 	admin *Admin
+	// publishQueue, for a Full validator, is counted as stellar_operator_agent_publish_backlog.
+	publishQueue string
 	// errors counts scrapes stellar-core did not answer.
 	errors prometheus.Counter
 }
+
+var publishBacklogDesc = prometheus.NewDesc("stellar_operator_agent_publish_backlog",
+	"Checkpoints a Full validator has queued and not published yet (files in <BUCKET_DIR>/publishqueue).", nil, nil)
 
 var labelNames = []string{"ver_major", "ver_minor", "ver_patch", "build", "network"}
 
@@ -73,6 +78,9 @@ var phases = []string{"unknown", "prepare", "confirm", "externalize"}
 func (c *coreCollector) Describe(chan<- *prometheus.Desc) {} // unchecked: the names come from stellar-core
 
 func (c *coreCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.publishQueue != "" {
+		ch <- prometheus.MustNewConstMetric(publishBacklogDesc, prometheus.GaugeValue, float64(*publishBacklog(c.publishQueue)))
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	info, err := c.admin.Info(ctx)

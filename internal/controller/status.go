@@ -142,6 +142,12 @@ func (r *StellarNodeReconciler) writeStatus(ctx context.Context, node *stellarv1
 	obs.now, obs.blockedAfter = time.Now(), r.RolloutBlockedAfter
 	node.Status = computeStatus(old.Status, node.Generation, obs)
 	r.recordTransitions(node, &old.Status, &node.Status)
+	if c := meta.FindStatusCondition(node.Status.Conditions, stellarv1alpha1.ConditionDegraded); c != nil &&
+		c.Status == metav1.ConditionTrue && c.Reason == stellarv1alpha1.ReasonRolloutBlocked {
+		rollout.BlockedGauge.WithLabelValues(node.Namespace, node.Name).Set(1)
+	} else {
+		rollout.BlockedGauge.DeleteLabelValues(node.Namespace, node.Name)
+	}
 	if equality.Semantic.DeepEqual(old.Status, node.Status) {
 		return nil
 	}

@@ -41,7 +41,11 @@ var (
 	})
 )
 
+// Collectors are peer discovery's metrics, registered with the manager's registry.
+func Collectors() []prometheus.Collector {
+	return []prometheus.Collector{passesTotal, errorsTotal, peersGauge, configMapUpdatesTotal, restartsTotal, passDuration, lastSuccess}
+}
+
 func init() {
-	ctrlmetrics.Registry.MustRegister(passesTotal, errorsTotal, peersGauge, configMapUpdatesTotal,
-		restartsTotal, passDuration, lastSuccess)
+	ctrlmetrics.Registry.MustRegister(Collectors()...)
 }

@@ -52,6 +52,7 @@ func (p *Planner) Request(namespace, network string, members []Member, name stri
 		return d, nil
 	}
 	p.written[namespace+"/"+name] = reserved
+	turnsTotal.WithLabelValues(namespace, d.Reason).Inc()
 	return d, &Turn{p: p, namespace: namespace, nw: network, name: name}
 }
 
