@@ -534,6 +534,10 @@ type StellarNodeStatus struct {
 	// +optional
 	Core *CoreStatus `json:"core,omitempty"`
 
+	// Health is what Horizon's /health or Soroban RPC's getHealth last said.
+	// +optional
+	Health *APIHealth `json:"health,omitempty"`
+
 	// Rollout is set while a change that replaces the validator's pod waits for its turn.
 	// +optional
 	Rollout *RolloutStatus `json:"rollout,omitempty"`
@@ -567,6 +571,22 @@ type CoreStatus struct {
 	LastSeen *metav1.Time `json:"lastSeen,omitempty"`
 	// Error says why the last poll got no answer from stellar-core (its agent silent, or stellar-core
 	// booting or not answering); the other fields are then from the last answer.
+	// +optional
+	Error string `json:"error,omitempty"`
+}
+
+// APIHealth is a Horizon or Soroban RPC node's own report on its health.
+type APIHealth struct {
+	// Healthy is the node's verdict: Horizon's /health answered 200, or getHealth said "healthy".
+	Healthy bool `json:"healthy"`
+	// Detail is what it said: Horizon's database_connected, core_up and core_synced, or getHealth's
+	// status and latest ledger.
+	// +optional
+	Detail string `json:"detail,omitempty"`
+	// LastSeen is when it last answered.
+	// +optional
+	LastSeen *metav1.Time `json:"lastSeen,omitempty"`
+	// Error says why the last poll got no answer.
 	// +optional
 	Error string `json:"error,omitempty"`
 }

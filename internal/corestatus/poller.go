@@ -121,9 +121,19 @@ func (p *Poller) Start(ctx context.Context) error {
 	}
 }
 
+// polled are the components whose pods the poller reads.
+var polled = map[string]stellarv1alpha1.NodeType{
+	resources.Component(stellarv1alpha1.NodeTypeValidator):  stellarv1alpha1.NodeTypeValidator,
+	resources.Component(stellarv1alpha1.NodeTypeHorizon):    stellarv1alpha1.NodeTypeHorizon,
+	resources.Component(stellarv1alpha1.NodeTypeSorobanRPC): stellarv1alpha1.NodeTypeSorobanRPC,
+}
+
 func (p *Poller) enqueue(obj any) {
 	pod, ok := obj.(*corev1.Pod)
-	if !ok || pod.Labels[resources.LabelComponent] != resources.Component(stellarv1alpha1.NodeTypeValidator) {
+	if !ok {
+		return
+	}
+	if _, ok := polled[pod.Labels[resources.LabelComponent]]; !ok {
 		return
 	}
 	p.mu.Lock()
@@ -137,14 +147,16 @@ func (p *Poller) enqueue(obj any) {
 
 func (p *Poller) enqueueAll(ctx context.Context) {
 	var pods corev1.PodList
-	if err := p.client.List(ctx, &pods, client.MatchingLabels{resources.LabelComponent: resources.Component(stellarv1alpha1.NodeTypeValidator)}); err != nil {
-		p.log.Error(err, "list validator pods")
+	if err := p.client.List(ctx, &pods, client.MatchingLabels{resources.LabelName: resources.AppName}); err != nil {
+		p.log.Error(err, "list the nodes' pods")
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i := range pods.Items {
-		p.pending[client.ObjectKeyFromObject(&pods.Items[i])] = true
+		if _, ok := polled[pods.Items[i].Labels[resources.LabelComponent]]; ok {
+			p.pending[client.ObjectKeyFromObject(&pods.Items[i])] = true
+		}
 	}
 }
 
@@ -180,14 +192,18 @@ func (p *Poller) poll(ctx context.Context, key client.ObjectKey) error {
 	if err := p.client.Get(ctx, key, pod); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	port := agentPort(pod)
+	nodeType := polled[pod.Labels[resources.LabelComponent]]
 	name := pod.Labels[resources.LabelInstance]
+	port := containerPort(pod, nodeType)
 	if pod.Status.PodIP == "" || port == 0 || name == "" || pod.DeletionTimestamp != nil {
 		return nil
 	}
 	node := &stellarv1alpha1.StellarNode{}
 	if err := p.client.Get(ctx, client.ObjectKey{Namespace: pod.Namespace, Name: name}, node); err != nil {
 		return client.IgnoreNotFound(err)
+	}
+	if nodeType != stellarv1alpha1.NodeTypeValidator {
+		return p.writeHealth(ctx, node, p.apiHealth(ctx, nodeType, pod.Status.PodIP, port, node.Status.Health, time.Now()))
 	}
 	doc, err := p.fetch(ctx, pod.Status.PodIP, port)
 	next := Merge(node.Status.Core, doc, err, time.Now())
@@ -232,19 +248,34 @@ func (p *Poller) fetch(ctx context.Context, ip string, port int32) (agent.Status
 	return doc, nil
 }
 
-// agentPort is the port the pod's agent container names "agent", or 0.
-func agentPort(pod *corev1.Pod) int32 {
+// containerPort is the port the poller reads: the validator agent's "agent" port, or the "http"
+// port of Horizon's or Soroban RPC's container; 0 when the pod has none.
+func containerPort(pod *corev1.Pod, nodeType stellarv1alpha1.NodeType) int32 {
+	container, portName := resources.AgentContainer, resources.PortAgent
+	if nodeType != stellarv1alpha1.NodeTypeValidator {
+		container, portName = resources.Component(nodeType), "http"
+	}
 	for _, c := range pod.Spec.Containers {
-		if c.Name != resources.AgentContainer {
+		if c.Name != container {
 			continue
 		}
 		for _, port := range c.Ports {
-			if port.Name == resources.PortAgent {
+			if port.Name == portName {
 				return port.ContainerPort
 			}
 		}
 	}
 	return 0
+}
+
+// writeHealth writes a Horizon or Soroban RPC node's status.health when it changed.
+func (p *Poller) writeHealth(ctx context.Context, node *stellarv1alpha1.StellarNode, next *stellarv1alpha1.APIHealth) error {
+	if equality.Semantic.DeepEqual(node.Status.Health, next) {
+		return nil
+	}
+	patched := node.DeepCopy()
+	patched.Status.Health = next
+	return p.client.Status().Patch(ctx, patched, client.MergeFrom(node), client.FieldOwner(FieldOwner))
 }
 
 // Merge is status.core after a poll: the agent's answer, or the previous values with the reason there

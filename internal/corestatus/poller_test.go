@@ -3,6 +3,7 @@ package corestatus_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,7 +14,9 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
@@ -154,3 +157,69 @@ var (
 	testNow   = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	errSilent = errors.New("the agent did not answer: silent")
 )
+
+// apiPodServedBy creates a pod of the node's Deployment on 127.0.0.1, its http port the test server's.
+func apiPodServedBy(ns, name string, srv *httptest.Server) {
+	dep := &appsv1.Deployment{}
+	EventuallyWithOffset(1, func() error { return k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, dep) }).Should(Succeed())
+	u, err := url.Parse(srv.URL)
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	port, _ := strconv.Atoi(u.Port())
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-abc12", Labels: dep.Spec.Template.Labels},
+		Spec: *dep.Spec.Template.Spec.DeepCopy()}
+	pod.Spec.NodeName = "node-1"
+	pod.Spec.Containers[0].Ports[0].ContainerPort = int32(port)
+	ExpectWithOffset(1, k8sClient.Create(ctx, pod)).To(Succeed())
+	testutil.Assign(pod, "127.0.0.1", true)
+	ExpectWithOffset(1, k8sClient.Status().Update(ctx, pod)).To(Succeed())
+}
+
+func health(ns, name string) func(g Gomega) *stellarv1alpha1.APIHealth {
+	return func(g Gomega) *stellarv1alpha1.APIHealth {
+		n := &stellarv1alpha1.StellarNode{}
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, n)).To(Succeed())
+		g.Expect(n.Status.Health).NotTo(BeNil())
+		return n.Status.Health
+	}
+}
+
+var _ = Describe("Health of Horizon and Soroban RPC", func() {
+	It("reports Horizon's /health and Soroban RPC's getHealth in status.health", func() {
+		ns, err := testutil.NewNamespace(ctx, k8sClient, "health")
+		Expect(err).NotTo(HaveOccurred())
+		var mu sync.Mutex
+		horizonSynced := true
+		horizon := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			Expect(r.URL.Path).To(Equal("/health"))
+			if !horizonSynced {
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+			_, _ = fmt.Fprintf(w, `{"database_connected": true, "core_up": true, "core_synced": %t}`, horizonSynced)
+		}))
+		DeferCleanup(horizon.Close)
+		rpc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var req struct {
+				Method string `json:"method"`
+			}
+			Expect(json.NewDecoder(r.Body).Decode(&req)).To(Succeed())
+			Expect(req.Method).To(Equal("getHealth"))
+			_, _ = fmt.Fprint(w, `{"jsonrpc":"2.0","id":1,"result":{"status":"healthy","latestLedger":51034,"oldestLedger":50000,"ledgerRetentionWindow":17280}}`)
+		}))
+		DeferCleanup(rpc.Close)
+		Expect(k8sClient.Create(ctx, testutil.Horizon(ns, "horizon"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, testutil.SorobanRPC(ns, "rpc"))).To(Succeed())
+		apiPodServedBy(ns, "horizon", horizon)
+		apiPodServedBy(ns, "rpc", rpc)
+
+		Eventually(health(ns, "horizon")).Should(And(HaveField("Healthy", true), HaveField("Detail", ContainSubstring("core_synced=true"))))
+		Eventually(health(ns, "rpc")).Should(And(HaveField("Healthy", true), HaveField("Detail", "status=healthy latestLedger=51034")))
+		mu.Lock()
+		horizonSynced = false
+		mu.Unlock()
+		Eventually(health(ns, "horizon")).Should(And(HaveField("Healthy", false), HaveField("Detail", ContainSubstring("core_synced=false"))))
+		rpc.Close()
+		Eventually(health(ns, "rpc")).Should(And(HaveField("Healthy", false), HaveField("Error", ContainSubstring("did not answer"))))
+	})
+})
