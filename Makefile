@@ -111,6 +111,12 @@ build-installer: manifests generate kustomize ## Write dist/install.yaml: CRDs a
 	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
 	$(KUSTOMIZE) build config/default > dist/install.yaml
 
+.PHONY: monitoring
+monitoring: kustomize ## Render the optional monitoring: config/prometheus and config/grafana into dist/.
+	mkdir -p dist
+	$(KUSTOMIZE) build config/prometheus > dist/monitoring.yaml
+	$(KUSTOMIZE) build config/grafana > dist/grafana-dashboard.yaml
+
 ##@ Deployment
 
 ifndef ignore-not-found
