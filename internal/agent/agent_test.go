@@ -50,18 +50,21 @@ func TestStatusDocument(t *testing.T) {
 	if s.PublishBacklog == nil || *s.PublishBacklog != 2 {
 		t.Errorf("publish backlog = %v, want the 2 checkpoints queued", s.PublishBacklog)
 	}
-
-	core.Set(func(f *testutil.FakeCore) { f.State, f.Age = "Catching up", 400 })
-	if s := status(t, ag); s.InSync() || s.State != "Catching up" || s.Ledger.Age != 400 {
-		t.Errorf("catching up: %+v", s)
-	}
-	core.Set(func(f *testutil.FakeCore) { f.Booting = true })
-	if s := status(t, ag); s.InSync() || !strings.Contains(s.Error, "Core is booting") || s.State != "" {
-		t.Errorf("booting: %+v", s)
-	}
-	core.Set(func(f *testutil.FakeCore) { f.Booting, f.Exception = false, "generic" })
-	if s := status(t, ag); s.InSync() || !strings.Contains(s.Error, "generic") {
-		t.Errorf("exception: %+v", s)
+	for _, c := range []struct {
+		name   string
+		change func(*testutil.FakeCore)
+		state  string
+		error  string
+	}{
+		{"catching up", func(f *testutil.FakeCore) { f.State, f.Age = "Catching up", 400 }, "Catching up", ""},
+		{"booting", func(f *testutil.FakeCore) { f.Booting = true }, "", "Core is booting"},
+		{"an exception", func(f *testutil.FakeCore) { f.Booting, f.Exception = false, "generic" }, "", "generic"},
+	} {
+		core.Set(c.change)
+		s := status(t, ag)
+		if s.InSync() || s.State != c.state || !strings.Contains(s.Error, c.error) {
+			t.Errorf("%s: %+v", c.name, s)
+		}
 	}
 	core.Close()
 	if s := status(t, ag); s.InSync() || !strings.Contains(s.Error, "does not answer") {

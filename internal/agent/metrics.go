@@ -22,6 +22,11 @@ type coreCollector struct {
 	errors prometheus.Counter
 }
 
+const (
+	unknown  = "unknown"
+	quantile = "quantile"
+)
+
 var publishBacklogDesc = prometheus.NewDesc("stellar_operator_agent_publish_backlog",
 	"Checkpoints a Full validator has queued and not published yet (files in <BUCKET_DIR>/publishqueue).", nil, nil)
 
@@ -40,7 +45,7 @@ func coreLabels(info Info) []string {
 	build = strings.NewReplacer("(", "", ")", "").Replace(build)
 	m := buildVersion.FindStringSubmatch(info.Build)
 	if m == nil {
-		return []string{"unknown", "unknown", "unknown", build, info.Network}
+		return []string{unknown, unknown, unknown, build, info.Network}
 	}
 	return []string{m[2], m[3], m[4], build, info.Network}
 }
@@ -73,7 +78,7 @@ func toSeconds(v float64, unit string) float64 {
 // states are stellar-core's states as the exporter names its gauges.
 var states = []string{"booting", "joining scp", "connected", "catching up", "synced", "stopping"}
 
-var phases = []string{"unknown", "prepare", "confirm", "externalize"}
+var phases = []string{unknown, "prepare", "confirm", "externalize"}
 
 func (c *coreCollector) Describe(chan<- *prometheus.Desc) {} // unchecked: the names come from stellar-core
 
@@ -134,8 +139,8 @@ func (e emitter) libmedida(name string, m Metric) {
 		}
 		e.emit(name+"_count", help, prometheus.CounterValue, m.Count)
 		e.emit(name+"_sum", help, prometheus.CounterValue, toSeconds(sum, m.DurationUnit))
-		e.emit(name, help, prometheus.GaugeValue, toSeconds(m.P75, m.DurationUnit), [2]string{"quantile", "0.75"})
-		e.emit(name, help, prometheus.GaugeValue, toSeconds(m.P99, m.DurationUnit), [2]string{"quantile", "0.99"})
+		e.emit(name, help, prometheus.GaugeValue, toSeconds(m.P75, m.DurationUnit), [2]string{quantile, "0.75"})
+		e.emit(name, help, prometheus.GaugeValue, toSeconds(m.P99, m.DurationUnit), [2]string{quantile, "0.99"})
 	case "histogram":
 		sum := 0.0
 		if m.Sum != nil {
@@ -143,8 +148,8 @@ func (e emitter) libmedida(name string, m Metric) {
 		}
 		e.emit(name+"_count", help, prometheus.CounterValue, m.Count)
 		e.emit(name+"_sum", help, prometheus.CounterValue, sum)
-		e.emit(name, help, prometheus.GaugeValue, m.P75, [2]string{"quantile", "0.75"})
-		e.emit(name, help, prometheus.GaugeValue, m.P99, [2]string{"quantile", "0.99"})
+		e.emit(name, help, prometheus.GaugeValue, m.P75, [2]string{quantile, "0.75"})
+		e.emit(name, help, prometheus.GaugeValue, m.P99, [2]string{quantile, "0.99"})
 	case "counter":
 		e.emit(name, help, prometheus.GaugeValue, m.Count)
 	case "meter":

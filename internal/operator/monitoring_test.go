@@ -40,7 +40,7 @@ func exportedNames(t *testing.T) map[string]bool {
 	rec := httptest.NewRecorder()
 	ag.Metrics.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	names := map[string]bool{}
-	for _, line := range strings.Split(rec.Body.String(), "\n") {
+	for line := range strings.SplitSeq(rec.Body.String(), "\n") {
 		if f := strings.Fields(line); len(f) >= 3 && f[0] == "#" && f[1] == "TYPE" {
 			names[f[2]] = true
 		}

@@ -92,6 +92,7 @@ const (
 	portPeer       = "peer"
 	portHTTP       = "http"
 	portHistory    = "history"
+	volumePeers    = "peers"
 	volumeRendered = "rendered"
 	volumeTools    = "tools"
 )

@@ -148,7 +148,7 @@ func ValidatorStatefulSet(node *stellarv1alpha1.StellarNode, baseConfig string, 
 						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 						VolumeMounts: []corev1.VolumeMount{
 							{Name: "base-config", MountPath: baseConfigDir, ReadOnly: true},
-							{Name: "peers", MountPath: peersDir, ReadOnly: true},
+							{Name: volumePeers, MountPath: peersDir, ReadOnly: true},
 							{Name: volumeRendered, MountPath: renderedDir},
 							{Name: volumeTools, MountPath: toolsDir},
 						},
@@ -182,7 +182,7 @@ func ValidatorStatefulSet(node *stellarv1alpha1.StellarNode, baseConfig string, 
 						{Name: "base-config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 							LocalObjectReference: corev1.LocalObjectReference{Name: ConfigMapName(node)},
 						}}},
-						{Name: "peers", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+						{Name: volumePeers, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 							LocalObjectReference: corev1.LocalObjectReference{Name: peers.ConfigMapName},
 							Optional:             new(true),
 						}}},
@@ -264,7 +264,7 @@ func agentSidecar(node *stellarv1alpha1.StellarNode, opts Options) corev1.Contai
 		SecurityContext: containerSecurityContext(false),
 		VolumeMounts: []corev1.VolumeMount{
 			{Name: dataVolume, MountPath: stellarcore.DataDir, ReadOnly: true},
-			{Name: "peers", MountPath: peersDir, ReadOnly: true},
+			{Name: volumePeers, MountPath: peersDir, ReadOnly: true},
 		},
 	}
 }

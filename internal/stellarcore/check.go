@@ -189,11 +189,11 @@ func (c *checker) archives() {
 			continue
 		}
 		get, _ := archive[keyGet].(string)
-		put, _ := archive["put"].(string)
+		put, _ := archive[keyPut].(string)
 		if put != "" && get == "" {
 			c.add(RuleArchiveCommand, "archive %s has a put command but no get command", name)
 		}
-		for _, verb := range []string{keyGet, "put", "mkdir"} {
+		for _, verb := range []string{keyGet, keyPut, keyMkdir} {
 			if cmd, _ := archive[verb].(string); cmd != "" {
 				c.command(name, verb, cmd)
 			}
@@ -217,7 +217,7 @@ func (c *checker) command(archive, verb, cmd string) {
 	if strings.ContainsAny(cmd, "|;&<>`$\"'\\") {
 		c.add(RuleArchiveCommand, "archive %s: the %s command %q uses shell syntax, but stellar-core runs it without a shell", archive, verb, cmd)
 	}
-	if (verb == keyGet || verb == keyHistory || verb == "put") && (!strings.Contains(cmd, "{0}") || !strings.Contains(cmd, "{1}")) {
+	if (verb == keyGet || verb == keyHistory || verb == keyPut) && (!strings.Contains(cmd, "{0}") || !strings.Contains(cmd, "{1}")) {
 		c.add(RuleArchiveCommand, "archive %s: the %s command %q must name the remote path {0} and the local path {1}", archive, verb, cmd)
 	}
 }

@@ -35,6 +35,8 @@ const (
 	keyAddress    = "ADDRESS"
 	keyHistory    = "HISTORY"
 	keyGet        = "get"
+	keyPut        = "put"
+	keyMkdir      = "mkdir"
 )
 
 // QuorumSetError says why a StellarNode's quorumSet cannot be used.
@@ -126,16 +128,16 @@ func OwnArchive(node *stellarv1alpha1.StellarNode) map[string]any {
 		return nil
 	}
 	if obj := node.ObjectStorage(); obj != nil {
-		table := map[string]any{keyGet: archiveGet(obj.URL), "put": obj.Put}
+		table := map[string]any{keyGet: archiveGet(obj.URL), keyPut: obj.Put}
 		if obj.Mkdir != "" {
-			table["mkdir"] = obj.Mkdir
+			table[keyMkdir] = obj.Mkdir
 		}
 		return table
 	}
 	return map[string]any{
-		keyGet:  "cp " + HistoryDir + "/{0} {1}",
-		"put":   "cp {0} " + HistoryDir + "/{1}",
-		"mkdir": "mkdir -p " + HistoryDir + "/{0}",
+		keyGet:   "cp " + HistoryDir + "/{0} {1}",
+		keyPut:   "cp {0} " + HistoryDir + "/{1}",
+		keyMkdir: "mkdir -p " + HistoryDir + "/{0}",
 	}
 }
 

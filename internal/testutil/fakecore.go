@@ -87,20 +87,9 @@ func (f *FakeCore) serve(w http.ResponseWriter, r *http.Request) {
 			"pending_peers":       map[string]any{"inbound": nil, "outbound": nil},
 		})
 	case "quorum":
-		f.writeJSON(w, map[string]any{"node": "self", "qset": map[string]any{
-			"agree": []string{"node2", "node3", "self"}, "delayed": nil, "disagree": nil, "fail_at": f.FailAt,
-			"fail_with": []string{"node2", "node3"}, "hash": "66f094", "ledger": f.Ledger, "missing": nil, "phase": "EXTERNALIZE",
-		}})
+		_, _ = fmt.Fprintf(w, quorumBody, f.FailAt, f.Ledger)
 	case "metrics":
-		f.writeJSON(w, map[string]any{"metrics": map[string]any{
-			"ledger.ledger.close": map[string]any{"type": "timer", "count": 9, "event_type": "calls", "rate_unit": "s",
-				"duration_unit": "ms", "min": 1.18, "max": 14.17, "mean": 4.75, "sum": 42.79, "median": 3.62, "75%": 5.18, "99%": 5.35},
-			"history.publish.failure": map[string]any{"type": "meter", "count": 0, "event_type": "event", "rate_unit": "s"},
-			"history.publish.success": map[string]any{"type": "meter", "count": 4, "event_type": "event", "rate_unit": "s"},
-			"bucket.memory.shared":    map[string]any{"type": "counter", "count": 2},
-			"ledger.operation.count": map[string]any{"type": "histogram", "count": 7, "min": 0, "max": 3, "mean": 1, "sum": 7,
-				"median": 1, "75%": 1, "99%": 3},
-		}})
+		_, _ = fmt.Fprint(w, metricsBody)
 	case "connect":
 		peer, port := r.URL.Query().Get("peer"), r.URL.Query().Get("port")
 		if peer == "" || port == "" {
@@ -113,6 +102,39 @@ func (f *FakeCore) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = fmt.Fprint(w, "<b>Welcome to stellar-core!</b><p>Supported HTTP commands are listed in the docs.</p>")
 	}
 }
+
+// quorumBody is /quorum of a validator of three, its fail_at and ledger to fill in.
+const quorumBody = `{
+   "node" : "self",
+   "qset" : {
+      "agree" : [ "node2", "node3", "self" ],
+      "delayed" : null,
+      "disagree" : null,
+      "fail_at" : %d,
+      "fail_with" : [ "node2", "node3" ],
+      "hash" : "66f094",
+      "ledger" : %d,
+      "missing" : null,
+      "phase" : "EXTERNALIZE"
+   }
+}`
+
+// metricsBody is part of /metrics: one metric of each libmedida type stellar-core reports.
+const metricsBody = `{
+   "metrics" : {
+      "bucket.memory.shared" : { "type" : "counter", "count" : 2 },
+      "history.publish.failure" : { "type" : "meter", "count" : 0, "event_type" : "event", "rate_unit" : "s",
+         "mean_rate" : 0, "1_min_rate" : 0, "5_min_rate" : 0, "15_min_rate" : 0 },
+      "history.publish.success" : { "type" : "meter", "count" : 4, "event_type" : "event", "rate_unit" : "s",
+         "mean_rate" : 0.01, "1_min_rate" : 0, "5_min_rate" : 0, "15_min_rate" : 0 },
+      "ledger.ledger.close" : { "type" : "timer", "count" : 9, "event_type" : "calls", "rate_unit" : "s",
+         "mean_rate" : 0.252178, "1_min_rate" : 0.500149, "5_min_rate" : 0.5774, "15_min_rate" : 0.592305,
+         "duration_unit" : "ms", "min" : 1.18, "max" : 14.17, "mean" : 4.75, "stddev" : 3.82, "sum" : 42.79,
+         "median" : 3.62, "75%" : 5.18, "95%" : 5.35, "98%" : 5.35, "99%" : 5.35, "99.9%" : 5.35, "100%" : 5.35 },
+      "ledger.operation.count" : { "type" : "histogram", "count" : 7, "min" : 0, "max" : 3, "mean" : 1, "stddev" : 0,
+         "sum" : 7, "median" : 1, "75%" : 1, "95%" : 3, "98%" : 3, "99%" : 3, "99.9%" : 3, "100%" : 3 }
+   }
+}`
 
 func (f *FakeCore) info() map[string]any {
 	qset := map[string]any{"agree": f.Agree, "delayed": 0, "disagree": 0, "fail_at": f.FailAt, "hash": "66f094",
