@@ -165,7 +165,7 @@ var _ = Describe("StellarNode reconciler", func() {
 	It("rolls the workload on a version change and suspends and resumes", func() {
 		node := validator(ns, "beta")
 		Expect(k8sClient.Create(ctx, node)).To(Succeed())
-		Eventually(getSTS(ns, "beta"), timeout, interval).Should(HaveField("Spec.Template.Spec.Containers", HaveLen(1)))
+		Eventually(getSTS(ns, "beta"), timeout, interval).Should(HaveField("Spec.Template.Spec.Containers", HaveLen(2)), "stellar-core and its agent")
 
 		updateNode(ns, "beta", func(n *stellarv1alpha1.StellarNode) { n.Spec.Version = "22.2.0" })
 		Eventually(func(g Gomega) string {
