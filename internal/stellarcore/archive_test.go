@@ -69,7 +69,7 @@ func startPublishingOrganisation(t *testing.T, bin, path string) ([]*node, map[s
 	}
 	doc := loopbackPeers(org)
 	for _, n := range org {
-		renderForLoopback(t, n, doc)
+		renderForLoopback(t, n, doc, true)
 		startWithScript(t, n, path)
 	}
 	t.Cleanup(func() {
@@ -86,7 +86,7 @@ func startPublishingOrganisation(t *testing.T, bin, path string) ([]*node, map[s
 			if err := readiness.Decide(info, readiness.DefaultMaxLedgerAge); err != nil {
 				return err
 			}
-			if v := ledgerVersion(info); v != 19 {
+			if _, v := ledgerOf(info); v != 19 {
 				return fmt.Errorf("ledger protocol %d", v)
 			}
 			return nil
@@ -112,7 +112,7 @@ func startPublishingOrganisation(t *testing.T, bin, path string) ([]*node, map[s
 // the others' archives to catch up from, through its rendered HISTORY commands.
 func lateValidatorCatchesUp(t *testing.T, bin string, org []*node, servers map[string]*archiveServer, doc peers.Document, path string) {
 	late := lateValidator(t, bin)
-	renderForLoopback(t, late, doc)
+	renderForLoopback(t, late, doc, true)
 	rendered, _ := os.ReadFile(filepath.Join(late.dir, "stellar-core.cfg"))
 	if strings.Contains(string(rendered), "[HISTORY") || strings.Count(string(rendered), "HISTORY = \"curl -sf http://127.0.0.1:") != 3 {
 		t.Fatalf("the late validator should read the three archives through its [[VALIDATORS]] HISTORY only:\n%s", rendered)
@@ -135,7 +135,9 @@ func lateValidatorCatchesUp(t *testing.T, bin string, org []*node, servers map[s
 		if err != nil {
 			return err
 		}
-		if mine, theirs := ledgerNum(info), ledgerNum(ref); mine < 16 || mine+3 < theirs {
+		mine, _ := ledgerOf(info)
+		theirs, _ := ledgerOf(ref)
+		if mine < 16 || mine+3 < theirs {
 			return fmt.Errorf("the late validator is at ledger %d, the network at %d", mine, theirs)
 		}
 		return nil
@@ -211,7 +213,7 @@ func agentAgainstRealCore(t *testing.T, bin string, org []*node, servers map[str
 		vc.HistoryArchiveURLs = append(vc.HistoryArchiveURLs, servers[n.spec.Name].url)
 	}
 	vc.QuorumSet = "[QUORUM_SET]\nTHRESHOLD_PERCENT = 67\nVALIDATORS = [" + strings.Join(keys, ", ") + "]\n"
-	renderForLoopback(t, hidden, peers.Document{})
+	renderForLoopback(t, hidden, peers.Document{}, true)
 	rendered, _ := os.ReadFile(filepath.Join(hidden.dir, "stellar-core.cfg"))
 	if strings.Contains(string(rendered), "KNOWN_PEERS") || strings.Contains(string(rendered), "PREFERRED_PEERS") {
 		t.Fatalf("the hidden validator must know no peer:\n%s", rendered)
@@ -361,8 +363,8 @@ func loopbackPeers(nodes []*node) peers.Document {
 }
 
 // renderForLoopback runs the pod's render-config on the node's base configuration and stellar-peers,
-// then moves the data paths into the node's directory and accelerates time.
-func renderForLoopback(t *testing.T, n *node, doc peers.Document) {
+// then moves the data paths into the node's directory and, when asked, accelerates time.
+func renderForLoopback(t *testing.T, n *node, doc peers.Document, accelerated bool) {
 	t.Helper()
 	base, err := stellarcore.BaseConfig(n.spec)
 	if err != nil {
@@ -379,7 +381,10 @@ func renderForLoopback(t *testing.T, n *node, doc peers.Document) {
 	out := filepath.Join(n.dir, "stellar-core.cfg")
 	vc := n.spec.Spec.ValidatorConfig
 	args := renderconfig.Args{Base: basePath, Peers: peersPath, Out: out, NodeName: n.spec.Name, NetworkID: n.spec.NetworkID(),
-		PublicKey: vc.PublicKey, QuorumFromPeers: true, ProtocolVersion: *vc.ProtocolVersion}
+		PublicKey: vc.PublicKey, QuorumFromPeers: true}
+	if vc.ProtocolVersion != nil {
+		args.ProtocolVersion = *vc.ProtocolVersion
+	}
 	env := map[string]string{renderconfig.SeedEnv: n.seed, renderconfig.PodIPEnv: "127.0.0.1"}
 	// render-config checks the file against stellar-core's rules before it writes it.
 	if err := renderconfig.Run(args.List()[1:], func(k string) string { return env[k] }, &strings.Builder{}); err != nil {
@@ -387,8 +392,11 @@ func renderForLoopback(t *testing.T, n *node, doc peers.Document) {
 	}
 	rendered, _ := os.ReadFile(out)
 	adapted := strings.ReplaceAll(string(rendered), stellarcore.DataDir+"/", n.dir+"/")
-	header, rest, _ := strings.Cut(adapted, "\n")
-	if err := os.WriteFile(out, []byte(header+"\n"+accelerate+rest), 0o600); err != nil {
+	if accelerated {
+		header, rest, _ := strings.Cut(adapted, "\n")
+		adapted = header + "\n" + accelerate + rest
+	}
+	if err := os.WriteFile(out, []byte(adapted), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -467,28 +475,18 @@ func (s *archiveServer) paths() []string {
 	return slices.Clone(s.served)
 }
 
-func ledgerNum(info []byte) int64 {
+// ledgerOf is the number and protocol of the last closed ledger /info reports.
+func ledgerOf(info []byte) (num int64, version int) {
 	var doc struct {
 		Info struct {
 			Ledger struct {
-				Num int64 `json:"num"`
+				Num     int64 `json:"num"`
+				Version int   `json:"version"`
 			} `json:"ledger"`
 		} `json:"info"`
 	}
 	_ = json.Unmarshal(info, &doc)
-	return doc.Info.Ledger.Num
-}
-
-func ledgerVersion(info []byte) int {
-	var doc struct {
-		Info struct {
-			Ledger struct {
-				Version int `json:"version"`
-			} `json:"ledger"`
-		} `json:"info"`
-	}
-	_ = json.Unmarshal(info, &doc)
-	return doc.Info.Ledger.Version
+	return doc.Info.Ledger.Num, doc.Info.Ledger.Version
 }
 
 func tail(s string, n int) string {

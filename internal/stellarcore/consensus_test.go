@@ -21,9 +21,7 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/readiness"
-	"github.com/stellar-k8s/stellar-operator/internal/renderconfig"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
-	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 )
 
 // node is one validator of the test network: its StellarNode, its seed and its process.
@@ -184,30 +182,7 @@ func stellarPeers(nodes []*node) peers.Document {
 // renderAndInit runs the pod's init step (render-config) on the node's base configuration and
 // stellar-peers, moves the data paths into the node's directory, and creates its database.
 func renderAndInit(t *testing.T, bin string, n *node, doc peers.Document) {
-	base, err := stellarcore.BaseConfig(n.spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	basePath, peersPath := filepath.Join(n.dir, "base.cfg"), filepath.Join(n.dir, "peers.json")
-	data, _ := json.Marshal(doc)
-	if err := os.WriteFile(basePath, []byte(base), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(peersPath, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(n.dir, "stellar-core.cfg")
-	args := renderconfig.Args{Base: basePath, Peers: peersPath, Out: out, NodeName: n.spec.Name, NetworkID: n.spec.NetworkID(),
-		PublicKey: n.spec.Spec.ValidatorConfig.PublicKey, QuorumFromPeers: true}
-	env := map[string]string{renderconfig.SeedEnv: n.seed, renderconfig.PodIPEnv: "127.0.0.1"}
-	if err := renderconfig.Run(args.List()[1:], func(k string) string { return env[k] }, &bytes.Buffer{}); err != nil {
-		t.Fatalf("%s: render-config: %v", n.spec.Name, err)
-	}
-	rendered, _ := os.ReadFile(out)
-	adapted := strings.ReplaceAll(string(rendered), stellarcore.DataDir+"/", n.dir+"/")
-	if err := os.WriteFile(out, []byte(adapted), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	renderForLoopback(t, n, doc, false)
 	if out, err := exec.Command(bin, "new-db", "--conf", filepath.Join(n.dir, "stellar-core.cfg")).CombinedOutput(); err != nil {
 		t.Fatalf("%s: new-db: %v\n%s", n.spec.Name, err, out)
 	}

@@ -211,16 +211,7 @@ var _ = Describe("Peer discovery on a simulated cluster", Ordered, func() {
 	It("finishes a restart wave after the operator is killed in the middle of it, restarting nobody twice", func() {
 		tracker.establish("v1", "v2", "v3", "v4")
 		createValidators(ns, "v5")
-		Eventually(func() int {
-			total := 0
-			for _, n := range tracker.restartCounts() {
-				total += n
-			}
-			return total
-		}, wait, 50*time.Millisecond).Should(BeNumerically(">=", 1))
-		operator.kill()
-		time.Sleep(2 * time.Second)
-		operator.start()
+		killOperatorMidway(tracker, wait)
 		Eventually(tracker.restartCounts, wait, poll).Should(Equal(map[string]int{"v1": 1, "v2": 1, "v3": 1, "v4": 1}), operatorLog)
 		settledWith(ns, "v1", "v2", "v3", "v4", "v5")
 		down, log := tracker.mostDown()

@@ -87,16 +87,7 @@ var _ = Describe("Rollouts on a simulated cluster", Ordered, func() {
 	It("finishes a rollout after the operator is SIGKILLed in the middle of it, replacing nobody twice or two at once", func() {
 		tracker.establish(four...)
 		applyVersion(ns, "22.4.0", four...)
-		Eventually(func() int {
-			total := 0
-			for _, n := range tracker.restartCounts() {
-				total += n
-			}
-			return total
-		}, rolloutWait, 50*time.Millisecond).Should(BeNumerically(">=", 1))
-		operator.kill()
-		time.Sleep(2 * time.Second)
-		operator.start()
+		killOperatorMidway(tracker, rolloutWait)
 		expectEachReplacedOnceOneAtATime("22.4.0")
 	})
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -148,4 +149,19 @@ func (t *podTracker) release() {
 			t.heldUntil[uid] = now
 		}
 	}
+}
+
+// killOperatorMidway SIGKILLs the operator once the tracker has seen a first pod replaced, and starts
+// it again two seconds later, as a crash in the middle of a wave would.
+func killOperatorMidway(t *podTracker, limit time.Duration) {
+	EventuallyWithOffset(1, func() int {
+		total := 0
+		for _, n := range t.restartCounts() {
+			total += n
+		}
+		return total
+	}, limit, 50*time.Millisecond).Should(BeNumerically(">=", 1))
+	operator.kill()
+	time.Sleep(2 * time.Second)
+	operator.start()
 }
