@@ -5,6 +5,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,6 +45,23 @@ func applyVersion(ns, version string, names ...string) {
 		"--force-conflicts", "-f", file)).To(Succeed())
 }
 
+// rolloutEvents lists the namespace's rollout and restart events, for a failure's message.
+func rolloutEvents(ns string) string {
+	var list eventsv1.EventList
+	if err := k8sClient.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, e := range list.Items {
+		switch e.Reason {
+		case "RolloutStarted", "RolloutFinished", "RestartingForPeers", "Updated":
+			out = append(out, e.EventTime.Format("15:04:05.000")+" "+e.Regarding.Name+" "+e.Reason+": "+e.Note)
+		}
+	}
+	slices.Sort(out)
+	return "events:\n" + strings.Join(out, "\n") + "\n"
+}
+
 func imageOf(g Gomega, ns, name string) string {
 	sts := &appsv1.StatefulSet{}
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, sts)).To(Succeed())
@@ -71,7 +90,7 @@ var _ = Describe("Rollouts on a simulated cluster", Ordered, func() {
 				g.Expect(imageOf(g, ns, n)).To(Equal("stellar/stellar-core:"+version), n)
 			}
 			g.Expect(tracker.restartCounts()).To(Equal(map[string]int{"r1": 1, "r2": 1, "r3": 1, "r4": 1}))
-		}, rolloutWait, poll).Should(Succeed(), operatorLog)
+		}, rolloutWait, poll).Should(Succeed(), func() string { return rolloutEvents(ns) + operatorLog() })
 		settledWith(ns, four...)
 		down, log := tracker.mostDown()
 		Expect(down).To(Equal(1), "validators down at once: %v", log)
