@@ -9,6 +9,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -17,15 +18,18 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )
 
-// podTracker watches the validator pods of a namespace. It counts restarts (a new pod UID for a
-// validator it already knew), the most validators down at once, and holds each restarted pod NotReady
-// for a while: kwok marks pods Ready within about 100 ms, which would make pacing trivially true.
+// podTracker watches the validator pods of a namespace. It counts restarts (a new pod, at a new
+// revision of its StatefulSet's template, for a validator it already knew: a pod the StatefulSet
+// controller recreates at the revision it had is no change the operator made), the most validators
+// down at once, and holds each new pod NotReady for a while: kwok marks pods Ready within about
+// 100 ms, which would make pacing trivially true.
 type podTracker struct {
 	ns   string
 	hold time.Duration
 
 	mu          sync.Mutex
 	uids        map[string]types.UID // current pod of each validator
+	revisions   map[string]string    // its controller-revision-hash
 	restarts    testutil.Tally
 	established map[string]bool // validators whose restarts and downtime count
 	heldUntil   map[types.UID]time.Time
@@ -35,7 +39,7 @@ type podTracker struct {
 }
 
 func startTracker(ns string, hold time.Duration) *podTracker {
-	t := &podTracker{ns: ns, hold: hold, uids: map[string]types.UID{},
+	t := &podTracker{ns: ns, hold: hold, uids: map[string]types.UID{}, revisions: map[string]string{},
 		established: map[string]bool{}, heldUntil: map[types.UID]time.Time{}, released: map[types.UID]bool{}}
 	DeferCleanup(testutil.Every(25*time.Millisecond, t.poll))
 	return t
@@ -55,11 +59,14 @@ func (t *podTracker) poll() {
 		if pod.DeletionTimestamp != nil {
 			continue
 		}
+		revision := pod.Labels[appsv1.ControllerRevisionHashLabelKey]
 		if prev, ok := t.uids[name]; ok && prev != pod.UID && t.established[name] {
-			t.restarts.Add(name)
+			if revision != t.revisions[name] {
+				t.restarts.Add(name)
+			}
 			t.heldUntil[pod.UID] = time.Now().Add(t.hold)
 		}
-		t.uids[name] = pod.UID
+		t.uids[name], t.revisions[name] = pod.UID, revision
 		ready := testutil.IsReady(pod)
 		if until, held := t.heldUntil[pod.UID]; held && !t.released[pod.UID] {
 			switch {
