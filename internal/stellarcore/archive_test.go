@@ -43,14 +43,7 @@ const accelerate = "ARTIFICIALLY_ACCELERATE_TIME_FOR_TESTING = true\n"
 // the pod's own start script (new-db, new-hist, run) and served by the operator's archive server on
 // loopback. A fourth validator started later catches up from those archives and follows consensus.
 func TestFullValidatorsPublishServeAndCatchUp(t *testing.T) {
-	bin := os.Getenv("STELLAR_CORE")
-	if bin == "" {
-		t.Skip("STELLAR_CORE is not set: give the path of a stellar-core binary (make test-stellar-core STELLAR_CORE=...)")
-	}
-	bin, _ = filepath.Abs(bin)
-	if testing.Short() {
-		t.Skip("runs five validators for about a minute and a half")
-	}
+	bin := longRunningCore(t, "runs five validators for about a minute and a half")
 	pathWithCore := filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH")
 
 	org, servers, doc := startPublishingOrganisation(t, bin, pathWithCore)

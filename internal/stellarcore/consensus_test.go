@@ -36,14 +36,7 @@ type node struct {
 // operator's own code renders (BaseConfig, then the render-config init step on stellar-peers), with
 // only addresses and paths adapted to loopback, and watches the readiness check follow consensus.
 func TestThreeValidatorsReachConsensus(t *testing.T) {
-	bin := os.Getenv("STELLAR_CORE")
-	if bin == "" {
-		t.Skip("STELLAR_CORE is not set: give the path of a stellar-core binary (make test-stellar-core STELLAR_CORE=...)")
-	}
-	bin, _ = filepath.Abs(bin)
-	if testing.Short() {
-		t.Skip("starts three validators for about two minutes")
-	}
+	bin := longRunningCore(t, "starts three validators for about two minutes")
 	nodes := organisation(t, bin)
 	doc := stellarPeers(nodes)
 	for _, n := range nodes {
@@ -127,6 +120,24 @@ func TestThreeValidatorsReachConsensus(t *testing.T) {
 		}
 		return readiness.Decide(info, readiness.DefaultMaxLedgerAge)
 	})
+}
+
+// longRunningCore is the stellar-core binary of STELLAR_CORE, absolute, or skips the test: without a
+// binary, or with -short, since it runs validators for minutes.
+func longRunningCore(t *testing.T, runs string) string {
+	t.Helper()
+	bin := os.Getenv("STELLAR_CORE")
+	if bin == "" {
+		t.Skip("STELLAR_CORE is not set: give the path of a stellar-core binary (make test-stellar-core STELLAR_CORE=...)")
+	}
+	if testing.Short() {
+		t.Skip(runs)
+	}
+	abs, err := filepath.Abs(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
 }
 
 // organisation is three validators of one home domain on a private network, with their own seeds
