@@ -53,6 +53,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.nodeType != 'Validator' || self.network != 'Custom' || (has(self.validatorConfig) && has(self.validatorConfig.protocolVersion))",message="validatorConfig.protocolVersion is required on a Custom network: a new network starts at protocol 0 and its validators vote for this one",fieldPath=".validatorConfig.protocolVersion"
 // +kubebuilder:validation:XValidation:rule="self.nodeType != 'Validator' || self.network == 'Custom' || !has(self.validatorConfig) || !has(self.validatorConfig.protocolVersion)",message="validatorConfig.protocolVersion is for Custom networks only: a public network's protocol is voted by its Tier-1 validators",fieldPath=".validatorConfig.protocolVersion"
 // +kubebuilder:validation:XValidation:rule="!has(self.validatorConfig) || !has(self.validatorConfig.quorum) || !has(self.validatorConfig.quorum.quality) || !(self.validatorConfig.quorum.quality in ['HIGH', 'CRITICAL']) || ((has(self.validatorConfig.history) && has(self.validatorConfig.history.publish)) ? self.validatorConfig.history.publish : self.network == 'Custom')",message="a validator of HIGH or CRITICAL quality must publish a history archive (validatorConfig.history.publish): SDF asks it of every such validator, and its peers list it with that archive",fieldPath=".validatorConfig.history"
+// +kubebuilder:validation:XValidation:rule="self.nodeType != 'Validator' || self.version.matches('^v?[0-9]+\\.[0-9]+\\.[0-9]+([-.+_][A-Za-z0-9._+-]*)?$')",message="a Validator's version must be a stellar-core release, major.minor.patch (such as 27.1.0): the configuration follows its release line's rules",fieldPath=".version"
 // +kubebuilder:validation:XValidation:rule="self.nodeType != 'Validator' || !has(self.replicas) || self.replicas <= 1",message="a Validator may only have 0 or 1 replicas: two pods with one seed would be one node twice",fieldPath=".replicas"
 type StellarNodeSpec struct {
 	// NodeType is the software this node runs. Immutable.
@@ -72,14 +73,17 @@ type StellarNodeSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="customNetworkPassphrase is immutable"
 	CustomNetworkPassphrase string `json:"customNetworkPassphrase,omitempty"`
 
-	// Version is the image tag of the node software, e.g. "22.1.0".
+	// Version is the image tag of the node software, e.g. "27.1.0". A Validator's version selects the
+	// stellar-core release line whose rules its configuration follows (status.releaseLine), also when
+	// image is set.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`
 	Version string `json:"version"`
 
-	// Image overrides the whole image reference; version is then only informative.
+	// Image overrides the whole image reference. A Validator's image must run the stellar-core release
+	// that version names: its configuration is written for that release line.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=512
@@ -234,6 +238,16 @@ type ValidatorConfig struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
 	ProtocolVersion *int32 `json:"protocolVersion,omitempty"`
+
+	// NTPServer is stellar-core's NTP_DRIFT_CHECK_SERVER (stellar-core 27.1 and later): the host a
+	// validator asks about every ten minutes over UDP port 123 to warn of clock drift (it never sets
+	// the clock). Unset leaves stellar-core's default, pool.ntp.org, which needs egress to the
+	// internet; "" turns the check off; a host name or IPv4 address names an NTP server you run. On an
+	// earlier release line the key does not exist, and setting this is refused (Degraded).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*)?$`
+	NTPServer *string `json:"ntpServer,omitempty"`
 
 	// RolloutPolicy says when a change that replaces this validator's pod (a new version, resources,
 	// configuration or peers) is applied. Paced waits for the validator's turn: one validator of a
@@ -479,12 +493,20 @@ const (
 	ReasonRolloutBlocked = "RolloutBlocked"
 	// ReasonSharedArchive: another validator of the namespace writes the same object-storage archive.
 	ReasonSharedArchive = "SharedArchive"
+	// ReasonUnsupportedVersion: a validator's version has no release line the operator can check it with.
+	ReasonUnsupportedVersion = "UnsupportedVersion"
+)
+
+// Events of the release line.
+const (
+	// EventReleaseLineAssumed: the version's own line has no table; another line's rules were used.
+	EventReleaseLineAssumed = "ReleaseLineAssumed"
 )
 
 // A configuration stellar-core would refuse gives Degraded with the reason of the first rule it breaks,
 // one of stellarcore's Rule constants (ConfigSyntax, UnknownConfigKey, UnwritablePath, NoReadableArchive,
 // InvalidArchiveCommand, NoQuorum, InvalidQuorumSet, UnsafeQuorum, InvalidHomeDomains, InvalidValidators,
-// SelfListed, NodeHomeDomain, ArchivesNotBlocking).
+// SelfListed, NodeHomeDomain, ArchivesNotBlocking, MissingRequiredKey, LowQualityQuorum, InvalidUpgrade).
 
 // Phases of a StellarNode.
 const (
@@ -525,6 +547,13 @@ type StellarNodeStatus struct {
 	// Peers is how many discovered peers the validator's current configuration names.
 	// +optional
 	Peers int32 `json:"peers,omitempty"`
+
+	// ReleaseLine is the stellar-core release line whose rules the validator's configuration follows,
+	// such as "v27.1"; ReleaseLineNote says why it is not the version's own line, when it is not.
+	// +optional
+	ReleaseLine string `json:"releaseLine,omitempty"`
+	// +optional
+	ReleaseLineNote string `json:"releaseLineNote,omitempty"`
 
 	// HistoryArchive is the URL the validator's own history archive is read from, when it publishes one.
 	// +optional

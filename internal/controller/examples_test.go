@@ -85,16 +85,19 @@ var _ = Describe("Examples", func() {
 			nodes := validatorsIn(objs)
 			index := peers.NewIndex(nodes)
 			for _, node := range nodes {
-				base, err := stellarcore.BaseConfig(node)
+				// Each example's validators are checked with the rules of the release line they name.
+				profile, err := stellarcore.ProfileFor(node.Spec.Version)
+				Expect(err).NotTo(HaveOccurred(), "%s: %s", f, node.Name)
+				base, err := stellarcore.BaseConfig(node, profile)
 				Expect(err).NotTo(HaveOccurred(), "%s: %s", f, node.Name)
 				var doc peers.Document
 				for _, member := range index.Network(node.NetworkID()).Nodes {
 					doc.Peers = append(doc.Peers, resources.PeerOf(member, "cluster.local"))
 				}
-				preview, err := stellarcore.Preview(base, stellarcore.RenderInput{NodeName: node.Name, NetworkID: node.NetworkID(),
+				preview, err := stellarcore.Preview(base, stellarcore.RenderInput{Profile: profile, NodeName: node.Name, NetworkID: node.NetworkID(),
 					Discovered: doc, QuorumFromPeers: node.QuorumFromCluster()})
 				Expect(err).NotTo(HaveOccurred())
-				Expect(stellarcore.Check(preview, stellarcore.CheckOptions{SelfKey: node.Spec.ValidatorConfig.PublicKey})).
+				Expect(stellarcore.Check(preview, stellarcore.CheckOptions{Profile: profile, SelfKey: node.Spec.ValidatorConfig.PublicKey})).
 					To(Succeed(), "%s: %s\n%s", f, node.Name, preview)
 				checked++
 			}

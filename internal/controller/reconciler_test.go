@@ -102,7 +102,7 @@ var _ = Describe("StellarNode reconciler", func() {
 		seed := pod.InitContainers[0].Env[0]
 		Expect(seed.ValueFrom.SecretKeyRef.Name).To(Equal("alpha-seed"))
 		Expect(seed.ValueFrom.SecretKeyRef.Key).To(Equal("STELLAR_CORE_SEED"))
-		Expect(pod.Containers[0].Image).To(Equal("stellar/stellar-core:22.1.0"))
+		Expect(pod.Containers[0].Image).To(Equal("stellar/stellar-core:27.1.0"))
 		Expect(strings.Join(pod.Containers[0].Command, " ")).To(ContainSubstring("stellar-core run --conf"))
 		Expect(pod.Containers[0].Env).To(BeEmpty(), "the seed reaches only the init step")
 		Expect(*pod.SecurityContext.RunAsNonRoot).To(BeTrue())
@@ -214,7 +214,7 @@ var _ = Describe("StellarNode reconciler", func() {
 		Eventually(func(g Gomega) {
 			s := getSTS(ns, "gamma")(g)
 			g.Expect(*s.Spec.Replicas).To(Equal(int32(1)))
-			g.Expect(s.Spec.Template.Spec.Containers[0].Image).To(Equal("stellar/stellar-core:22.1.0"))
+			g.Expect(s.Spec.Template.Spec.Containers[0].Image).To(Equal("stellar/stellar-core:27.1.0"))
 			g.Expect(s.Spec.Template.Annotations).To(HaveKeyWithValue(peers.AnnotationMembership, "discovered"))
 			g.Expect(s.Spec.Template.Annotations).To(HaveKeyWithValue(peers.AnnotationRestartedAt, "2026-01-01T00:00:00Z"))
 			c := &corev1.ConfigMap{}

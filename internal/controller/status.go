@@ -35,6 +35,9 @@ type observed struct {
 	endpoint       string
 	peerAddress    string
 	historyArchive string
+	// releaseLine is the stellar-core release line the validator's configuration follows;
+	// releaseLineNote says why it is not the version's own, when it is not.
+	releaseLine, releaseLineNote string
 	// waiting is the planner's answer when a change that replaces the pod waits for its turn.
 	waiting *rollout.Decision
 
@@ -57,6 +60,7 @@ func computeStatus(prev stellarv1alpha1.StellarNodeStatus, generation int64, obs
 		no  = metav1.ConditionFalse
 	)
 	st.ObservedGeneration = generation
+	st.ReleaseLine, st.ReleaseLineNote = obs.releaseLine, obs.releaseLineNote
 	switch {
 	case obs.configError != nil:
 		reason := cmp.Or(obs.configReason, stellarv1alpha1.ReasonInvalidConfig)
@@ -161,6 +165,9 @@ func (r *StellarNodeReconciler) recordTransitions(node *stellarv1alpha1.StellarN
 	newDeg := meta.FindStatusCondition(after.Conditions, stellarv1alpha1.ConditionDegraded)
 	if newDeg != nil && newDeg.Status == metav1.ConditionTrue && (oldDeg == nil || oldDeg.Status != metav1.ConditionTrue || oldDeg.Message != newDeg.Message) {
 		r.Recorder.Eventf(node, nil, corev1.EventTypeWarning, newDeg.Reason, "Reconcile", "%s", newDeg.Message)
+	}
+	if after.ReleaseLineNote != "" && after.ReleaseLineNote != before.ReleaseLineNote {
+		r.Recorder.Eventf(node, nil, corev1.EventTypeWarning, stellarv1alpha1.EventReleaseLineAssumed, "Reconcile", "%s", after.ReleaseLineNote)
 	}
 	oldProg := meta.FindStatusCondition(before.Conditions, stellarv1alpha1.ConditionProgressing)
 	newProg := meta.FindStatusCondition(after.Conditions, stellarv1alpha1.ConditionProgressing)

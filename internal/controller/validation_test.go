@@ -24,7 +24,7 @@ metadata:
 spec:
   nodeType: Validator
   network: Testnet
-  version: "22.1.0"
+  version: "27.1.0"
   validatorConfig:
     seedSecretRef: seed
 `

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -22,7 +23,18 @@ import (
 // configuration or its StatefulSet's template) waits for the validator's turn in its network's rollout;
 // the rest is applied at once.
 func (r *StellarNodeReconciler) reconcileValidator(ctx context.Context, node *stellarv1alpha1.StellarNode) (observed, error) {
-	base, err := stellarcore.BaseConfig(node)
+	release, err := stellarcore.ResolveVersion(node.Spec.Version)
+	if err != nil {
+		return observed{configError: err, configReason: stellarv1alpha1.ReasonUnsupportedVersion}, nil
+	}
+	obs, err := r.reconcileRelease(ctx, node, release.Profile)
+	obs.releaseLine, obs.releaseLineNote = release.Profile.Line, release.Note
+	return obs, err
+}
+
+// reconcileRelease is reconcileValidator once the release line is known.
+func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stellarv1alpha1.StellarNode, profile stellarcore.Profile) (observed, error) {
+	base, err := stellarcore.BaseConfig(node, profile)
 	if err != nil {
 		if _, ok := errors.AsType[*stellarcore.QuorumSetError](err); ok {
 			return observed{configError: err, configReason: stellarv1alpha1.ReasonInvalidConfig}, nil
@@ -44,7 +56,7 @@ func (r *StellarNodeReconciler) reconcileValidator(ctx context.Context, node *st
 			"validator %s already publishes to this object-storage archive: two validators writing one archive corrupt it; "+
 				"give this validator an archive of its own (spec.validatorConfig.history.objectStorage)", older)}, nil
 	}
-	if err := r.checkConfig(node, base, index); err != nil {
+	if err := r.checkConfig(node, profile, base, index); err != nil {
 		return observed{configError: err, configReason: err.Rule()}, nil
 	}
 	desired := resources.ValidatorStatefulSet(node, base, r.Options)
@@ -135,18 +147,23 @@ func (r *StellarNodeReconciler) namespaceNodes(ctx context.Context, namespace st
 
 // checkConfig runs stellar-core's rules on the configuration the validator's pod would write now, with
 // the network's current members, before anything is applied.
-func (r *StellarNodeReconciler) checkConfig(node *stellarv1alpha1.StellarNode, base string, index peers.Index) *stellarcore.ConfigError {
+func (r *StellarNodeReconciler) checkConfig(node *stellarv1alpha1.StellarNode, profile stellarcore.Profile, base string, index peers.Index) *stellarcore.ConfigError {
 	var doc peers.Document
 	if nw := index.Network(node.NetworkID()); nw != nil {
 		for _, member := range nw.Nodes {
 			doc.Peers = append(doc.Peers, resources.PeerOf(member, r.Options.ClusterDomain))
 		}
 	}
-	preview, err := stellarcore.Preview(base, stellarcore.RenderInput{
-		NodeName: node.Name, NetworkID: node.NetworkID(), Discovered: doc, QuorumFromPeers: node.QuorumFromCluster(),
-	})
+	in := stellarcore.RenderInput{
+		Profile: profile, NodeName: node.Name, NetworkID: node.NetworkID(), Discovered: doc, QuorumFromPeers: node.QuorumFromCluster(),
+	}
+	if vc := node.Spec.ValidatorConfig; vc.ProtocolVersion != nil && node.Spec.Network == stellarv1alpha1.NetworkCustom {
+		// The upgrade the pod arms at start is checked too: a protocol its release line cannot apply.
+		in.ProtocolVersion, in.Now = *vc.ProtocolVersion, time.Now()
+	}
+	preview, err := stellarcore.Preview(base, in)
 	if err == nil {
-		err = stellarcore.Check(preview, stellarcore.CheckOptions{SelfKey: node.Spec.ValidatorConfig.PublicKey})
+		err = stellarcore.Check(preview, stellarcore.CheckOptions{Profile: profile, SelfKey: node.Spec.ValidatorConfig.PublicKey})
 	}
 	if err == nil {
 		return nil

@@ -70,12 +70,14 @@ func renderedFor(g Gomega, ns, name string) map[string]any {
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, node)).To(Succeed())
 	base := &corev1.ConfigMap{}
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-config"}, base)).To(Succeed())
+	profile, err := stellarcore.ProfileFor(node.Spec.Version)
+	g.Expect(err).NotTo(HaveOccurred())
 	out, err := stellarcore.Render(base.Data["stellar-core.cfg"], stellarcore.RenderInput{
-		Seed: testSeed, NodeName: name, NetworkID: node.NetworkID(), Discovered: document(g, ns),
+		Profile: profile, Seed: testSeed, NodeName: name, NetworkID: node.NetworkID(), Discovered: document(g, ns),
 		QuorumFromPeers: node.QuorumFromCluster(),
 	})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(stellarcore.Check(out, stellarcore.CheckOptions{})).To(Succeed(), "stellar-core would refuse %s's configuration", name)
+	g.Expect(stellarcore.Check(out, stellarcore.CheckOptions{Profile: profile})).To(Succeed(), "stellar-core would refuse %s's configuration", name)
 	return parseTOML(g, out)
 }
 

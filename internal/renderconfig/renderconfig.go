@@ -35,6 +35,8 @@ type Args struct {
 	Peers string
 	// Out is the path of the stellar-core.cfg to write.
 	Out string
+	// StellarCoreVersion is the StellarNode's version: its release line's rules shape and check the file.
+	StellarCoreVersion string
 	// NodeName is the validator's StellarNode name; NetworkID its network's ID.
 	NodeName, NetworkID string
 	// PublicKey is the key the seed must have, when the StellarNode declares one.
@@ -50,7 +52,8 @@ type Args struct {
 
 // List is the container's argument list, the subcommand first.
 func (a Args) List() []string {
-	out := []string{Command, "--base=" + a.Base, "--out=" + a.Out, "--node-name=" + a.NodeName, "--network-id=" + a.NetworkID}
+	out := []string{Command, "--base=" + a.Base, "--out=" + a.Out, "--node-name=" + a.NodeName, "--network-id=" + a.NetworkID,
+		"--stellar-core-version=" + a.StellarCoreVersion}
 	if a.Peers != "" {
 		out = append(out, "--peers="+a.Peers)
 	}
@@ -78,6 +81,7 @@ func ParseArgs(args []string) (Args, error) {
 	fs.StringVar(&a.Out, "out", "", "path of the stellar-core.cfg to write")
 	fs.StringVar(&a.NodeName, "node-name", "", "the validator's StellarNode name")
 	fs.StringVar(&a.NetworkID, "network-id", "", "the validator's network ID")
+	fs.StringVar(&a.StellarCoreVersion, "stellar-core-version", "", "the stellar-core version the pod runs (its release line's rules apply)")
 	fs.StringVar(&a.PublicKey, "public-key", "", "the public key the seed must have")
 	fs.BoolVar(&a.QuorumFromPeers, "quorum-from-peers", false, "list the network's validators of peers.json in [[VALIDATORS]]")
 	fs.StringVar(&a.Install, "install", "", "copy this binary there, for the readiness check")
@@ -90,8 +94,8 @@ func ParseArgs(args []string) (Args, error) {
 		return Args{}, fmt.Errorf("--protocol-version %d is out of range", protocol)
 	}
 	a.ProtocolVersion = int32(protocol)
-	if a.Base == "" || a.Out == "" || a.NodeName == "" || a.NetworkID == "" {
-		return Args{}, errors.New("render-config needs --base, --out, --node-name and --network-id")
+	if a.Base == "" || a.Out == "" || a.NodeName == "" || a.NetworkID == "" || a.StellarCoreVersion == "" {
+		return Args{}, errors.New("render-config needs --base, --out, --node-name, --network-id and --stellar-core-version")
 	}
 	return a, nil
 }
@@ -100,6 +104,10 @@ func ParseArgs(args []string) (Args, error) {
 // the pod's IP. Nothing it reads is printed: only the path written.
 func Run(args []string, getenv func(string) string, stdout io.Writer) error {
 	a, err := ParseArgs(args)
+	if err != nil {
+		return err
+	}
+	profile, err := stellarcore.ProfileFor(a.StellarCoreVersion)
 	if err != nil {
 		return err
 	}
@@ -126,6 +134,7 @@ func Run(args []string, getenv func(string) string, stdout io.Writer) error {
 		return err
 	}
 	rendered, err := stellarcore.Render(string(baseText), stellarcore.RenderInput{
+		Profile:         profile,
 		Seed:            seed,
 		NodeName:        a.NodeName,
 		PodIP:           getenv(PodIPEnv),
@@ -140,7 +149,7 @@ func Run(args []string, getenv func(string) string, stdout io.Writer) error {
 		return err
 	}
 	// The last word before stellar-core starts: a file it would refuse is never written.
-	if err := stellarcore.Check(rendered, stellarcore.CheckOptions{}); err != nil {
+	if err := stellarcore.Check(rendered, stellarcore.CheckOptions{Profile: profile}); err != nil {
 		return err
 	}
 	if err := writePrivate(a.Out, []byte(rendered)); err != nil {

@@ -10,6 +10,9 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 )
 
+// coreVersion is the stellar-core release the tests' pods run.
+const coreVersion = "27.1.0"
+
 // A seed and its public key (from examples/custom-network-validators.yaml), and four other keys.
 const (
 	seed      = "SD2FP32ZJ3ETJNGDLE5QBDPOLWSCQZTAUEYX3JVBSFSULRC65BYPE3EI"
@@ -53,7 +56,7 @@ func TestRunWritesAPrivateFile(t *testing.T) {
 	}
 	out := filepath.Join(dir, "stellar-core.cfg")
 	var stdout bytes.Buffer
-	err := Run(Args{Base: basePath, Peers: peersPath, Out: out, NodeName: "a", NetworkID: "n1", PublicKey: publicKey}.List()[1:],
+	err := Run(Args{Base: basePath, Peers: peersPath, Out: out, NodeName: "a", NetworkID: "n1", StellarCoreVersion: coreVersion, PublicKey: publicKey}.List()[1:],
 		envWith(map[string]string{SeedEnv: seed, PodIPEnv: "10.0.0.1"}), &stdout)
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +74,7 @@ func TestRunWritesAPrivateFile(t *testing.T) {
 			t.Errorf("rendered file lacks %s:\n%s", want, data)
 		}
 	}
-	if err := stellarcore.Check(string(data), stellarcore.CheckOptions{}); err != nil {
+	if err := stellarcore.Check(string(data), stellarcore.CheckOptions{Profile: stellarcore.Newest()}); err != nil {
 		t.Error(err)
 	}
 	if strings.Contains(stdout.String(), seed) {
@@ -81,7 +84,7 @@ func TestRunWritesAPrivateFile(t *testing.T) {
 
 func TestRunWithoutPeersYet(t *testing.T) {
 	dir, basePath := writeBase(t, base)
-	err := Run(Args{Base: basePath, Peers: filepath.Join(dir, "missing.json"), Out: filepath.Join(dir, "o.cfg"), NodeName: "a", NetworkID: "n1"}.List()[1:],
+	err := Run(Args{Base: basePath, Peers: filepath.Join(dir, "missing.json"), Out: filepath.Join(dir, "o.cfg"), NodeName: "a", NetworkID: "n1", StellarCoreVersion: coreVersion}.List()[1:],
 		envWith(map[string]string{SeedEnv: seed}), &bytes.Buffer{})
 	if err != nil {
 		t.Fatalf("a missing stellar-peers ConfigMap must not stop the validator: %v", err)
@@ -103,7 +106,7 @@ func TestRunRefuses(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir, basePath := writeBase(t, c.base)
 			out := filepath.Join(dir, "o.cfg")
-			err := Run(Args{Base: basePath, Out: out, NodeName: "a", NetworkID: "n1", PublicKey: c.publicKey}.List()[1:],
+			err := Run(Args{Base: basePath, Out: out, NodeName: "a", NetworkID: "n1", StellarCoreVersion: coreVersion, PublicKey: c.publicKey}.List()[1:],
 				envWith(map[string]string{SeedEnv: c.seed}), &bytes.Buffer{})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err = %v, want %q", err, c.want)
@@ -123,7 +126,7 @@ func TestRunRefuses(t *testing.T) {
 func TestRunInstallsItself(t *testing.T) {
 	dir, basePath := writeBase(t, base)
 	bin := filepath.Join(dir, "manager")
-	err := Run(Args{Base: basePath, Out: filepath.Join(dir, "o.cfg"), NodeName: "a", NetworkID: "n1", Install: bin}.List()[1:],
+	err := Run(Args{Base: basePath, Out: filepath.Join(dir, "o.cfg"), NodeName: "a", NetworkID: "n1", StellarCoreVersion: coreVersion, Install: bin}.List()[1:],
 		envWith(map[string]string{SeedEnv: seed}), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
@@ -137,8 +140,8 @@ func TestRunInstallsItself(t *testing.T) {
 func TestArgsRoundTrip(t *testing.T) {
 	for _, a := range []Args{
 		{Base: "/b/stellar-core.cfg", Peers: "/p/peers.json", Out: "/r/stellar-core.cfg", NodeName: "v1", NetworkID: "abc",
-			PublicKey: publicKey, QuorumFromPeers: true, Install: "/opt/manager"},
-		{Base: "/b/stellar-core.cfg", Out: "/r/stellar-core.cfg", NodeName: "v1", NetworkID: "abc"},
+			StellarCoreVersion: coreVersion, PublicKey: publicKey, QuorumFromPeers: true, Install: "/opt/manager"},
+		{Base: "/b/stellar-core.cfg", Out: "/r/stellar-core.cfg", NodeName: "v1", NetworkID: "abc", StellarCoreVersion: "22.1.0"},
 	} {
 		list := a.List()
 		if list[0] != Command {
@@ -147,6 +150,27 @@ func TestArgsRoundTrip(t *testing.T) {
 		got, err := ParseArgs(list[1:])
 		if err != nil || got != a {
 			t.Errorf("ParseArgs(%v) = %+v, %v; want %+v", list, got, err, a)
+		}
+	}
+}
+
+// The final file is checked with the rules of the release line the pod runs: a base written for one line
+// is refused on a line that needs more, and nothing is written.
+func TestRunChecksTheReleaseLine(t *testing.T) {
+	dir, basePath := writeBase(t, base)
+	out := filepath.Join(dir, "o.cfg")
+	for version, want := range map[string]string{
+		"22.1.0": "DEPRECATED_SQL_LEDGER_STATE not set",
+		"18.0.0": "older than the oldest release line",
+		"latest": "not a release",
+	} {
+		err := Run(Args{Base: basePath, Out: out, NodeName: "a", NetworkID: "n1", StellarCoreVersion: version}.List()[1:],
+			envWith(map[string]string{SeedEnv: seed}), &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", version, err, want)
+		}
+		if _, statErr := os.Stat(out); statErr == nil {
+			t.Fatalf("%s: a refused file was written", version)
 		}
 	}
 }

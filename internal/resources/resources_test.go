@@ -18,7 +18,7 @@ func validator(mutate ...func(*stellarv1alpha1.StellarNode)) *stellarv1alpha1.St
 	n := &stellarv1alpha1.StellarNode{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "stellar", Name: "alpha"},
 		Spec: stellarv1alpha1.StellarNodeSpec{
-			NodeType: stellarv1alpha1.NodeTypeValidator, Network: stellarv1alpha1.NetworkMainnet, Version: "22.1.0",
+			NodeType: stellarv1alpha1.NodeTypeValidator, Network: stellarv1alpha1.NetworkMainnet, Version: "27.1.0",
 			ValidatorConfig: &stellarv1alpha1.ValidatorConfig{SeedSecretRef: "alpha-seed", PeerPort: 11700, HTTPPort: 11701},
 		},
 	}
@@ -74,7 +74,7 @@ func checkDefaultStatefulSet(t *testing.T, sts *appsv1.StatefulSet) {
 	if sts.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted != appsv1.RetainPersistentVolumeClaimRetentionPolicyType {
 		t.Error("Retain is the default")
 	}
-	if got := sts.Spec.Template.Spec.Containers[0].Image; got != "stellar/stellar-core:22.1.0" {
+	if got := sts.Spec.Template.Spec.Containers[0].Image; got != "stellar/stellar-core:27.1.0" {
 		t.Errorf("image = %s", got)
 	}
 	if sts.Labels[LabelNetwork] != "mainnet" || sts.Spec.Selector.MatchLabels[LabelInstance] != "alpha" || len(sts.Spec.Selector.MatchLabels) != 2 {

@@ -90,13 +90,14 @@ func ValidatorStatefulSet(node *stellarv1alpha1.StellarNode, baseConfig string, 
 	}
 
 	renderArgs := renderconfig.Args{
-		Base:            baseConfigDir + "/" + ConfigKey,
-		Out:             renderedConfig,
-		NodeName:        node.Name,
-		NetworkID:       node.NetworkID(),
-		PublicKey:       vc.PublicKey,
-		QuorumFromPeers: node.QuorumFromCluster(),
-		Install:         ToolsBinary,
+		Base:               baseConfigDir + "/" + ConfigKey,
+		Out:                renderedConfig,
+		NodeName:           node.Name,
+		NetworkID:          node.NetworkID(),
+		StellarCoreVersion: node.Spec.Version,
+		PublicKey:          vc.PublicKey,
+		QuorumFromPeers:    node.QuorumFromCluster(),
+		Install:            ToolsBinary,
 	}
 	if vc.ProtocolVersion != nil && node.Spec.Network == stellarv1alpha1.NetworkCustom {
 		renderArgs.ProtocolVersion = *vc.ProtocolVersion

@@ -71,7 +71,7 @@ func startPublishingOrganisation(t *testing.T, bin, path string) ([]*node, map[s
 		}
 	})
 	for _, n := range org {
-		waitFor(t, 120*time.Second, n.spec.Name+" in consensus at protocol 19, armed at start", func() error {
+		waitFor(t, 120*time.Second, n.spec.Name+fmt.Sprintf(" in consensus at protocol %d, armed at start", coreProfile.MaxProtocol()), func() error {
 			info, err := admin(n, "info")
 			if err != nil {
 				return err
@@ -79,7 +79,7 @@ func startPublishingOrganisation(t *testing.T, bin, path string) ([]*node, map[s
 			if err := readiness.Decide(info, readiness.DefaultMaxLedgerAge); err != nil {
 				return err
 			}
-			if _, v := ledgerOf(info); v != 19 {
+			if _, v := ledgerOf(info); int32(v) != coreProfile.MaxProtocol() {
 				return fmt.Errorf("ledger protocol %d", v)
 			}
 			return nil
@@ -227,7 +227,7 @@ func agentReports(t *testing.T, ag *agent.Agent) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &status); err != nil {
 		t.Fatal(err)
 	}
-	if !status.InSync() || status.Ledger.Num < 16 || status.ProtocolVersion != 19 || status.Quorum.Agree < 3 ||
+	if !status.InSync() || status.Ledger.Num < 16 || int32(status.ProtocolVersion) != coreProfile.MaxProtocol() || status.Quorum.Agree < 3 ||
 		status.Quorum.FailAt < 1 || status.PublishBacklog == nil || status.Peers.Authenticated < 2 {
 		t.Fatalf("full-1's status document from real answers: %s", rec.Body.String())
 	}
@@ -315,10 +315,10 @@ func customValidator(name, public string, port int32) *stellarv1alpha1.StellarNo
 		ObjectMeta: metav1.ObjectMeta{Namespace: "stellar", Name: name},
 		Spec: stellarv1alpha1.StellarNodeSpec{
 			NodeType: stellarv1alpha1.NodeTypeValidator, Network: stellarv1alpha1.NetworkCustom,
-			CustomNetworkPassphrase: "stellar-operator archive test ; 2026", Version: "19.14.0",
+			CustomNetworkPassphrase: "stellar-operator archive test ; 2026", Version: coreRelease,
 			ValidatorConfig: &stellarv1alpha1.ValidatorConfig{
 				SeedSecretRef: "seed", PeerPort: port, HTTPPort: port + 1, PublicKey: public, HomeDomain: "example.org",
-				ProtocolVersion: new(int32(19)),
+				ProtocolVersion: new(coreProfile.MaxProtocol()),
 			},
 		},
 	}
@@ -359,7 +359,11 @@ func loopbackPeers(nodes []*node) peers.Document {
 // then moves the data paths into the node's directory and, when asked, accelerates time.
 func renderForLoopback(t *testing.T, n *node, doc peers.Document, accelerated bool) {
 	t.Helper()
-	base, err := stellarcore.BaseConfig(n.spec)
+	profile, err := stellarcore.ProfileFor(n.spec.Spec.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := stellarcore.BaseConfig(n.spec, profile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,6 +378,7 @@ func renderForLoopback(t *testing.T, n *node, doc peers.Document, accelerated bo
 	out := filepath.Join(n.dir, "stellar-core.cfg")
 	vc := n.spec.Spec.ValidatorConfig
 	args := renderconfig.Args{Base: basePath, Peers: peersPath, Out: out, NodeName: n.spec.Name, NetworkID: n.spec.NetworkID(),
+		StellarCoreVersion: n.spec.Spec.Version,
 		PublicKey: vc.PublicKey, QuorumFromPeers: true}
 	if vc.ProtocolVersion != nil {
 		args.ProtocolVersion = *vc.ProtocolVersion

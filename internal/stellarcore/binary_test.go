@@ -28,8 +28,27 @@ func stellarCore(t *testing.T) string {
 	if _, err := os.Stat(abs); err != nil {
 		t.Skipf("STELLAR_CORE=%s: %v", bin, err)
 	}
+	out, err := exec.Command(abs, "version").Output()
+	if err != nil {
+		t.Fatalf("%s version: %v", abs, err)
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	binaryRelease = strings.TrimPrefix(strings.TrimSpace(first), "v")
+	resolved, err := ResolveVersion(binaryRelease)
+	if err != nil {
+		t.Fatalf("%s reports version %q: %v", abs, first, err)
+	}
+	binaryProfile = resolved.Profile
+	t.Logf("stellar-core version: %s (release line %s, read from %s)", first, binaryProfile.Line, strings.Join(binaryProfile.Tags, ", "))
 	return abs
 }
+
+// binaryRelease and binaryProfile are the release of the binary under test, from its own `version`
+// answer, and its release line: every configuration the tests render for it follows that line.
+var (
+	binaryRelease string
+	binaryProfile Profile
+)
 
 // notJudgedByV19 are the checker's refusals a stellar-core v19.14.0 started here cannot show, and why.
 var notJudgedByV19 = map[string]string{
@@ -37,6 +56,12 @@ var notJudgedByV19 = map[string]string{
 		"without a shell the pipe reaches curl as an argument and every download fails",
 	"a get command without the local path": "stellar-core runs archive commands only to catch up or publish, never at start; " +
 		"without {1} the file is never written where stellar-core reads it",
+}
+
+// notJudgedAtStart are the release lines' refusals that stellar-core shows later than at start.
+var notJudgedAtStart = map[string]string{
+	"an upgrade past the line's protocol": "an upgrade is armed at start whatever its protocol; it is never applied, " +
+		"which the consensus test would show, not a start",
 }
 
 // passNotRunnable are accepted configurations v19 cannot start here, and why.
@@ -49,10 +74,26 @@ var passNotRunnable = map[string]string{
 // it refuses, stellar-core refuses at new-db or at run.
 func TestRealStellarCoreAgreesWithTheChecker(t *testing.T) {
 	bin := stellarCore(t)
-	for _, c := range checkCases() {
+	cases := checkCases()
+	for i := range cases {
+		cases[i].cfg = forLine(binaryProfile, cases[i].cfg)
+	}
+	// The release lines' own cases, where they are about this binary's line.
+	for _, c := range lineCases(t) {
+		if c.line == binaryProfile.Line {
+			cases = append(cases, checkCase{name: c.name, cfg: c.cfg, rule: c.rule})
+		}
+	}
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if why, ok := notJudgedByV19[c.name]; ok {
-				t.Skip("v19 cannot judge it: " + why)
+				t.Skip("stellar-core cannot judge it at start: " + why)
+			}
+			if why, ok := notJudgedAtStart[c.name]; ok {
+				t.Skip(why)
+			}
+			if err := Check(mustEncode(t, c.cfg), CheckOptions{Profile: binaryProfile}); (err == nil) != (c.rule == "") {
+				t.Fatalf("the checker says %v under %s, the table %q", err, binaryProfile.Line, c.rule)
 			}
 			if why, ok := passNotRunnable[c.name]; ok {
 				t.Skip(why)
@@ -102,6 +143,15 @@ func TestRealStellarCoreAgreesWithTheChecker(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustEncode(t *testing.T, cfg map[string]any) string {
+	t.Helper()
+	text, err := encode(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
 }
 
 // hangGuard only stops a stellar-core that would never end; no verdict depends on it.

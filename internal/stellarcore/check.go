@@ -1,20 +1,22 @@
 package stellarcore
 
 import (
-	_ "embed"
+	"errors"
 	"fmt"
 	"maps"
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 )
 
-// The rules below are stellar-core's own, read from its source (stellar/stellar-core a9b8613); each
-// check names the function it mirrors. Check applies them to every configuration the operator writes,
-// so a configuration stellar-core would refuse never reaches a pod.
+// The rules below are stellar-core's own, read from its source; each check names the function it
+// mirrors. The rules that differ between releases come from the release line's Profile (release.go),
+// with the tag and line they were read at. Check applies them to every configuration the operator
+// writes, so a configuration stellar-core would refuse never reaches a pod.
 
 // Rules a configuration can break. Each is the reason of the StellarNode's Degraded condition.
 const (
@@ -31,6 +33,9 @@ const (
 	RuleSelfListed          = "SelfListed"
 	RuleNodeHomeDomain      = "NodeHomeDomain"
 	RuleArchivesNotBlocking = "ArchivesNotBlocking"
+	RuleMissingKey          = "MissingRequiredKey"
+	RuleLowQualityQuorum    = "LowQualityQuorum"
+	RuleUpgrade             = "InvalidUpgrade"
 )
 
 // Violation is one rule a configuration breaks.
@@ -61,7 +66,10 @@ const fieldQuorumSet = "spec.validatorConfig.quorumSet"
 
 var fieldToFix = map[string]string{
 	RuleSyntax:              fieldQuorumSet,
-	RuleUnknownKey:          fieldQuorumSet,
+	RuleUnknownKey:          "spec.version (its release line) or the field that writes the key",
+	RuleMissingKey:          "spec.version",
+	RuleLowQualityQuorum:    "spec.validatorConfig.quorum.quality or quorum.homeDomains (one organisation above LOW)",
+	RuleUpgrade:             "spec.validatorConfig.protocolVersion or spec.version",
 	RuleNoReadableArchive:   "spec.validatorConfig.historyArchiveUrls",
 	RuleArchiveCommand:      "spec.validatorConfig.historyArchiveUrls or quorum.validators[].historyArchiveUrl",
 	RuleNoQuorum:            "spec.validatorConfig.quorum (with homeDomain) or quorumSet",
@@ -85,19 +93,6 @@ func (e *ConfigError) WithFields() *ConfigError {
 	return out
 }
 
-//go:embed known_keys.txt
-var knownKeysFile string
-
-var knownKeys = func() map[string]bool {
-	keys := map[string]bool{}
-	for line := range strings.SplitSeq(knownKeysFile, "\n") {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-			keys[line] = true
-		}
-	}
-	return keys
-}()
-
 // qualities in stellar-core's order, lowest first (Config::parseQuality).
 var qualities = []string{"LOW", "MEDIUM", "HIGH", "CRITICAL"}
 
@@ -106,18 +101,24 @@ const maxQuorumNesting = 4
 
 // CheckOptions say what the checker knows beyond the file.
 type CheckOptions struct {
+	// Profile is the release line of the stellar-core that will read the file. Required.
+	Profile Profile
 	// SelfKey is the node's own public key when the file has no NODE_SEED (a base configuration).
 	SelfKey string
 }
 
-// Check returns a *ConfigError when stellar-core would refuse the configuration at start, or nil.
-// It reads a base configuration (no seed yet) or a rendered one (with NODE_SEED) alike.
+// Check returns a *ConfigError when stellar-core of the profile's release line would refuse the
+// configuration at start, or nil. It reads a base configuration (no seed yet) or a rendered one (with
+// NODE_SEED) alike.
 func Check(text string, opts CheckOptions) error {
+	if !opts.Profile.Valid() {
+		return errors.New("stellarcore.Check needs the release line's profile")
+	}
 	var cfg map[string]any
 	if _, err := toml.Decode(text, &cfg); err != nil {
 		return &ConfigError{Violations: []Violation{{RuleSyntax, "the file is not valid TOML: " + err.Error()}}}
 	}
-	c := checker{cfg: cfg, self: opts.SelfKey}
+	c := checker{cfg: cfg, self: opts.SelfKey, profile: opts.Profile}
 	if seed, ok := cfg["NODE_SEED"].(string); ok {
 		if key, err := PublicKeyOfSeed(seed); err == nil {
 			c.self = key
@@ -126,9 +127,11 @@ func Check(text string, opts CheckOptions) error {
 		}
 	}
 	c.keys()
+	c.ledgerStateFlag()
 	c.paths()
 	c.archives()
 	c.quorum()
+	c.upgrades()
 	if len(c.violations) == 0 {
 		return nil
 	}
@@ -138,6 +141,7 @@ func Check(text string, opts CheckOptions) error {
 type checker struct {
 	cfg        map[string]any
 	self       string
+	profile    Profile
 	violations []Violation
 }
 
@@ -145,17 +149,57 @@ func (c *checker) add(rule, format string, args ...any) {
 	c.violations = append(c.violations, Violation{Rule: rule, Message: fmt.Sprintf(format, args...)})
 }
 
-// keys mirrors Config::processConfig: any other top-level key is "Unknown configuration entry".
+// keys mirrors Config::processConfig of the release line: any other top-level key is "Unknown
+// configuration entry".
 func (c *checker) keys() {
 	var unknown []string
 	for k := range c.cfg {
-		if !knownKeys[k] {
+		if !c.profile.Knows(k) {
 			unknown = append(unknown, k)
 		}
 	}
 	slices.Sort(unknown)
 	for _, k := range unknown {
-		c.add(RuleUnknownKey, "Unknown configuration entry: '%s'", k)
+		c.add(RuleUnknownKey, "Unknown configuration entry: '%s' (stellar-core %s does not know it)", k, c.profile.Line)
+	}
+}
+
+// ledgerStateFlag mirrors the end of Config::processConfig on the lines that need
+// DEPRECATED_SQL_LEDGER_STATE or EXPERIMENTAL_BUCKETLIST_DB, but not both.
+func (c *checker) ledgerStateFlag() {
+	if !c.profile.RequiresSQLLedgerStateFlag() {
+		return
+	}
+	_, deprecated := c.cfg[keyDeprecatedSQLLedgerState]
+	_, experimental := c.cfg["EXPERIMENTAL_BUCKETLIST_DB"]
+	at := c.profile.Citation(ruleRequiresSQLLedgerStateFlag)
+	switch {
+	case !deprecated && !experimental:
+		c.add(RuleMissingKey, "Invalid configuration: DEPRECATED_SQL_LEDGER_STATE not set (stellar-core %s requires it, %s)", c.profile.Line, at)
+	case deprecated && experimental:
+		c.add(RuleMissingKey, "Invalid configuration: EXPERIMENTAL_BUCKETLIST_DB and DEPRECATED_SQL_LEDGER_STATE must not both be set (%s)", at)
+	}
+}
+
+// upgrades checks the upgrades COMMANDS arms at start: a protocol above the line's own is never applied.
+func (c *checker) upgrades() {
+	commands, _ := c.cfg["COMMANDS"].([]any)
+	for _, raw := range commands {
+		cmd, _ := raw.(string)
+		query, ok := strings.CutPrefix(cmd, "upgrades?")
+		if !ok {
+			continue
+		}
+		for param := range strings.SplitSeq(query, "&") {
+			v, ok := strings.CutPrefix(param, "protocolversion=")
+			if !ok {
+				continue
+			}
+			if n, err := strconv.Atoi(v); err != nil || n < 1 || int32(n) > c.profile.MaxProtocol() {
+				c.add(RuleUpgrade, "the upgrade to protocol %s can never apply: stellar-core %s supports protocols up to %d",
+					v, c.profile.Line, c.profile.MaxProtocol())
+			}
+		}
 	}
 }
 
@@ -299,6 +343,11 @@ func (c *checker) generatedQuorum(validators []validator, generated qset, unsafe
 		if v.history {
 			archives = append(archives, v.key)
 		}
+	}
+	// Config::setValidatorWeightConfig, from v22.1
+	if c.profile.RefusesLowOnlyQuorum() && isValidator(c.cfg) && highestQuality(validators) == 0 {
+		c.add(RuleLowQualityQuorum, "At least one validator must have a quality level higher than LOW (stellar-core %s, %s)",
+			c.profile.Line, c.profile.Citation(ruleRefusesLowOnlyQuorum))
 	}
 	if !unsafeOK && !generated.vBlocking(archives) {
 		c.add(RuleArchivesNotBlocking, "SCP unsafe: Quorum can be reached without validators with an archive; "+
@@ -457,6 +506,19 @@ func (c *checker) addSelf(validators []validator, domains map[string]int) []vali
 		self = "self"
 	}
 	return append(validators, validator{name: "self", key: self, domain: home, quality: q})
+}
+
+func isValidator(cfg map[string]any) bool {
+	v, _ := cfg["NODE_IS_VALIDATOR"].(bool)
+	return v
+}
+
+func highestQuality(validators []validator) int {
+	highest := 0
+	for _, v := range validators {
+		highest = max(highest, v.quality)
+	}
+	return highest
 }
 
 func domainsOf(validators []validator) map[string]bool {

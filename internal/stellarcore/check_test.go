@@ -233,7 +233,7 @@ func TestCheck(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = Check(text, CheckOptions{})
+			err = Check(text, CheckOptions{Profile: Newest()})
 			if c.rule == "" {
 				if err != nil {
 					t.Fatalf("refused a configuration stellar-core accepts: %v\n%s", err, text)
@@ -266,11 +266,11 @@ func TestCheck(t *testing.T) {
 }
 
 func TestCheckSyntaxAndSeed(t *testing.T) {
-	if err := Check("THIS IS = = not toml", CheckOptions{}); err == nil || !strings.Contains(err.Error(), "not valid TOML") {
+	if err := Check("THIS IS = = not toml", CheckOptions{Profile: Newest()}); err == nil || !strings.Contains(err.Error(), "not valid TOML") {
 		t.Errorf("err = %v", err)
 	}
 	text, _ := encode(with(organisation(), func(c map[string]any) { c["NODE_SEED"] = "SNOTASEED" }))
-	err := Check(text, CheckOptions{})
+	err := Check(text, CheckOptions{Profile: Newest()})
 	if err == nil || strings.Contains(err.Error(), "SNOTASEED") {
 		t.Errorf("a bad seed is refused without being repeated: %v", err)
 	}
@@ -280,8 +280,15 @@ func TestCheckSyntaxAndSeed(t *testing.T) {
 		c["VALIDATORS"] = append(c["VALIDATORS"].([]map[string]any), entry("self", 1, "HISTORY", "curl -sf http://a/{0} -o {1}"))
 	})
 	text, _ = encode(base)
-	if err := Check(text, CheckOptions{SelfKey: pub(1)}); err == nil || !strings.Contains(err.Error(), "lists itself") {
+	if err := Check(text, CheckOptions{Profile: Newest(), SelfKey: pub(1)}); err == nil || !strings.Contains(err.Error(), "lists itself") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestCheckNeedsAProfile(t *testing.T) {
+	text, _ := encode(organisation())
+	if err := Check(text, CheckOptions{}); err == nil {
+		t.Error("a check without a release line must fail: the rules depend on it")
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -37,16 +38,24 @@ const (
 	keyGet        = "get"
 	keyPut        = "put"
 	keyMkdir      = "mkdir"
+
+	keyDeprecatedSQLLedgerState = "DEPRECATED_SQL_LEDGER_STATE"
+	keyNTPServer                = "NTP_DRIFT_CHECK_SERVER"
 )
+
+// UpgradeExpiration is how long a protocol upgrade armed at start stays armed on the lines where it
+// can be said (expirationminutes, v25.1 on): the 12 hours of the earlier lines rather than 15
+// minutes, so validators of a new network that start minutes or hours apart still agree on it.
+const UpgradeExpiration = 12 * time.Hour
 
 // QuorumSetError says why a StellarNode's quorumSet cannot be used.
 type QuorumSetError struct{ Reason string }
 
 func (e *QuorumSetError) Error() string { return "invalid quorumSet: " + e.Reason }
 
-// BaseConfig is the validator's stellar-core.cfg without its seed and without discovered peers.
-// It is safe to store in a ConfigMap.
-func BaseConfig(node *stellarv1alpha1.StellarNode) (string, error) {
+// BaseConfig is the validator's stellar-core.cfg without its seed and without discovered peers, for
+// the release line of the stellar-core that runs it. It is safe to store in a ConfigMap.
+func BaseConfig(node *stellarv1alpha1.StellarNode, profile Profile) (string, error) {
 	vc := node.Spec.ValidatorConfig
 	if vc == nil {
 		return "", fmt.Errorf("%s is not a validator", node.Name)
@@ -62,6 +71,14 @@ func BaseConfig(node *stellarv1alpha1.StellarNode) (string, error) {
 		"DATABASE":           Database,
 		"BUCKET_DIR_PATH":    BucketDir,
 		"CATCHUP_COMPLETE":   vc.CatchupComplete,
+	}
+	if profile.RequiresSQLLedgerStateFlag() {
+		// false is BucketListDB, the only ledger state of later lines (and SDF's advice on this one).
+		cfg[keyDeprecatedSQLLedgerState] = false
+	}
+	if vc.NTPServer != nil {
+		// Written whenever the user says: on a line that does not know the key, the checker says so.
+		cfg[keyNTPServer] = *vc.NTPServer
 	}
 	if len(vc.KnownPeers) > 0 {
 		cfg["KNOWN_PEERS"] = sortedUnique(vc.KnownPeers)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,6 +19,22 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files (make golden)")
 
+// goldenNow is when the goldens' pods start.
+var goldenNow = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+// newestVersion is a release of the newest line: fixtures run what users run today.
+var newestVersion = Newest().Line[1:] + ".0"
+
+// profileOf is the profile of a node's version.
+func profileOf(t *testing.T, node *stellarv1alpha1.StellarNode) Profile {
+	t.Helper()
+	p, err := ProfileFor(node.Spec.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // quorumSet4 is a raw quorum set of four keys that stellar-core finds safe.
 var quorumSet4 = fmt.Sprintf("[QUORUM_SET]\nTHRESHOLD_PERCENT = 67\nVALIDATORS = [%q, %q, %q, %q]\n", pub(2), pub(3), pub(4), pub(5))
 
@@ -27,7 +42,7 @@ func testValidator(name string, network stellarv1alpha1.Network) *stellarv1alpha
 	return &stellarv1alpha1.StellarNode{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "stellar", Name: name},
 		Spec: stellarv1alpha1.StellarNodeSpec{
-			NodeType: stellarv1alpha1.NodeTypeValidator, Network: network, Version: "22.1.0",
+			NodeType: stellarv1alpha1.NodeTypeValidator, Network: network, Version: newestVersion,
 			ValidatorConfig: &stellarv1alpha1.ValidatorConfig{SeedSecretRef: name + "-seed"},
 		},
 	}
@@ -114,14 +129,15 @@ func TestGolden(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			base, err := BaseConfig(c.node)
+			profile := profileOf(t, c.node)
+			base, err := BaseConfig(c.node, profile)
 			if err != nil {
 				t.Fatal(err)
 			}
-			in := RenderInput{Seed: c.seed, NodeName: c.node.Name, PodIP: "10.244.0.99",
+			in := RenderInput{Profile: profile, Seed: c.seed, NodeName: c.node.Name, PodIP: "10.244.0.99",
 				NetworkID: c.node.NetworkID(), Discovered: c.doc, QuorumFromPeers: c.node.QuorumFromCluster()}
 			if v := c.node.Spec.ValidatorConfig.ProtocolVersion; v != nil {
-				in.ProtocolVersion, in.Now = *v, time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+				in.ProtocolVersion, in.Now = *v, goldenNow
 			}
 			rendered, err := Render(base, in)
 			if err != nil {
@@ -131,20 +147,8 @@ func TestGolden(t *testing.T) {
 				// A base of an organisation whose quorum comes from the cluster names none of its peers yet:
 				// stellar-core's rules apply to what the pod renders from it.
 				rules := suffix == "rendered" || !c.node.QuorumFromCluster() || c.node.QuorumQuality() != stellarv1alpha1.QualityHigh
-				checkWellFormed(t, out, c.node.Spec.ValidatorConfig.PublicKey, rules)
-				golden := filepath.Join("testdata", name+"."+suffix+".golden")
-				if *update {
-					if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run make golden)", err)
-				}
-				if string(want) != out {
-					t.Errorf("%s.%s differs from the golden file (run make golden and review the diff):\n%s", name, suffix, out)
-				}
+				checkWellFormed(t, profile, out, c.node.Spec.ValidatorConfig.PublicKey, rules)
+				compareGolden(t, filepath.Join("testdata", name+"."+suffix+".golden"), out)
 			}
 			if self := c.node.Spec.ValidatorConfig.PublicKey; self != "" && strings.Contains(rendered, `PUBLIC_KEY = "`+self+`"`) {
 				t.Error("a validator never lists itself")
@@ -169,9 +173,9 @@ func fullOrganisationMember(self int) (*stellarv1alpha1.StellarNode, string, pee
 
 // checkWellFormed parses a rendered file back: every top-level key before the first table, with its
 // type, and stellar-core's rules all kept (self is the node's key, for a file without its seed).
-func checkWellFormed(t *testing.T, text, self string, rules bool) {
+func checkWellFormed(t *testing.T, profile Profile, text, self string, rules bool) {
 	t.Helper()
-	if err := Check(text, CheckOptions{SelfKey: self}); rules && err != nil {
+	if err := Check(text, CheckOptions{Profile: profile, SelfKey: self}); rules && err != nil {
 		t.Errorf("%v\n%s", err, text)
 	}
 	var cfg map[string]any
@@ -219,12 +223,13 @@ func TestRenderPeers(t *testing.T) {
 	self := testValidator("validator-1", stellarv1alpha1.NetworkTestnet)
 	self.Spec.ValidatorConfig.KnownPeers = []string{"core-testnet1.stellar.org:11625"}
 	self.Spec.ValidatorConfig.QuorumSet = quorumSet4
-	base, err := BaseConfig(self)
+	profile := profileOf(t, self)
+	base, err := BaseConfig(self, profile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	seed, _ := testKey(9)
-	out, err := Render(base, RenderInput{Seed: seed, NodeName: "validator-1", NetworkID: self.NetworkID(), Discovered: discovered(self)})
+	out, err := Render(base, RenderInput{Profile: profile, Seed: seed, NodeName: "validator-1", NetworkID: self.NetworkID(), Discovered: discovered(self)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +241,7 @@ func TestRenderPeers(t *testing.T) {
 	if _, err := toml.Decode(out, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	checkWellFormed(t, out, "", true)
+	checkWellFormed(t, profile, out, "", true)
 	if cfg.NodeSeed != seed {
 		t.Errorf("NODE_SEED = %q", cfg.NodeSeed)
 	}
@@ -251,14 +256,14 @@ func TestRenderPeers(t *testing.T) {
 	if strings.Join(cfg.PreferredPeers, ",") != strings.Join(wantPreferred, ",") {
 		t.Errorf("PREFERRED_PEERS = %v, want %v", cfg.PreferredPeers, wantPreferred)
 	}
-	again, _ := Render(base, RenderInput{Seed: seed, NodeName: "validator-1", NetworkID: self.NetworkID(), Discovered: discovered(self)})
+	again, _ := Render(base, RenderInput{Profile: profile, Seed: seed, NodeName: "validator-1", NetworkID: self.NetworkID(), Discovered: discovered(self)})
 	if again != out {
 		t.Error("rendering is not deterministic")
 	}
 }
 
 func TestRenderRefusesEmptySeed(t *testing.T) {
-	base, _ := BaseConfig(testValidator("v", stellarv1alpha1.NetworkTestnet))
+	base, _ := BaseConfig(testValidator("v", stellarv1alpha1.NetworkTestnet), Newest())
 	if _, err := Render(base, RenderInput{NodeName: "v"}); err == nil {
 		t.Fatal("an empty seed must be an error")
 	}
@@ -274,7 +279,7 @@ func TestBaseConfigRejectsBadQuorumSet(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			n := testValidator("v", stellarv1alpha1.NetworkTestnet)
 			n.Spec.ValidatorConfig.QuorumSet = text
-			_, err := BaseConfig(n)
+			_, err := BaseConfig(n, Newest())
 			if _, ok := errors.AsType[*QuorumSetError](err); !ok {
 				t.Fatalf("err = %v, want a QuorumSetError", err)
 			}

@@ -22,6 +22,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/readiness"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 )
 
 // node is one validator of the test network: its StellarNode, its seed and its process.
@@ -53,8 +54,7 @@ func TestThreeValidatorsReachConsensus(t *testing.T) {
 	// A new network starts at protocol 0: every validator votes for the same upgrade.
 	for _, n := range nodes {
 		waitFor(t, 60*time.Second, n.spec.Name+" answers", func() error { _, err := admin(n, "info"); return err })
-		if _, err := admin(n, fmt.Sprintf("upgrades?mode=set&upgradetime=%s&protocolversion=19",
-			time.Now().UTC().Format("2006-01-02T15:04:05Z"))); err != nil {
+		if _, err := admin(n, stellarcore.UpgradeCommand(coreProfile, coreProfile.MaxProtocol(), time.Now())); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -137,8 +137,25 @@ func longRunningCore(t *testing.T, runs string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	out, err := exec.Command(abs, "version").Output()
+	if err != nil {
+		t.Fatalf("%s version: %v", abs, err)
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	coreRelease = strings.TrimPrefix(strings.TrimSpace(first), "v")
+	if coreProfile, err = stellarcore.ProfileFor(coreRelease); err != nil {
+		t.Fatalf("%s reports version %q: %v", abs, first, err)
+	}
+	t.Logf("stellar-core version: %s (release line %s)", first, coreProfile.Line)
 	return abs
 }
+
+// coreRelease and coreProfile are the binary's own release (its `version` answer) and release line:
+// the validators run it, configured for that line, at its protocol.
+var (
+	coreRelease string
+	coreProfile stellarcore.Profile
+)
 
 // organisation is three validators of one home domain on a private network, with their own seeds
 // from stellar-core gen-seed, and ports of their own on this host.
@@ -162,7 +179,7 @@ func organisation(t *testing.T, bin string) []*node {
 			ObjectMeta: metav1.ObjectMeta{Namespace: "stellar", Name: fmt.Sprintf("validator-%d", i+1)},
 			Spec: stellarv1alpha1.StellarNodeSpec{
 				NodeType: stellarv1alpha1.NodeTypeValidator, Network: stellarv1alpha1.NetworkCustom,
-				CustomNetworkPassphrase: "stellar-operator consensus test ; 2026", Version: "19.14.0",
+				CustomNetworkPassphrase: "stellar-operator consensus test ; 2026", Version: coreRelease,
 				ValidatorConfig: &stellarv1alpha1.ValidatorConfig{
 					SeedSecretRef: "seed", PeerPort: port, HTTPPort: port + 1, PublicKey: public, HomeDomain: "example.org",
 					Quorum: &stellarv1alpha1.QuorumSpec{Quality: stellarv1alpha1.QualityMedium},

@@ -13,6 +13,8 @@ import (
 
 // RenderInput is what a validator pod knows when it starts.
 type RenderInput struct {
+	// Profile is the release line of the stellar-core that reads the file.
+	Profile Profile
 	// Seed is the validator's secret seed. It goes into the rendered file and nowhere else.
 	Seed string
 	// NodeName is the validator's StellarNode name; it is never its own peer.
@@ -85,7 +87,7 @@ func assemble(base string, in RenderInput) (string, error) {
 		addQuorumMembers(cfg, in)
 	}
 	if in.ProtocolVersion > 0 {
-		cfg["COMMANDS"] = []string{UpgradeCommand(in.ProtocolVersion, in.Now)}
+		cfg["COMMANDS"] = []string{UpgradeCommand(in.Profile, in.ProtocolVersion, in.Now)}
 	}
 	return encode(cfg)
 }
@@ -124,9 +126,15 @@ func addQuorumMembers(cfg map[string]any, in RenderInput) {
 }
 
 // UpgradeCommand is the admin command that arms a protocol upgrade at time at, as COMMANDS replays it
-// at start (CommandHandler::upgrades: mode=set, upgradetime in UTC, protocolversion).
-func UpgradeCommand(version int32, at time.Time) string {
-	return fmt.Sprintf("upgrades?mode=set&upgradetime=%s&protocolversion=%d", at.UTC().Format("2006-01-02T15:04:05Z"), version)
+// at start (CommandHandler::upgrades: mode=set, upgradetime in UTC, protocolversion). Where the line
+// takes expirationminutes (v25.1 on; CommandHandler::upgrades at v25.1.0) it keeps the upgrade armed
+// for UpgradeExpiration instead of the default 15 minutes.
+func UpgradeCommand(profile Profile, version int32, at time.Time) string {
+	cmd := fmt.Sprintf("upgrades?mode=set&upgradetime=%s&protocolversion=%d", at.UTC().Format("2006-01-02T15:04:05Z"), version)
+	if profile.HasUpgradeExpiration() {
+		cmd += fmt.Sprintf("&expirationminutes=%d", int(UpgradeExpiration.Minutes()))
+	}
+	return cmd
 }
 
 // tableArray reads an array of tables as decoded from TOML.

@@ -13,7 +13,7 @@ import (
 type Option func(*stellarv1alpha1.StellarNode)
 
 // DefaultVersion is the stellar-core, Horizon or Soroban RPC version fixtures run.
-const DefaultVersion = "22.1.0"
+const DefaultVersion = "27.1.0"
 
 // SafeQuorumSet is a raw [QUORUM_SET] of SDF's three Testnet validators and one more key at 67 %: four
 // entries tolerate one failure, so stellar-core accepts it without UNSAFE_QUORUM.

@@ -259,7 +259,11 @@ func createValidator(ctx context.Context, c client.Client, ns string, i int, net
 		return "", err
 	}
 	// The StatefulSet the reconciler itself would build, so it has nothing to change.
-	base, err := stellarcore.BaseConfig(node)
+	profile, err := stellarcore.ProfileFor(node.Spec.Version)
+	if err != nil {
+		return "", err
+	}
+	base, err := stellarcore.BaseConfig(node, profile)
 	if err != nil {
 		return "", err
 	}
