@@ -379,7 +379,7 @@ func renderForLoopback(t *testing.T, n *node, doc peers.Document, accelerated bo
 	vc := n.spec.Spec.ValidatorConfig
 	args := renderconfig.Args{Base: basePath, Peers: peersPath, Out: out, NodeName: n.spec.Name, NetworkID: n.spec.NetworkID(),
 		StellarCoreVersion: n.spec.Spec.Version,
-		PublicKey: vc.PublicKey, QuorumFromPeers: true}
+		PublicKey:          vc.PublicKey, QuorumFromPeers: true}
 	if vc.ProtocolVersion != nil {
 		args.ProtocolVersion = *vc.ProtocolVersion
 	}
