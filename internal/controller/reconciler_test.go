@@ -290,6 +290,17 @@ var _ = Describe("StellarNode reconciler", func() {
 		Entry("a quorum that needs UNSAFE_QUORUM", "UnsafeQuorum", "stops when any one of them fails", quorumSetTo(67, sdf1, sdf2, sdf3)),
 		Entry("an organisation of one without an archive", "ArchivesNotBlocking", "Quorum can be reached without validators with an archive",
 			testutil.InOrganisation("example.org", "", nil)),
+		Entry("a quorum of LOW validators only on v22.1", "LowQualityQuorum", "At least one validator must have a quality level higher than LOW",
+			func(n *stellarv1alpha1.StellarNode) {
+				n.Spec.Version = "22.1.0"
+				testutil.InOrganisation("example.org", "", &stellarv1alpha1.QuorumSpec{Quality: stellarv1alpha1.QualityLow})(n)
+				testutil.AllowingUnsafeQuorum()(n)
+			}),
+		Entry("ntpServer on v27.0, which has no NTP_DRIFT_CHECK_SERVER", "UnknownConfigKey", "NTP_DRIFT_CHECK_SERVER",
+			func(n *stellarv1alpha1.StellarNode) {
+				n.Spec.Version = "27.0.0"
+				n.Spec.ValidatorConfig.NTPServer = new("time.example.org")
+			}),
 	)
 
 	It("refuses a second validator of a network with the same publicKey", func() {

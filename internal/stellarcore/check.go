@@ -1,6 +1,7 @@
 package stellarcore
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -43,6 +44,8 @@ type Violation struct {
 	Rule string
 	// Message says what stellar-core would do, in its own words where it has them, and why.
 	Message string
+	// Field is the StellarNode field to fix, where it is not the rule's usual one.
+	Field string
 }
 
 // ConfigError lists every rule a configuration breaks, in a stable order.
@@ -66,7 +69,7 @@ const fieldQuorumSet = "spec.validatorConfig.quorumSet"
 
 var fieldToFix = map[string]string{
 	RuleSyntax:              fieldQuorumSet,
-	RuleUnknownKey:          "spec.version (its release line) or the field that writes the key",
+	RuleUnknownKey:          "spec.version",
 	RuleMissingKey:          "spec.version",
 	RuleLowQualityQuorum:    "spec.validatorConfig.quorum.quality or quorum.homeDomains (one organisation above LOW)",
 	RuleUpgrade:             "spec.validatorConfig.protocolVersion or spec.version",
@@ -82,11 +85,16 @@ var fieldToFix = map[string]string{
 	RuleArchivesNotBlocking: "spec.validatorConfig.quorum.validators (validators with a historyArchiveUrl), or allowUnsafeQuorum",
 }
 
+// keyFields are the StellarNode fields that write keys some release lines do not know.
+var keyFields = map[string]string{
+	keyNTPServer: "spec.validatorConfig.ntpServer (stellar-core 27.1 and later) or spec.version",
+}
+
 // WithFields adds to each message the StellarNode field to fix.
 func (e *ConfigError) WithFields() *ConfigError {
 	out := &ConfigError{Violations: slices.Clone(e.Violations)}
 	for i, v := range out.Violations {
-		if f := fieldToFix[v.Rule]; f != "" {
+		if f := cmp.Or(v.Field, fieldToFix[v.Rule]); f != "" {
 			out.Violations[i].Message += " (fix " + f + ")"
 		}
 	}
@@ -116,7 +124,7 @@ func Check(text string, opts CheckOptions) error {
 	}
 	var cfg map[string]any
 	if _, err := toml.Decode(text, &cfg); err != nil {
-		return &ConfigError{Violations: []Violation{{RuleSyntax, "the file is not valid TOML: " + err.Error()}}}
+		return &ConfigError{Violations: []Violation{{Rule: RuleSyntax, Message: "the file is not valid TOML: " + err.Error()}}}
 	}
 	c := checker{cfg: cfg, self: opts.SelfKey, profile: opts.Profile}
 	if seed, ok := cfg["NODE_SEED"].(string); ok {
@@ -161,6 +169,7 @@ func (c *checker) keys() {
 	slices.Sort(unknown)
 	for _, k := range unknown {
 		c.add(RuleUnknownKey, "Unknown configuration entry: '%s' (stellar-core %s does not know it)", k, c.profile.Line)
+		c.violations[len(c.violations)-1].Field = keyFields[k]
 	}
 }
 
