@@ -53,7 +53,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.nodeType != 'Validator' || self.network != 'Custom' || (has(self.validatorConfig) && has(self.validatorConfig.protocolVersion))",message="validatorConfig.protocolVersion is required on a Custom network: a new network starts at protocol 0 and its validators vote for this one",fieldPath=".validatorConfig.protocolVersion"
 // +kubebuilder:validation:XValidation:rule="self.nodeType != 'Validator' || self.network == 'Custom' || !has(self.validatorConfig) || !has(self.validatorConfig.protocolVersion)",message="validatorConfig.protocolVersion is for Custom networks only: a public network's protocol is voted by its Tier-1 validators",fieldPath=".validatorConfig.protocolVersion"
 // +kubebuilder:validation:XValidation:rule="!has(self.validatorConfig) || !has(self.validatorConfig.quorum) || !has(self.validatorConfig.quorum.quality) || !(self.validatorConfig.quorum.quality in ['HIGH', 'CRITICAL']) || ((has(self.validatorConfig.history) && has(self.validatorConfig.history.publish)) ? self.validatorConfig.history.publish : self.network == 'Custom')",message="a validator of HIGH or CRITICAL quality must publish a history archive (validatorConfig.history.publish): SDF asks it of every such validator, and its peers list it with that archive",fieldPath=".validatorConfig.history"
-// +kubebuilder:validation:XValidation:rule="self.nodeType != 'Validator' || self.version.matches('^v?[0-9]+\\.[0-9]+\\.[0-9]+([-.+_][A-Za-z0-9._+-]*)?$')",message="a Validator's version must be a stellar-core release, major.minor.patch (such as 27.1.0): the configuration follows its release line's rules",fieldPath=".version"
+// +kubebuilder:validation:XValidation:rule="self.nodeType != 'Validator' || self.version.matches('^v?[0-9]+[.][0-9]+[.][0-9]+([-.+_][A-Za-z0-9._+-]*)?$')",message="a Validator's version must be a stellar-core release, major.minor.patch (such as 27.1.0): the configuration follows its release line's rules",fieldPath=".version"
 // +kubebuilder:validation:XValidation:rule="self.nodeType != 'Validator' || !has(self.replicas) || self.replicas <= 1",message="a Validator may only have 0 or 1 replicas: two pods with one seed would be one node twice",fieldPath=".replicas"
 type StellarNodeSpec struct {
 	// NodeType is the software this node runs. Immutable.
@@ -87,7 +87,7 @@ type StellarNodeSpec struct {
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=512
-	// +kubebuilder:validation:Pattern=`^[^\s]+$`
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9._/:@-]*$`
 	Image string `json:"image,omitempty"`
 
 	// Replicas is the number of pods. A Validator may only have 0 or 1.
@@ -214,7 +214,7 @@ type ValidatorConfig struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=16
 	// +kubebuilder:validation:items:MaxLength=2048
-	// +kubebuilder:validation:items:Pattern=`^https?://[^\s]+$`
+	// +kubebuilder:validation:items:Pattern=`^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~%+=:@/-]*)?$`
 	HistoryArchiveURLs []string `json:"historyArchiveUrls,omitempty"`
 
 	// CatchupComplete makes the node replay the whole history (CATCHUP_COMPLETE).
@@ -325,7 +325,7 @@ type ExternalValidator struct {
 	// HistoryArchiveURL is the validator's public history archive; HIGH and CRITICAL organisations need one.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:Pattern=`^https?://[^\s]+$`
+	// +kubebuilder:validation:Pattern=`^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~%+=:@/-]*)?$`
 	HistoryArchiveURL string `json:"historyArchiveUrl,omitempty"`
 }
 
@@ -356,23 +356,26 @@ type ObjectStorageArchive struct {
 	// "aws s3 cp {0} s3://bucket/core/{1}" (the stellar-core image has awscli).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:Pattern=`^([A-Za-z0-9_./:@%+=,~]|\{[01]\})([A-Za-z0-9_./:@%+=,~-]|\{[01]\})*( ([A-Za-z0-9_./:@%+=,~]|\{[01]\})([A-Za-z0-9_./:@%+=,~-]|\{[01]\})*)*$`
 	// +kubebuilder:validation:XValidation:rule="self.contains('{0}') && self.contains('{1}')",message="put must name the local file {0} and the archive path {1}"
 	Put string `json:"put"`
 
 	// Mkdir creates the archive directory {0}; object stores usually need none.
 	// +optional
 	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:Pattern=`^([A-Za-z0-9_./:@%+=,~]|\{[01]\})([A-Za-z0-9_./:@%+=,~-]|\{[01]\})*( ([A-Za-z0-9_./:@%+=,~]|\{[01]\})([A-Za-z0-9_./:@%+=,~-]|\{[01]\})*)*$`
 	Mkdir string `json:"mkdir,omitempty"`
 
 	// URL is where everyone reads the archive over HTTP(S).
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:Pattern=`^https?://[^\s]+$`
+	// +kubebuilder:validation:Pattern=`^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~%+=:@/-]*)?$`
 	URL string `json:"url"`
 
 	// CredentialsSecretRef names a Secret in the validator's namespace; each of CredentialKeys becomes an
 	// environment variable of the same name in the stellar-core container.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	CredentialsSecretRef string `json:"credentialsSecretRef,omitempty"`
 
 	// CredentialKeys are the Secret's keys to pass, for example AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
@@ -423,14 +426,14 @@ type HorizonConfig struct {
 	// StellarCoreURL is the HTTP URL of a stellar-core Horizon may query (STELLAR_CORE_URL).
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:Pattern=`^https?://[^\s]+$`
+	// +kubebuilder:validation:Pattern=`^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~%+=:@/-]*)?$`
 	StellarCoreURL string `json:"stellarCoreUrl,omitempty"`
 
 	// HistoryArchiveURLs are the archives captive core reads. Default: the network's SDF archives.
 	// +optional
 	// +kubebuilder:validation:MaxItems=16
 	// +kubebuilder:validation:items:MaxLength=2048
-	// +kubebuilder:validation:items:Pattern=`^https?://[^\s]+$`
+	// +kubebuilder:validation:items:Pattern=`^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~%+=:@/-]*)?$`
 	HistoryArchiveURLs []string `json:"historyArchiveUrls,omitempty"`
 }
 
@@ -450,7 +453,7 @@ type SorobanConfig struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=16
 	// +kubebuilder:validation:items:MaxLength=2048
-	// +kubebuilder:validation:items:Pattern=`^https?://[^\s]+$`
+	// +kubebuilder:validation:items:Pattern=`^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~%+=:@/-]*)?$`
 	HistoryArchiveURLs []string `json:"historyArchiveUrls,omitempty"`
 }
 

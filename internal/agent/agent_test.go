@@ -151,16 +151,22 @@ func TestMetricsUnderTheExportersNames(t *testing.T) {
 	}
 }
 
+// fakeKey is a made-up public key of the right shape, named for the test.
+func fakeKey(name string) string {
+	key := "G" + strings.ToUpper(strings.ReplaceAll(name, "1", "ONE"))
+	return key + strings.Repeat("A", 56-len(key))
+}
+
 // peersFile writes what stellar-peers would publish: self, two network members, one of another network.
 func peersFile(t *testing.T) string {
 	t.Helper()
 	doc := peers.Document{Peers: []peers.Peer{
-		{Name: "self", NetworkID: "net", PodIP: "127.0.0.10", Port: 11625, PublicKey: "GSELF"},
-		{Name: "known", NetworkID: "net", PodIP: "127.0.0.11", Port: 11625, PublicKey: "GKNOWN"},
-		{Name: "new-1", NetworkID: "net", PodIP: "127.0.0.12", Port: 11625, PublicKey: "GNEW1"},
-		{Name: "new-2", NetworkID: "net", PodIP: "127.0.0.13", Port: 11635},
-		{Name: "not-ready", NetworkID: "net", Port: 11625, PublicKey: "GNOTREADY"},
-		{Name: "other", NetworkID: "other-net", PodIP: "127.0.0.14", Port: 11625, PublicKey: "GOTHER"},
+		{Name: "self", NetworkID: "net", DNSName: "self-0.self-headless", PodIP: "127.0.0.10", Port: 11625, PublicKey: fakeKey("SELF")},
+		{Name: "known", NetworkID: "net", DNSName: "known-0.known-headless", PodIP: "127.0.0.11", Port: 11625, PublicKey: fakeKey("KNOWN")},
+		{Name: "new-1", NetworkID: "net", DNSName: "new-1-0.new-1-headless", PodIP: "127.0.0.12", Port: 11625, PublicKey: fakeKey("NEW1")},
+		{Name: "new-2", NetworkID: "net", DNSName: "new-2-0.new-2-headless", PodIP: "127.0.0.13", Port: 11635},
+		{Name: "not-ready", NetworkID: "net", DNSName: "not-ready-0.not-ready-headless", Port: 11625, PublicKey: fakeKey("NOTREADY")},
+		{Name: "other", NetworkID: "other-net", DNSName: "other-0.other-headless", PodIP: "127.0.0.14", Port: 11625, PublicKey: fakeKey("OTHER")},
 	}}
 	data, err := json.Marshal(doc)
 	if err != nil {
@@ -178,7 +184,7 @@ func TestLivePeeringConnectsMissingMembersOnly(t *testing.T) {
 	defer core.Close()
 	// "known" is connected inbound from an ephemeral port: recognised by its key.
 	core.Set(func(f *testutil.FakeCore) {
-		f.Connected = []testutil.FakePeer{{Address: "127.0.0.11:53211", ID: "GKNOWN"}}
+		f.Connected = []testutil.FakePeer{{Address: "127.0.0.11:53211", ID: fakeKey("KNOWN")}}
 	})
 	p := &agent.Peering{Admin: agent.NewAdmin(core.URL), PeersFile: peersFile(t), Self: "self", NetworkID: "net",
 		MaxPerRound: 1, Backoff: time.Minute}
@@ -200,8 +206,8 @@ func TestLivePeeringConnectsMissingMembersOnly(t *testing.T) {
 	}
 	// Connected now (new-2 has no key: by address), and past the backoff: nothing more.
 	core.Set(func(f *testutil.FakeCore) {
-		f.Connected = append(f.Connected, testutil.FakePeer{Address: "127.0.0.12:11625", ID: "GNEW1"},
-			testutil.FakePeer{Address: "127.0.0.13:40000", ID: "GWHOEVER"})
+		f.Connected = append(f.Connected, testutil.FakePeer{Address: "127.0.0.12:11625", ID: fakeKey("NEW1")},
+			testutil.FakePeer{Address: "127.0.0.13:40000", ID: fakeKey("WHOEVER")})
 	})
 	if dialled, _ := p.Round(t.Context(), now.Add(2*time.Minute)); len(dialled) != 0 {
 		t.Fatalf("dialled %v, all connected", dialled)

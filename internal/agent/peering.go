@@ -40,6 +40,8 @@ func (p *Peering) Round(ctx context.Context, now time.Time) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Nothing a peer entry says reaches connect unless it passes the input grammar.
+	doc, _ = doc.Checked()
 	connected, err := p.Admin.AuthenticatedPeers(ctx)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ package peers
 
 import (
 	"crypto/sha256"
+	"errors"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 )
 
 const (
@@ -105,6 +108,49 @@ func ConfigMapData(list []Peer) (map[string]string, error) {
 		known += "\n"
 	}
 	return map[string]string{KeyKnownPeers: known, KeyPeersJSON: string(doc) + "\n"}, nil
+}
+
+// Validate checks every field of the peer that reaches a stellar-core configuration or an admin
+// command against the input grammar: stellar-peers can be written by anyone who may update
+// ConfigMaps in the namespace, so what it says is checked again where it is read.
+func (p Peer) Validate() error {
+	checks := []error{
+		stellarv1alpha1.ValidName("name", p.Name),
+		stellarv1alpha1.ValidHost("dnsName", p.DNSName),
+	}
+	if p.Port < 1 || p.Port > 65535 {
+		checks = append(checks, fmt.Errorf("port %d is not a port", p.Port))
+	}
+	if p.PodIP != "" {
+		checks = append(checks, stellarv1alpha1.ValidIPv4("podIP", p.PodIP))
+	}
+	if p.PublicKey != "" {
+		checks = append(checks, stellarv1alpha1.ValidPublicKey("publicKey", p.PublicKey))
+	}
+	if p.HomeDomain != "" {
+		checks = append(checks, stellarv1alpha1.ValidHost("homeDomain", p.HomeDomain))
+	}
+	if p.Quality != "" {
+		checks = append(checks, stellarv1alpha1.ValidQuality("quality", p.Quality))
+	}
+	if p.History != "" {
+		checks = append(checks, stellarv1alpha1.ValidURL("history", p.History))
+	}
+	return errors.Join(checks...)
+}
+
+// Checked is the document without the peers that fail Validate, and why each was dropped.
+func (d Document) Checked() (Document, []error) {
+	out := Document{Peers: make([]Peer, 0, len(d.Peers))}
+	var dropped []error
+	for _, p := range d.Peers {
+		if err := p.Validate(); err != nil {
+			dropped = append(dropped, fmt.Errorf("peer %q dropped: %w", p.Name, err))
+			continue
+		}
+		out.Peers = append(out.Peers, p)
+	}
+	return out, dropped
 }
 
 // ParseDocument reads peers.json.

@@ -127,6 +127,12 @@ func Run(args []string, getenv func(string) string, stdout io.Writer) error {
 			if discovered, err = peers.ParseDocument(data); err != nil {
 				return err
 			}
+			// What stellar-peers says is checked again here: a bad entry is dropped and said, never written.
+			var dropped []error
+			discovered, dropped = discovered.Checked()
+			for _, d := range dropped {
+				_, _ = fmt.Fprintf(stdout, "%s: %v\n", peers.KeyPeersJSON, d)
+			}
 		}
 	}
 	seed := getenv(SeedEnv)

@@ -56,6 +56,10 @@ var notJudgedByV19 = map[string]string{
 		"without a shell the pipe reaches curl as an argument and every download fails",
 	"a get command without the local path": "stellar-core runs archive commands only to catch up or publish, never at start; " +
 		"without {1} the file is never written where stellar-core reads it",
+	"a get command whose URL hides arguments":                   runsLater,
+	"a peer's HISTORY whose URL hides arguments":                runsLater,
+	"a get command with a placeholder stellar-core cannot fill": runsLater,
+	"a put command with an option":                              runsLater,
 }
 
 // notJudgedAtStart are the release lines' refusals that stellar-core shows later than at start.
@@ -63,6 +67,9 @@ var notJudgedAtStart = map[string]string{
 	"an upgrade past the line's protocol": "an upgrade is armed at start whatever its protocol; it is never applied, " +
 		"which the consensus test would show, not a start",
 }
+
+// runsLater: the command is run when stellar-core catches up or publishes, never at start.
+const runsLater = "stellar-core runs archive commands only to catch up or publish, never at start"
 
 // passNotRunnable are accepted configurations v19 cannot start here, and why.
 var passNotRunnable = map[string]string{

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 )
 
 // The rules below are stellar-core's own, read from its source; each check names the function it
@@ -267,12 +270,46 @@ func (c *checker) archives() {
 }
 
 func (c *checker) command(archive, verb, cmd string) {
-	if strings.ContainsAny(cmd, "|;&<>`$\"'\\") {
-		c.add(RuleArchiveCommand, "archive %s: the %s command %q uses shell syntax, but stellar-core runs it without a shell", archive, verb, cmd)
+	if err := ArchiveCommand(cmd); err != nil {
+		c.add(RuleArchiveCommand, "archive %s: the %s command: %v", archive, verb, err)
 	}
 	if (verb == keyGet || verb == keyHistory || verb == keyPut) && (!strings.Contains(cmd, "{0}") || !strings.Contains(cmd, "{1}")) {
 		c.add(RuleArchiveCommand, "archive %s: the %s command %q must name the remote path {0} and the local path {1}", archive, verb, cmd)
 	}
+}
+
+// coreWhitespace is what std::regex's \s matches in stellar-core's process split
+// (ProcessManagerImpl.cpp, split: std::regex ws_re("\\s+")): the C locale's isspace.
+var coreWhitespace = regexp.MustCompile(`[ \t\n\v\f\r]+`)
+
+// SplitLikeStellarCore is the argv stellar-core runs for a command: it splits on whitespace and
+// spawns the program without a shell.
+func SplitLikeStellarCore(cmd string) []string { return coreWhitespace.Split(cmd, -1) }
+
+// ArchiveCommand checks that an archive command gives stellar-core exactly the argv the operator
+// meant: arguments separated by single spaces, each in the input grammar. The operator's own commands
+// curl -sf <url>/{0} -o {1} and mkdir -p <dir> are the only shapes whose flags start with "-".
+func ArchiveCommand(cmd string) error {
+	argv := SplitLikeStellarCore(cmd)
+	if strings.Join(argv, " ") != cmd {
+		return fmt.Errorf("%q splits into other arguments than it shows (only single spaces may separate them)", cmd)
+	}
+	if len(argv) == 5 && argv[0] == "curl" && argv[1] == "-sf" && argv[3] == "-o" && argv[4] == "{1}" {
+		url, ok := strings.CutSuffix(argv[2], "/{0}")
+		if !ok {
+			return fmt.Errorf("%q must fetch <url>/{0}", cmd)
+		}
+		return stellarv1alpha1.ValidURL("its URL", url)
+	}
+	if len(argv) == 3 && argv[0] == "mkdir" && argv[1] == "-p" {
+		argv = []string{argv[0], argv[2]}
+	}
+	for _, arg := range argv {
+		if err := stellarv1alpha1.ValidArgument("argument", arg); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // validatorEntries is the [[VALIDATORS]] array, or nil.

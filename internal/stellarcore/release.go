@@ -127,7 +127,7 @@ type Resolution struct {
 
 // VersionPattern is what a stellar-core version must look like: major.minor.patch, with an optional
 // "v" and anything after (image tags such as "27.1.0-2790.abc.noble").
-const VersionPattern = `^v?[0-9]+\.[0-9]+\.[0-9]+([-.+_][A-Za-z0-9._+-]*)?$`
+const VersionPattern = `^v?[0-9]+[.][0-9]+[.][0-9]+([-.+_][A-Za-z0-9._+-]*)?$`
 
 var versionRE = regexp.MustCompile(`^v?([0-9]+)\.([0-9]+)\.([0-9]+)`)
 

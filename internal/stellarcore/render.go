@@ -51,6 +51,8 @@ func Preview(base string, in RenderInput) (string, error) {
 }
 
 func assemble(base string, in RenderInput) (string, error) {
+	// A peer that breaks the input grammar never reaches the file (render-config reports it).
+	in.Discovered, _ = in.Discovered.Checked()
 	var cfg map[string]any
 	if _, err := toml.Decode(base, &cfg); err != nil {
 		return "", fmt.Errorf("parse base config: %w", err)

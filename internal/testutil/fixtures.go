@@ -12,8 +12,11 @@ import (
 // Option changes a fixture before it is returned.
 type Option func(*stellarv1alpha1.StellarNode)
 
-// DefaultVersion is the stellar-core, Horizon or Soroban RPC version fixtures run.
+// DefaultVersion is the stellar-core version fixtures run: the newest release line the operator knows.
 const DefaultVersion = "27.1.0"
+
+// SorobanRPCVersion is the stellar-rpc version fixtures run.
+const SorobanRPCVersion = "22.1.0"
 
 // SafeQuorumSet is a raw [QUORUM_SET] of SDF's three Testnet validators and one more key at 67 %: four
 // entries tolerate one failure, so stellar-core accepts it without UNSAFE_QUORUM.
@@ -43,7 +46,7 @@ func Horizon(ns, name string, opts ...Option) *stellarv1alpha1.StellarNode {
 // SorobanRPC is a Testnet Soroban RPC.
 func SorobanRPC(ns, name string, opts ...Option) *stellarv1alpha1.StellarNode {
 	return build(ns, name, stellarv1alpha1.StellarNodeSpec{
-		NodeType: stellarv1alpha1.NodeTypeSorobanRPC, Network: stellarv1alpha1.NetworkTestnet, Version: DefaultVersion,
+		NodeType: stellarv1alpha1.NodeTypeSorobanRPC, Network: stellarv1alpha1.NetworkTestnet, Version: SorobanRPCVersion,
 		SorobanConfig: &stellarv1alpha1.SorobanConfig{},
 	}, opts)
 }

@@ -1,0 +1,115 @@
+package v1alpha1
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+)
+
+// The input grammar: every value that reaches a stellar-core configuration or a command line matches
+// one of these allowlists. Each is enforced three times from this one definition: by the API server
+// (the CRD's patterns, which grammar_test.go pins to these constants), by stellarcore.Check on the
+// final file, and by render-config on what it reads from stellar-peers. None admits a space or
+// control character of any kind, a quote, a brace other than the {0}/{1} placeholders of an archive
+// command, a shell metacharacter, or an argument that starts with "-".
+const (
+	// HostPattern is a DNS name or an IPv4 address.
+	HostPattern = `^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`
+	// AddressPattern is host:port.
+	AddressPattern = `^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$`
+	// URLPattern is an http(s) URL of a history archive: host, optional port, a path of safe characters.
+	URLPattern = `^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~%+=:@/-]*)?$`
+	// CommandPattern is an archive command: arguments separated by single spaces, each of safe
+	// characters and the {0}/{1} placeholders, none starting with "-".
+	CommandPattern = `^` + argument + `( ` + argument + `)*$`
+	// ImagePattern is a container image reference.
+	ImagePattern = `^[A-Za-z0-9][A-Za-z0-9._/:@-]*$`
+	// PublicKeyPattern is a G... strkey (its checksum is checked where it is decoded).
+	PublicKeyPattern = `^G[A-Z2-7]{55}$`
+	// ObjectNamePattern is a Kubernetes object name (a DNS subdomain).
+	ObjectNamePattern = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+
+	argument = `([A-Za-z0-9_./:@%+=,~]|\{[01]\})([A-Za-z0-9_./:@%+=,~-]|\{[01]\})*`
+)
+
+var (
+	hostRE    = regexp.MustCompile(HostPattern)
+	addressRE = regexp.MustCompile(AddressPattern)
+	urlRE     = regexp.MustCompile(URLPattern)
+	commandRE = regexp.MustCompile(CommandPattern)
+	argRE     = regexp.MustCompile(`^` + argument + `$`)
+	keyRE     = regexp.MustCompile(PublicKeyPattern)
+	nameRE    = regexp.MustCompile(ObjectNamePattern)
+)
+
+// GrammarError says which value broke which grammar, quoting it safely.
+type GrammarError struct{ What, Value, Allowed string }
+
+func (e *GrammarError) Error() string {
+	return fmt.Sprintf("%s %q is not allowed: %s", e.What, e.Value, e.Allowed)
+}
+
+func check(re *regexp.Regexp, what, value, allowed string, maxLen int) error {
+	if len(value) > maxLen || !re.MatchString(value) {
+		return &GrammarError{What: what, Value: value, Allowed: allowed}
+	}
+	return nil
+}
+
+// ValidHost checks a DNS name or an IPv4 address.
+func ValidHost(what, s string) error {
+	return check(hostRE, what, s, "a DNS name or an IPv4 address", 253)
+}
+
+// ValidAddress checks host:port.
+func ValidAddress(what, s string) error {
+	return check(addressRE, what, s, "host:port with a DNS name or IPv4 address", 260)
+}
+
+// ValidURL checks an http(s) archive URL.
+func ValidURL(what, s string) error {
+	return check(urlRE, what, s, "http(s)://host[:port][/path] of letters, digits and . _ ~ % + = : @ / -", 2048)
+}
+
+// ValidCommand checks an archive command.
+func ValidCommand(what, s string) error {
+	return check(commandRE, what, s, "arguments of letters, digits, . _ / : @ % + = , ~ - and {0} {1}, "+
+		"separated by single spaces, none starting with -", 1024)
+}
+
+// ValidArgument checks one argument of an archive command.
+func ValidArgument(what, s string) error {
+	return check(argRE, what, s, "letters, digits, . _ / : @ % + = , ~ - and {0} {1}, not starting with -", 1024)
+}
+
+// ValidIPv4 checks a pod IP.
+func ValidIPv4(what, s string) error {
+	if a, err := netip.ParseAddr(s); err != nil || !a.Is4() || a.String() != s {
+		return &GrammarError{What: what, Value: s, Allowed: "an IPv4 address"}
+	}
+	return nil
+}
+
+// ValidQuality checks a quality name.
+func ValidQuality(what, s string) error {
+	for _, q := range []Quality{QualityLow, QualityMedium, QualityHigh, QualityCritical} {
+		if s == string(q) {
+			return nil
+		}
+	}
+	return &GrammarError{What: what, Value: s, Allowed: "LOW, MEDIUM, HIGH or CRITICAL"}
+}
+
+// ValidName checks a Kubernetes object name.
+func ValidName(what, s string) error {
+	return check(nameRE, what, s, "a lowercase DNS name", 253)
+}
+
+// ValidPublicKey checks the shape of a G... public key.
+func ValidPublicKey(what, s string) error {
+	return check(keyRE, what, s, "a G... public key", 56)
+}
+
+// TrimURL is a URL without its trailing slashes, as the operator joins it with archive paths.
+func TrimURL(u string) string { return strings.TrimRight(u, "/") }
