@@ -81,6 +81,16 @@ STELLAR_CORE ?=
 test-stellar-core: ## Prove configurations and consensus against a real stellar-core (STELLAR_CORE=path/to/stellar-core).
 	STELLAR_CORE="$(STELLAR_CORE)" go test -tags stellarcore ./internal/stellarcore/ -run 'TestRealStellarCore|TestThreeValidators|TestFullValidators' -v -timeout 20m
 
+FUZZTIME ?= 60s
+
+.PHONY: fuzz
+fuzz: ## Fuzz the spec -> base config -> stellar-peers -> final config path for FUZZTIME (seed corpus in the test).
+	go test ./internal/stellarcore/ -run '^$$' -fuzz FuzzRenderPath -fuzztime $(FUZZTIME)
+
+.PHONY: release-tables
+release-tables: ## Re-read stellar-core's keys and rules per release line from its tags (STELLAR_CORE_SRC=path/to/stellar-core.git).
+	go run ./hack/corekeys --src="$(STELLAR_CORE_SRC)" --out=internal/stellarcore/releases
+
 .PHONY: test-e2e
 test-e2e: manifests generate fmt vet ## Run the end-to-end suite on a simulated cluster (kwok), the operator as its own process.
 	@hack/build-controlplane.sh all >/dev/null

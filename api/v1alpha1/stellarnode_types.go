@@ -496,6 +496,8 @@ const (
 	ReasonRolloutBlocked = "RolloutBlocked"
 	// ReasonSharedArchive: another validator of the namespace writes the same object-storage archive.
 	ReasonSharedArchive = "SharedArchive"
+	// ReasonNameConflict: an object the operator would write exists and is not the StellarNode's.
+	ReasonNameConflict = "NameConflict"
 	// ReasonUnsupportedVersion: a validator's version has no release line the operator can check it with.
 	ReasonUnsupportedVersion = "UnsupportedVersion"
 )

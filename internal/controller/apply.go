@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -49,6 +50,9 @@ func (r *StellarNodeReconciler) apply(ctx context.Context, node *stellarv1alpha1
 		return unchanged, fmt.Errorf("%T is not a client.Object", obj)
 	}
 	err := r.Get(ctx, client.ObjectKeyFromObject(obj), live)
+	if err == nil && !ours(node, obj, live) {
+		return unchanged, &NameConflictError{Kind: obj.GetObjectKind().GroupVersionKind().Kind, Name: obj.GetName()}
+	}
 	switch {
 	case err == nil && upToDate(obj, live):
 		// Hand the live object back to the caller.
@@ -77,6 +81,32 @@ func (r *StellarNodeReconciler) apply(ctx context.Context, node *stellarv1alpha1
 		return created, nil
 	}
 	return updated, nil
+}
+
+// NameConflictError: an object the reconciler would write exists and is not the StellarNode's. It is
+// never adopted: applying over it would take its traffic or its data, and its garbage collection
+// with the StellarNode.
+type NameConflictError struct{ Kind, Name string }
+
+func (e *NameConflictError) Error() string {
+	return fmt.Sprintf("%s %s already exists and does not belong to this StellarNode: the operator leaves it alone; "+
+		"rename or remove it, or rename the StellarNode", e.Kind, e.Name)
+}
+
+// ours says whether live is the object the reconciler manages for node: controlled by it, or, for a
+// child shared by a network's validators (owners, no controller), owned by StellarNodes only.
+func ours(node *stellarv1alpha1.StellarNode, desired, live client.Object) bool {
+	if ref := metav1.GetControllerOf(desired); ref != nil {
+		c := metav1.GetControllerOf(live)
+		return c != nil && c.UID == node.UID
+	}
+	owners := live.GetOwnerReferences()
+	for _, o := range owners {
+		if o.Kind != "StellarNode" || o.APIVersion != stellarv1alpha1.GroupVersion.String() {
+			return false
+		}
+	}
+	return len(owners) > 0
 }
 
 // upToDate reports whether every field the reconciler sets in desired already has its value in live.

@@ -4,6 +4,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -65,6 +66,9 @@ func (r *StellarNodeReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		obs, err = r.reconcileValidator(ctx, node)
 	case stellarv1alpha1.NodeTypeHorizon, stellarv1alpha1.NodeTypeSorobanRPC:
 		obs, err = r.reconcileAPIServer(ctx, node)
+	}
+	if conflict, ok := errors.AsType[*NameConflictError](err); ok {
+		obs, err = observed{configError: conflict, configReason: stellarv1alpha1.ReasonNameConflict}, nil
 	}
 	if err != nil {
 		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {

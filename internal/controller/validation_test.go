@@ -79,6 +79,28 @@ var _ = Describe("StellarNode validation by the API server", func() {
 		Entry("httpPort equal to peerPort", invalidCase{validatorWith("v15", func(s map[string]any) { vc(s)["httpPort"] = 11625 }), "spec.validatorConfig.httpPort"}),
 		Entry("knownPeers entry without port", invalidCase{validatorWith("v16", func(s map[string]any) { vc(s)["knownPeers"] = []any{"core.example.org"} }), "spec.validatorConfig.knownPeers"}),
 		Entry("history archive that is not a URL", invalidCase{validatorWith("v17", func(s map[string]any) { vc(s)["historyArchiveUrls"] = []any{"ftp:/archive"} }), "spec.validatorConfig.historyArchiveUrls"}),
+		// The input grammar: what reaches a command line or a config is refused at the door.
+		Entry("history archive URL hiding arguments behind vertical tabs", invalidCase{validatorWith("g1", func(s map[string]any) {
+			vc(s)["historyArchiveUrls"] = []any{"http://127.0.0.1:1/x\v--data-binary\v@/etc/stellar/rendered/stellar-core.cfg\v-H\vx:"}
+		}), "spec.validatorConfig.historyArchiveUrls"}),
+		Entry("history archive URL with a placeholder", invalidCase{validatorWith("g2", func(s map[string]any) {
+			vc(s)["historyArchiveUrls"] = []any{"https://archive.example.org/{2}"}
+		}), "spec.validatorConfig.historyArchiveUrls"}),
+		Entry("external validator archive URL with a non-breaking space", invalidCase{validatorWith("g3", func(s map[string]any) {
+			vc(s)["homeDomain"] = "example.org"
+			vc(s)["quorum"] = map[string]any{"validators": []any{map[string]any{"name": "x", "homeDomain": "example.com",
+				"publicKey": "GCYKZEUA6S5TU7CSMUEJNH7NGUQKKLHVCFK6W32GCUR6VB324MSCIKNS", "historyArchiveUrl": "https://a.example.com/x\u00a0-o\u00a0/tmp/y"}}}
+		}), "spec.validatorConfig.quorum.validators[0].historyArchiveUrl"}),
+		Entry("object-storage URL with shell syntax", invalidCase{validatorWith("g4", func(s map[string]any) {
+			vc(s)["history"] = map[string]any{"publish": true, "objectStorage": map[string]any{
+				"put": "aws s3 cp {0} s3://b/{1}", "url": "https://b.example.org/x$(id)"}}
+		}), "spec.validatorConfig.history.objectStorage.url"}),
+		Entry("object-storage put with an option", invalidCase{validatorWith("g5", func(s map[string]any) {
+			vc(s)["history"] = map[string]any{"publish": true, "objectStorage": map[string]any{
+				"put": "aws s3 cp {0} s3://b/{1} --endpoint-url=http://127.0.0.1:1", "url": "https://b.example.org/x"}}
+		}), "spec.validatorConfig.history.objectStorage.put"}),
+		Entry("image with a space", invalidCase{validatorWith("g6", func(s map[string]any) { s["image"] = "stellar/stellar-core:27.1.0 --x" }), "spec.image"}),
+		Entry("ntpServer that is not a host", invalidCase{validatorWith("g7", func(s map[string]any) { vc(s)["ntpServer"] = "pool.ntp.org;id" }), "spec.validatorConfig.ntpServer"}),
 		Entry("unknown restartPolicy", invalidCase{validatorWith("v18", func(s map[string]any) {
 			vc(s)["peerDiscovery"] = map[string]any{"restartPolicy": "Always"}
 		}), "spec.validatorConfig.peerDiscovery.restartPolicy"}),
