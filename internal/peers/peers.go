@@ -4,10 +4,10 @@ package peers
 
 import (
 	"crypto/sha256"
-	"errors"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
