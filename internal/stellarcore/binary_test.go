@@ -81,29 +81,13 @@ var passNotRunnable = map[string]string{
 // it refuses, stellar-core refuses at new-db or at run.
 func TestRealStellarCoreAgreesWithTheChecker(t *testing.T) {
 	bin := stellarCore(t)
-	cases := checkCases()
-	for i := range cases {
-		cases[i].cfg = forLine(binaryProfile, cases[i].cfg)
-	}
-	// The release lines' own cases, where they are about this binary's line.
-	for _, c := range lineCases(t) {
-		if c.line == binaryProfile.Line {
-			cases = append(cases, checkCase{name: c.name, cfg: c.cfg, rule: c.rule})
-		}
-	}
-	for _, c := range cases {
+	for _, c := range casesFor(t, binaryProfile) {
 		t.Run(c.name, func(t *testing.T) {
-			if why, ok := notJudgedByV19[c.name]; ok {
-				t.Skip("stellar-core cannot judge it at start: " + why)
-			}
-			if why, ok := notJudgedAtStart[c.name]; ok {
+			if why := notJudgedHere(c.name); why != "" {
 				t.Skip(why)
 			}
 			if err := Check(mustEncode(t, c.cfg), CheckOptions{Profile: binaryProfile}); (err == nil) != (c.rule == "") {
 				t.Fatalf("the checker says %v under %s, the table %q", err, binaryProfile.Line, c.rule)
-			}
-			if why, ok := passNotRunnable[c.name]; ok {
-				t.Skip(why)
 			}
 			dir := t.TempDir()
 			text, err := encode(c.cfg)
@@ -159,6 +143,31 @@ func mustEncode(t *testing.T, cfg map[string]any) string {
 		t.Fatal(err)
 	}
 	return text
+}
+
+// casesFor are the checker's cases written for the line, and the release lines' own cases about it.
+func casesFor(t *testing.T, p Profile) []checkCase {
+	cases := checkCases()
+	for i := range cases {
+		cases[i].cfg = forLine(p, cases[i].cfg)
+	}
+	for _, c := range lineCases(t) {
+		if c.line == p.Line {
+			cases = append(cases, checkCase{name: c.name, cfg: c.cfg, rule: c.rule})
+		}
+	}
+	return cases
+}
+
+// notJudgedHere says why a case cannot be judged by starting stellar-core here, or "".
+func notJudgedHere(name string) string {
+	if why, ok := notJudgedByV19[name]; ok {
+		return "stellar-core cannot judge it at start: " + why
+	}
+	if why, ok := notJudgedAtStart[name]; ok {
+		return why
+	}
+	return passNotRunnable[name]
 }
 
 // hangGuard only stops a stellar-core that would never end; no verdict depends on it.
