@@ -1,5 +1,6 @@
 // Command manager runs the stellar-operator: the StellarNode reconciler and peer discovery.
-// `manager render-config` is the init step of validator pods (see internal/renderconfig), `manager ready`
+// `manager render-config` is the init step of validator pods and `manager check-release` the first step of
+// their stellar-core container (see internal/renderconfig), `manager ready`
 // their readiness check (see internal/readiness), `manager agent` their sidecar: status, metrics, live
 // peering and a Full validator's history archive (see internal/agent).
 package main
@@ -22,6 +23,9 @@ func main() {
 		switch os.Args[1] {
 		case renderconfig.Command:
 			subcommand(renderconfig.Command, renderconfig.Run(os.Args[2:], os.Getenv, os.Stdout))
+			return
+		case renderconfig.ReleaseCommand:
+			subcommand(renderconfig.ReleaseCommand, renderconfig.RunCheckRelease(os.Args[2:], os.Stdin, os.Stdout))
 			return
 		case readiness.Command:
 			subcommand(readiness.Command, readiness.Run(os.Args[2:], os.Stdout))

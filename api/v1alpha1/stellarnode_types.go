@@ -496,6 +496,9 @@ const (
 	ReasonRolloutBlocked = "RolloutBlocked"
 	// ReasonSharedArchive: another validator of the namespace writes the same object-storage archive.
 	ReasonSharedArchive = "SharedArchive"
+	// ReasonReleaseLineMismatch: the validator's image runs a stellar-core of another release line than
+	// spec.version, which its configuration was written for.
+	ReasonReleaseLineMismatch = "ReleaseLineMismatch"
 	// ReasonNameConflict: an object the operator would write exists and is not the StellarNode's.
 	ReasonNameConflict = "NameConflict"
 	// ReasonUnsupportedVersion: a validator's version has no release line the operator can check it with.

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )
 
 var _ = Describe("Release lines", func() {
@@ -72,6 +73,28 @@ var _ = Describe("Release lines", func() {
 			HaveField("Status", metav1.ConditionTrue), HaveField("Reason", stellarv1alpha1.ReasonUnsupportedVersion),
 			HaveField("Message", ContainSubstring("older than the oldest release line"))))
 		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, "ancient"), &appsv1.StatefulSet{}))).To(BeTrue())
+	})
+
+	It("reports an image of another release line, refused by the pod's start script", func() {
+		n := withVersion("custom", "27.1.0")
+		n.Spec.Image = "registry.example.org/stellar-core:custom"
+		Expect(k8sClient.Create(ctx, n)).To(Succeed())
+		var sts *appsv1.StatefulSet
+		Eventually(func(g Gomega) { sts = getSTS(ns, "custom")(g) }, timeout, interval).Should(Succeed())
+		Expect(sts.Spec.Template.Spec.Containers[0].Command[2]).To(ContainSubstring(
+			"stellar-core version | /opt/stellar-operator/manager check-release --stellar-core-version=27.1.0"))
+		pod := testutil.PodFor(sts)
+		Expect(k8sClient.Create(ctx, pod)).To(Succeed())
+		pod.Status.ContainerStatuses = []corev1.ContainerStatus{{
+			Name: "stellar-core", Image: n.Spec.Image,
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1,
+				Message: "check-release: release line mismatch: the image runs stellar-core v22.1.0 (release line v22.1), " +
+					"but spec.version 27.1.0 is release line v27.1, which its configuration was written for: set spec.version to the image's release\n"}},
+		}}
+		Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+		Eventually(condition(ns, "custom", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(And(
+			HaveField("Reason", stellarv1alpha1.ReasonReleaseLineMismatch), HaveField("Message", ContainSubstring("runs stellar-core v22.1.0"))))
 	})
 
 	It("refuses a validator version that is not a release at the API server", func() {

@@ -13,6 +13,7 @@ import (
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/renderconfig"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 )
@@ -213,6 +214,16 @@ func (r *StellarNodeReconciler) observe(ctx context.Context, node *stellarv1alph
 				return obs, nil
 			}
 		}
+		for _, cs := range pod.Status.ContainerStatuses {
+			// The start script's check-release refusal: the image is not of the configured release line.
+			for _, t := range []*corev1.ContainerStateTerminated{cs.State.Terminated, cs.LastTerminationState.Terminated} {
+				if t != nil && strings.Contains(t.Message, renderconfig.ReleaseMismatch) {
+					obs.podReason = stellarv1alpha1.ReasonReleaseLineMismatch
+					obs.podProblem = fmt.Sprintf("pod %s: %s", pod.Name, lastLine(t.Message))
+					return obs, nil
+				}
+			}
+		}
 		statuses := append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
 		for _, cs := range statuses {
 			if w := cs.State.Waiting; w != nil && w.Reason == "CreateContainerConfigError" {
@@ -222,4 +233,10 @@ func (r *StellarNodeReconciler) observe(ctx context.Context, node *stellarv1alph
 		}
 	}
 	return obs, nil
+}
+
+// lastLine is the last non-empty line of a termination message.
+func lastLine(msg string) string {
+	lines := strings.Split(strings.TrimSpace(msg), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }

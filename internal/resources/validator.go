@@ -173,6 +173,8 @@ func ValidatorStatefulSet(node *stellarv1alpha1.StellarNode, baseConfig string, 
 							FailureThreshold: 3, SuccessThreshold: 1,
 						},
 						SecurityContext: containerSecurityContext(false),
+						// A release line mismatch is the last line of the start script's output.
+						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 						VolumeMounts: []corev1.VolumeMount{
 							{Name: dataVolume, MountPath: stellarcore.DataDir},
 							{Name: volumeRendered, MountPath: renderedDir, ReadOnly: true},
@@ -213,13 +215,18 @@ func ValidatorStatefulSet(node *stellarv1alpha1.StellarNode, baseConfig string, 
 // first start of a fresh volume: new-db wipes everything. A Full validator's archive is initialised
 // once too, after new-db: new-hist fails on an archive that exists, and must never touch one that was
 // published, so it is skipped when the marker or the archive's state file is there.
+//
+// First of all, the binary must be of the release line the configuration was written for: the operator's
+// own binary reads `stellar-core version` and stops the container with a clear message otherwise (an
+// image of another release under spec.image, say).
 func ValidatorStartScript(node *stellarv1alpha1.StellarNode) string {
 	script := fmt.Sprintf(`set -e
+stellar-core version | %[3]s %[4]s
 if [ ! -f %[1]s/.db-initialized ]; then
   stellar-core new-db --conf %[2]s
   touch %[1]s/.db-initialized
 fi
-`, stellarcore.DataDir, renderedConfig)
+`, stellarcore.DataDir, renderedConfig, ToolsBinary, strings.Join(renderconfig.ReleaseArgs(node.Spec.Version), " "))
 	if node.PublishesHistory() {
 		exists := fmt.Sprintf("[ -f %s/%s ]", stellarcore.HistoryDir, archive.StateFile)
 		if obj := node.ObjectStorage(); obj != nil {

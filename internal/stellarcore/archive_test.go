@@ -87,6 +87,12 @@ func startPublishingOrganisation(t *testing.T, bin, path string) ([]*node, map[s
 		})
 	}
 	for _, n := range org {
+		// The start script's first step read the real binary's version and found the configured line.
+		if log, _ := os.ReadFile(filepath.Join(n.dir, "run.log")); !strings.Contains(string(log), "release line "+coreProfile.Line+", as configured") {
+			t.Fatalf("%s: check-release did not confirm the release line:\n%s", n.spec.Name, tail(string(log), 20))
+		}
+	}
+	for _, n := range org {
 		waitFor(t, 120*time.Second, n.spec.Name+" publishes a checkpoint its archive server serves", func() error {
 			ledger, err := servers[n.spec.Name].currentLedger()
 			if err != nil {
@@ -171,6 +177,33 @@ func lateValidatorCatchesUp(t *testing.T, bin string, org []*node, servers map[s
 	if received.Load() != 0 {
 		t.Fatal("a tampered stellar-peers entry made stellar-core send something to its listener")
 	}
+}
+
+var (
+	buildOperator sync.Once
+	operatorPath  string
+	operatorErr   error
+)
+
+// operatorBinary is the operator's own binary, built once, for the steps the pod runs with it.
+func operatorBinary(t *testing.T) string {
+	t.Helper()
+	buildOperator.Do(func() {
+		dir, err := os.MkdirTemp("", "stellar-operator-")
+		if err != nil {
+			operatorErr = err
+			return
+		}
+		operatorPath = filepath.Join(dir, "manager")
+		out, err := exec.Command("go", "build", "-o", operatorPath, "github.com/stellar-k8s/stellar-operator/cmd").CombinedOutput()
+		if err != nil {
+			operatorErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if operatorErr != nil {
+		t.Fatal(operatorErr)
+	}
+	return operatorPath
 }
 
 // loopbackListener accepts connections on 127.0.0.1 and counts them.
@@ -447,6 +480,8 @@ func renderForLoopback(t *testing.T, n *node, doc peers.Document, accelerated bo
 func startWithScript(t *testing.T, n *node, path string) {
 	t.Helper()
 	script := resources.ValidatorStartScript(n.spec)
+	// The script's first step is the operator's check-release on the real `stellar-core version`.
+	script = strings.ReplaceAll(script, resources.ToolsBinary, operatorBinary(t))
 	script = strings.ReplaceAll(script, "/etc/stellar/rendered/stellar-core.cfg", filepath.Join(n.dir, "stellar-core.cfg"))
 	script = strings.ReplaceAll(script, stellarcore.DataDir+"/", n.dir+"/")
 	log, err := os.OpenFile(filepath.Join(n.dir, "run.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
@@ -533,4 +568,29 @@ func ledgerOf(info []byte) (num int64, version int) {
 func tail(s string, n int) string {
 	lines := strings.Split(s, "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// TestRealStellarCoreReleaseCheck gives the real binary's `stellar-core version` answer to the start
+// script's check-release: its own release passes, any other line is refused with the reason.
+func TestRealStellarCoreReleaseCheck(t *testing.T) {
+	bin := longRunningCore(t, "builds the operator's binary")
+	manager := operatorBinary(t)
+	check := func(version string) (string, error) {
+		cmd := exec.Command("/bin/sh", "-c", bin+" version | "+manager+" "+strings.Join(renderconfig.ReleaseArgs(version), " "))
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := check(coreRelease); err != nil {
+		t.Fatalf("its own release %s refused: %v\n%s", coreRelease, err, out)
+	}
+	other := stellarcore.Newest()
+	if other.Line == coreProfile.Line {
+		other = stellarcore.Oldest()
+	}
+	version := strings.TrimPrefix(strings.Fields(other.Tags[0])[0], "v")
+	out, err := check(version)
+	if err == nil || !strings.Contains(out, renderconfig.ReleaseMismatch) {
+		t.Fatalf("spec.version %s with a %s binary: %v\n%s", version, coreProfile.Line, err, out)
+	}
+	t.Logf("check-release with spec.version %s: %s", version, strings.TrimSpace(out))
 }
