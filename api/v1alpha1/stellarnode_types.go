@@ -145,6 +145,8 @@ type StorageSpec struct {
 
 // ValidatorConfig configures a stellar-core validator.
 // +kubebuilder:validation:XValidation:rule="self.peerPort != self.httpPort",message="httpPort must differ from peerPort",fieldPath=".httpPort"
+// +kubebuilder:validation:XValidation:rule="self.peerPort != 11628 && self.httpPort != 11628",message="peerPort and httpPort must differ from 11628, the validator agent's port",fieldPath=".peerPort"
+// +kubebuilder:validation:XValidation:rule="!has(self.history) || !has(self.history.port) || (self.history.port != self.peerPort && self.history.port != self.httpPort && self.history.port != 11628)",message="history.port must differ from peerPort, httpPort and 11628, the validator agent's port: two listeners cannot share a port",fieldPath=".history.port"
 // +kubebuilder:validation:XValidation:rule="!(has(self.quorum) && has(self.quorumSet))",message="quorum and quorumSet are mutually exclusive: give one",fieldPath=".quorumSet"
 // +kubebuilder:validation:XValidation:rule="!has(self.quorum) || has(self.homeDomain)",message="quorum needs homeDomain: stellar-core groups validators by home domain",fieldPath=".homeDomain"
 type ValidatorConfig struct {

@@ -101,6 +101,13 @@ var _ = Describe("StellarNode validation by the API server", func() {
 		}), "spec.validatorConfig.history.objectStorage.put"}),
 		Entry("image with a space", invalidCase{validatorWith("g6", func(s map[string]any) { s["image"] = "stellar/stellar-core:27.1.0 --x" }), "spec.image"}),
 		Entry("ntpServer that is not a host", invalidCase{validatorWith("g7", func(s map[string]any) { vc(s)["ntpServer"] = "pool.ntp.org;id" }), "spec.validatorConfig.ntpServer"}),
+		Entry("history port equal to the agent's", invalidCase{validatorWith("p1", func(s map[string]any) {
+			vc(s)["history"] = map[string]any{"publish": true, "port": 11628}
+		}), "spec.validatorConfig.history.port"}),
+		Entry("history port equal to peerPort", invalidCase{validatorWith("p2", func(s map[string]any) {
+			vc(s)["history"] = map[string]any{"publish": true, "port": 11625}
+		}), "spec.validatorConfig.history.port"}),
+		Entry("peerPort equal to the agent's", invalidCase{validatorWith("p3", func(s map[string]any) { vc(s)["peerPort"] = 11628 }), "spec.validatorConfig.peerPort"}),
 		Entry("unknown restartPolicy", invalidCase{validatorWith("v18", func(s map[string]any) {
 			vc(s)["peerDiscovery"] = map[string]any{"restartPolicy": "Always"}
 		}), "spec.validatorConfig.peerDiscovery.restartPolicy"}),

@@ -147,3 +147,11 @@ func TestAPIServers(t *testing.T) {
 		t.Error("port 8000")
 	}
 }
+
+// The CRD's CEL rules name the agent's port as a literal: they refuse peer, admin and archive ports
+// that would collide with it.
+func TestAgentPortIsTheCRDs(t *testing.T) {
+	if AgentPort != 11628 {
+		t.Errorf("AgentPort is %d: change the CEL rules of ValidatorConfig that name 11628", AgentPort)
+	}
+}
