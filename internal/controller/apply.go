@@ -7,6 +7,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -128,6 +129,8 @@ func upToDate(desired, live client.Object) bool {
 		return same(d.Spec, live.(*appsv1.Deployment).Spec)
 	case *policyv1.PodDisruptionBudget:
 		return same(d.Spec, live.(*policyv1.PodDisruptionBudget).Spec)
+	case *networkingv1.NetworkPolicy:
+		return same(d.Spec, live.(*networkingv1.NetworkPolicy).Spec)
 	default:
 		return false
 	}

@@ -103,30 +103,3 @@ var _ = Describe("Release lines", func() {
 		Expect(err.Error()).To(ContainSubstring("major.minor.patch"))
 	})
 })
-
-var _ = Describe("Objects that are not the operator's", func() {
-	It("are never adopted: a Service and a ConfigMap of the same names keep their spec and owners", func() {
-		ns := newNamespace()
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web-config"}, Data: map[string]string{"index.html": "hello"}}
-		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"}, Spec: corev1.ServiceSpec{
-			Selector: map[string]string{"app": "web"}, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
-		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
-		Expect(k8sClient.Create(ctx, svc)).To(Succeed())
-		Expect(k8sClient.Create(ctx, validator(ns, "web"))).To(Succeed())
-
-		Eventually(condition(ns, "web", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(And(
-			HaveField("Status", metav1.ConditionTrue), HaveField("Reason", stellarv1alpha1.ReasonNameConflict),
-			HaveField("Message", ContainSubstring("does not belong to this StellarNode"))))
-		Eventually(eventsFor(ns, "web"), timeout, interval).Should(ContainElement(HavePrefix(stellarv1alpha1.ReasonNameConflict + ": ")))
-		Consistently(func(g Gomega) {
-			gotCM, gotSvc := &corev1.ConfigMap{}, &corev1.Service{}
-			g.Expect(k8sClient.Get(ctx, key(ns, "web-config"), gotCM)).To(Succeed())
-			g.Expect(gotCM.Data).To(Equal(map[string]string{"index.html": "hello"}))
-			g.Expect(gotCM.OwnerReferences).To(BeEmpty())
-			g.Expect(k8sClient.Get(ctx, key(ns, "web"), gotSvc)).To(Succeed())
-			g.Expect(gotSvc.Spec.Selector).To(Equal(map[string]string{"app": "web"}))
-			g.Expect(gotSvc.OwnerReferences).To(BeEmpty())
-		}, "2s", interval).Should(Succeed())
-		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, "web"), &appsv1.StatefulSet{}))).To(BeTrue())
-	})
-})

@@ -27,6 +27,12 @@ var (
 
 const testOperatorImage = "example.org/stellar-operator:test"
 
+// The namespaces a validator's NetworkPolicy trusts in this suite.
+const (
+	testOperatorNamespace   = "stellar-operator-system"
+	testMonitoringNamespace = "monitoring"
+)
+
 func TestController(t *testing.T) {
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "Controller Suite")
@@ -42,6 +48,7 @@ var _ = BeforeSuite(func() {
 	// The operator as it ships: reconciler and peer discovery, through the one set-up path.
 	c := testutil.TestConfig()
 	c.OperatorImage = testOperatorImage
+	c.OperatorNamespace, c.MonitoringNamespace = testOperatorNamespace, testMonitoringNamespace
 	_, stop, err := testutil.RunOperator(ctx, cfg, requests, c, func(err error) { Fail(err.Error()) })
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() {

@@ -70,6 +70,9 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 		resources.ValidatorService(node),
 		resources.NetworkDisruptionBudget(node.Namespace, node.NetworkID(), nodes),
 	}
+	if r.Options.NetworkPolicies {
+		atOnce = append(atOnce, resources.ValidatorNetworkPolicy(node, r.Options))
+	}
 	if waiting == nil {
 		// The pod reads its base configuration at start: it changes with the template, in the same turn.
 		atOnce = append([]client.Object{resources.ValidatorConfigMap(node, base)}, atOnce...)

@@ -26,6 +26,10 @@ type Config struct {
 	RolloutBlockedAfter time.Duration
 	ClusterDomain       string
 	OperatorImage       string
+	// NetworkPolicies, OperatorNamespace and MonitoringNamespace shape each validator's NetworkPolicy.
+	NetworkPolicies     bool
+	OperatorNamespace   string
+	MonitoringNamespace string
 	LogLevel            string
 	LogFormat           string
 }
@@ -59,6 +63,12 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.ClusterDomain, "cluster-domain", env.str("CLUSTER_DOMAIN", "cluster.local"), "the cluster's DNS domain")
 	fs.StringVar(&c.OperatorImage, "operator-image", env.str("OPERATOR_IMAGE", "stellar-operator:latest"),
 		"image of this operator, run by validator pods for their render-config step")
+	fs.BoolVar(&c.NetworkPolicies, "network-policies", env.booleanOr("NETWORK_POLICIES", true),
+		"give each validator a NetworkPolicy: peer port open, agent and archive ports from the operator's and the monitoring namespace only")
+	fs.StringVar(&c.OperatorNamespace, "operator-namespace", env.str("OPERATOR_NAMESPACE", getenv("POD_NAMESPACE")),
+		"the operator's namespace, whose pods may read validators' agents (default: POD_NAMESPACE)")
+	fs.StringVar(&c.MonitoringNamespace, "monitoring-namespace", env.str("MONITORING_NAMESPACE", ""),
+		"the namespace of the Prometheus that scrapes validators' agents; empty: none")
 	fs.StringVar(&c.LogLevel, "log-level", env.str("LOG_LEVEL", "info"), "log level: debug, info or error")
 	fs.StringVar(&c.LogFormat, "log-format", env.str("LOG_FORMAT", "json"), "log format: json or console")
 	if err := fs.Parse(args); err != nil {
@@ -115,6 +125,14 @@ func (e *envReader) boolean(name string) bool {
 		e.errs = append(e.errs, fmt.Sprintf("%s=%q is not a boolean", name, v))
 		return false
 	}
+}
+
+// booleanOr reads a boolean variable; unset means def.
+func (e *envReader) booleanOr(name string, def bool) bool {
+	if e.getenv(name) == "" {
+		return def
+	}
+	return e.boolean(name)
 }
 
 // durationOrZero reads a duration that may be 0 (off).

@@ -84,10 +84,11 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 	}
 	planner := rollout.NewPlanner()
 	if err := (&controller.StellarNodeReconciler{
-		Client:              mgr.GetClient(),
-		Scheme:              mgr.GetScheme(),
-		Recorder:            mgr.GetEventRecorder("stellarnode-controller"),
-		Options:             resources.Options{OperatorImage: c.OperatorImage, ClusterDomain: c.ClusterDomain},
+		Client:   mgr.GetClient(),
+		Scheme:   mgr.GetScheme(),
+		Recorder: mgr.GetEventRecorder("stellarnode-controller"),
+		Options: resources.Options{OperatorImage: c.OperatorImage, ClusterDomain: c.ClusterDomain, NetworkPolicies: c.NetworkPolicies,
+			OperatorNamespace: c.OperatorNamespace, MonitoringNamespace: c.MonitoringNamespace},
 		Planner:             planner,
 		RolloutBlockedAfter: c.RolloutBlockedAfter,
 	}).SetupWithManager(mgr); err != nil {

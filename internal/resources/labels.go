@@ -38,6 +38,10 @@ type Options struct {
 	OperatorImage string
 	// ClusterDomain is the cluster's DNS domain, for stable peer names.
 	ClusterDomain string
+	// NetworkPolicies gives each validator a NetworkPolicy (ValidatorNetworkPolicy).
+	NetworkPolicies bool
+	// OperatorNamespace and MonitoringNamespace may reach a validator's agent and archive ports.
+	OperatorNamespace, MonitoringNamespace string
 }
 
 // Component is the app.kubernetes.io/component value of a node type.

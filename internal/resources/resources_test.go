@@ -155,3 +155,17 @@ func TestAgentPortIsTheCRDs(t *testing.T) {
 		t.Errorf("AgentPort is %d: change the CEL rules of ValidatorConfig that name 11628", AgentPort)
 	}
 }
+
+// Without a trusted namespace the agent's port gets no rule, so it admits nobody; a validator that
+// publishes no local archive opens no archive port.
+func TestValidatorNetworkPolicyAdmitsOnlyWhatItNames(t *testing.T) {
+	n := validator()
+	np := ValidatorNetworkPolicy(n, Options{})
+	if len(np.Spec.Ingress) != 1 || np.Spec.Ingress[0].Ports[0].Port.IntVal != n.PeerPort() || len(np.Spec.Ingress[0].From) != 0 {
+		t.Fatalf("only the peer port, open to all: %+v", np.Spec.Ingress)
+	}
+	np = ValidatorNetworkPolicy(n, Options{OperatorNamespace: "ops"})
+	if len(np.Spec.Ingress) != 2 || np.Spec.Ingress[1].Ports[0].Port.IntVal != AgentPort || len(np.Spec.Ingress[1].From) != 1 {
+		t.Fatalf("the agent's port from the operator's namespace: %+v", np.Spec.Ingress)
+	}
+}
