@@ -501,6 +501,8 @@ const (
 	// ReasonReleaseLineMismatch: the validator's image runs a stellar-core of another release line than
 	// spec.version, which its configuration was written for.
 	ReasonReleaseLineMismatch = "ReleaseLineMismatch"
+	// ReasonNotAllowed: the operator's policy refuses the node's image or archive programs.
+	ReasonNotAllowed = "NotAllowed"
 	// ReasonNameConflict: an object the operator would write exists and is not the StellarNode's.
 	ReasonNameConflict = "NameConflict"
 	// ReasonUnsupportedVersion: a validator's version has no release line the operator can check it with.

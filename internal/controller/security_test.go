@@ -73,3 +73,22 @@ var _ = Describe("Objects that are not the operator's", func() {
 		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, "web"), &appsv1.StatefulSet{}))).To(BeTrue())
 	})
 })
+
+var _ = Describe("The administrator's policy", func() {
+	It("refuses an image from another registry and an archive program not allowed, and applies nothing", func() {
+		ns := newNamespace()
+		img := validator(ns, "elsewhere")
+		img.Spec.Image = "evil.example.com/stellar-core:27.1.0"
+		prog := validator(ns, "curler")
+		prog.Spec.ValidatorConfig.History = &stellarv1alpha1.HistorySpec{Publish: new(true), ObjectStorage: &stellarv1alpha1.ObjectStorageArchive{
+			Put: "gsutil cp {0} gs://b/{1}", URL: "https://b.example.org"}}
+		Expect(k8sClient.Create(ctx, img)).To(Succeed())
+		Expect(k8sClient.Create(ctx, prog)).To(Succeed())
+		for name, msg := range map[string]string{"elsewhere": "not from an allowed registry", "curler": `runs "gsutil"`} {
+			Eventually(condition(ns, name, stellarv1alpha1.ConditionDegraded), timeout, interval).Should(And(
+				HaveField("Status", metav1.ConditionTrue), HaveField("Reason", stellarv1alpha1.ReasonNotAllowed), HaveField("Message", ContainSubstring(msg))))
+			Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, name), &appsv1.StatefulSet{}))).To(BeTrue())
+			Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, name+"-config"), &corev1.ConfigMap{}))).To(BeTrue())
+		}
+	})
+})

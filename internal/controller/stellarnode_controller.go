@@ -36,6 +36,8 @@ type StellarNodeReconciler struct {
 	Planner *rollout.Planner
 	// RolloutBlockedAfter is how long a change may wait for its turn before the node is Degraded.
 	RolloutBlockedAfter time.Duration
+	// Policy is what the administrator allows of images and archive programs.
+	Policy Policy
 }
 
 // +kubebuilder:rbac:groups=stellar.org,resources=stellarnodes,verbs=get;list;watch
@@ -63,10 +65,13 @@ func (r *StellarNodeReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		obs observed
 		err error
 	)
-	switch node.Spec.NodeType {
-	case stellarv1alpha1.NodeTypeValidator:
+	switch policyErr := r.Policy.Check(node); {
+	case policyErr != nil:
+		// Nothing is applied for a node the administrator's policy refuses; what runs keeps running.
+		obs = observed{configError: policyErr, configReason: stellarv1alpha1.ReasonNotAllowed}
+	case node.Spec.NodeType == stellarv1alpha1.NodeTypeValidator:
 		obs, err = r.reconcileValidator(ctx, node)
-	case stellarv1alpha1.NodeTypeHorizon, stellarv1alpha1.NodeTypeSorobanRPC:
+	default:
 		obs, err = r.reconcileAPIServer(ctx, node)
 	}
 	if conflict, ok := errors.AsType[*NameConflictError](err); ok {

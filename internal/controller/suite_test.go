@@ -49,6 +49,7 @@ var _ = BeforeSuite(func() {
 	c := testutil.TestConfig()
 	c.OperatorImage = testOperatorImage
 	c.OperatorNamespace, c.MonitoringNamespace = testOperatorNamespace, testMonitoringNamespace
+	c.AllowedImageRegistries, c.AllowedArchivePrograms = []string{"registry.example.org/"}, []string{"aws"}
 	_, stop, err := testutil.RunOperator(ctx, cfg, requests, c, func(err error) { Fail(err.Error()) })
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() {

@@ -30,8 +30,11 @@ type Config struct {
 	NetworkPolicies     bool
 	OperatorNamespace   string
 	MonitoringNamespace string
-	LogLevel            string
-	LogFormat           string
+	// AllowedImageRegistries and AllowedArchivePrograms restrict spec.image and objectStorage commands.
+	AllowedImageRegistries []string
+	AllowedArchivePrograms []string
+	LogLevel               string
+	LogFormat              string
 }
 
 // ParseConfig reads the flags in args, each falling back to its environment variable through getenv.
@@ -69,6 +72,11 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		"the operator's namespace, whose pods may read validators' agents (default: POD_NAMESPACE)")
 	fs.StringVar(&c.MonitoringNamespace, "monitoring-namespace", env.str("MONITORING_NAMESPACE", ""),
 		"the namespace of the Prometheus that scrapes validators' agents; empty: none")
+	var registries, programs string
+	fs.StringVar(&registries, "allowed-image-registries", env.str("ALLOWED_IMAGE_REGISTRIES", ""),
+		"comma-separated prefixes spec.image must start with (registry.example.org/); empty allows any image")
+	fs.StringVar(&programs, "allowed-archive-programs", env.str("ALLOWED_ARCHIVE_PROGRAMS", ""),
+		"comma-separated programs objectStorage put and mkdir may run (aws,gsutil); empty allows any")
 	fs.StringVar(&c.LogLevel, "log-level", env.str("LOG_LEVEL", "info"), "log level: debug, info or error")
 	fs.StringVar(&c.LogFormat, "log-format", env.str("LOG_FORMAT", "json"), "log format: json or console")
 	if err := fs.Parse(args); err != nil {
@@ -84,7 +92,19 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("--peer-discovery-interval must be positive, got %s", c.DiscoveryInterval)
 	}
 	c.Namespaces = WatchedNamespaces(watch)
+	c.AllowedImageRegistries, c.AllowedArchivePrograms = commaList(registries), commaList(programs)
 	return c, nil
+}
+
+// commaList splits a comma-separated flag, dropping empty items.
+func commaList(v string) []string {
+	var out []string
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // WatchedNamespaces turns a --watch-namespaces value into a list; nil means all namespaces.

@@ -91,6 +91,7 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 			OperatorNamespace: c.OperatorNamespace, MonitoringNamespace: c.MonitoringNamespace},
 		Planner:             planner,
 		RolloutBlockedAfter: c.RolloutBlockedAfter,
+		Policy:              controller.Policy{ImageRegistries: c.AllowedImageRegistries, ArchivePrograms: c.AllowedArchivePrograms},
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up reconciler: %w", err)
 	}
