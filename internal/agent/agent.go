@@ -23,6 +23,9 @@ const Command = "agent"
 // StatusPath is where the agent serves its status document.
 const StatusPath = "/status"
 
+// DefaultMetricsCache is how long one read of stellar-core serves scrapes: Prometheus scrapes every 15-60 s.
+const DefaultMetricsCache = 5 * time.Second
+
 // Args are the agent's arguments: the StatefulSet builder writes them with List, Run reads them.
 type Args struct {
 	// AdminPort is stellar-core's HTTP_PORT, asked on 127.0.0.1.
@@ -38,6 +41,8 @@ type Args struct {
 	PublishQueue string
 	// ConnectInterval is the time between live-peering rounds.
 	ConnectInterval time.Duration
+	// MetricsCache is how long one read of stellar-core serves /metrics scrapes; 0 reads it each time.
+	MetricsCache time.Duration
 }
 
 // List is the container's argument list, the subcommand first.
@@ -57,7 +62,7 @@ func (a Args) List() []string {
 
 // ParseArgs reads the arguments that follow the subcommand.
 func ParseArgs(args []string) (Args, error) {
-	a := Args{ConnectInterval: 15 * time.Second}
+	a := Args{ConnectInterval: 15 * time.Second, MetricsCache: DefaultMetricsCache}
 	fs := flag.NewFlagSet(Command, flag.ContinueOnError)
 	fs.IntVar(&a.AdminPort, "admin-port", 11626, "stellar-core's HTTP_PORT, asked on 127.0.0.1")
 	fs.IntVar(&a.Port, "port", 0, "port of /status and /metrics")
@@ -68,6 +73,7 @@ func ParseArgs(args []string) (Args, error) {
 	fs.IntVar(&a.ArchivePort, "archive-port", 0, "port of the history archive")
 	fs.StringVar(&a.PublishQueue, "publish-queue", "", "stellar-core's publish queue directory")
 	fs.DurationVar(&a.ConnectInterval, "connect-interval", a.ConnectInterval, "time between live-peering rounds")
+	fs.DurationVar(&a.MetricsCache, "metrics-cache", a.MetricsCache, "how long one read of stellar-core serves /metrics scrapes")
 	if err := fs.Parse(args); err != nil {
 		return Args{}, err
 	}
@@ -80,6 +86,8 @@ func ParseArgs(args []string) (Args, error) {
 		return Args{}, errors.New("--peers needs --self and --network-id")
 	case a.ConnectInterval <= 0:
 		return Args{}, errors.New("--connect-interval must be positive")
+	case a.MetricsCache < 0:
+		return Args{}, errors.New("--metrics-cache must not be negative")
 	}
 	return a, nil
 }
@@ -108,7 +116,8 @@ func New(a Args, admin *Admin, log io.Writer) *Agent {
 	}
 	scrapeErrors := prometheus.NewCounter(prometheus.CounterOpts{Name: "stellar_operator_agent_scrape_errors_total",
 		Help: "Scrapes stellar-core's admin API did not answer."})
-	reg.MustRegister(&coreCollector{admin: admin, errors: scrapeErrors, publishQueue: a.PublishQueue}, scrapeErrors, ag.connects, ag.peeringErrors)
+	reg.MustRegister(&coreCollector{admin: admin, errors: scrapeErrors, publishQueue: a.PublishQueue, now: time.Now, ttl: a.MetricsCache},
+		scrapeErrors, ag.connects, ag.peeringErrors)
 	if a.ArchiveDir != "" {
 		ag.Archive = archive.NewServer(a.ArchiveDir, reg)
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -239,12 +240,32 @@ func TestLivePeeringSurvivesAdminErrors(t *testing.T) {
 
 func TestArgsRoundTrip(t *testing.T) {
 	a := agent.Args{AdminPort: 11626, Port: 11628, PeersFile: "/etc/stellar/peers/peers.json", Self: "v1", NetworkID: "n",
-		ArchiveDir: "/data/history", ArchivePort: 11627, PublishQueue: "/data/buckets/publishqueue", ConnectInterval: 15 * time.Second}
+		ArchiveDir: "/data/history", ArchivePort: 11627, PublishQueue: "/data/buckets/publishqueue", ConnectInterval: 15 * time.Second,
+		MetricsCache: agent.DefaultMetricsCache}
 	got, err := agent.ParseArgs(a.List()[1:])
 	if err != nil || got != a {
 		t.Fatalf("ParseArgs(List) = %+v, %v; want %+v", got, err, a)
 	}
 	if _, err := agent.ParseArgs([]string{"--port=1", "--peers=/x"}); err == nil {
 		t.Error("--peers without --self is refused")
+	}
+}
+
+// However many scrapes come at once, stellar-core's admin API is read once per cache period.
+func TestMetricsReadStellarCoreOncePerPeriod(t *testing.T) {
+	core := testutil.StartFakeCore()
+	defer core.Close()
+	ag := agent.New(agent.Args{Port: 1, MetricsCache: time.Hour}, agent.NewAdmin(core.URL), io.Discard)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() { ag.Metrics.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/metrics", nil)) })
+	}
+	wg.Wait()
+	out := scrape(t, ag)
+	if !strings.Contains(out, "stellar_core_synced") {
+		t.Fatalf("no stellar-core metric:\n%s", out)
+	}
+	if n := core.RequestsOf("info"); n != 1 {
+		t.Errorf("21 scrapes read /info %d times, want 1", n)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,8 +19,38 @@ type coreCollector struct {
 	admin *Admin
 	// publishQueue, for a Full validator, is counted as stellar_operator_agent_publish_backlog.
 	publishQueue string
-	// errors counts scrapes stellar-core did not answer.
+	// errors counts reads of stellar-core's admin API that got no answer.
 	errors prometheus.Counter
+
+	// stellar-core is read at most once per ttl, one read at a time, whoever scrapes and however
+	// often: scrapes never turn into load on the validator's admin API.
+	mu      sync.Mutex
+	ttl     time.Duration
+	now     func() time.Time
+	readAt  time.Time
+	info    Info
+	metrics map[string]Metric
+	readErr error
+}
+
+// read is stellar-core's /info and /metrics, from the cache while it is fresh.
+func (c *coreCollector) read() (Info, map[string]Metric, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := c.now(); !c.readAt.IsZero() && now.Sub(c.readAt) < c.ttl {
+		return c.info, c.metrics, c.readErr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c.info, c.readErr = c.admin.Info(ctx)
+	if c.readErr == nil {
+		c.metrics, c.readErr = c.admin.Metrics(ctx)
+	}
+	if c.readErr != nil {
+		c.errors.Inc()
+	}
+	c.readAt = c.now()
+	return c.info, c.metrics, c.readErr
 }
 
 const (
@@ -86,16 +117,8 @@ func (c *coreCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.publishQueue != "" {
 		ch <- prometheus.MustNewConstMetric(publishBacklogDesc, prometheus.GaugeValue, float64(*publishBacklog(c.publishQueue)))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	info, err := c.admin.Info(ctx)
+	info, metrics, err := c.read()
 	if err != nil {
-		c.errors.Inc()
-		return
-	}
-	metrics, err := c.admin.Metrics(ctx)
-	if err != nil {
-		c.errors.Inc()
 		return
 	}
 	e := emitter{ch: ch, labels: coreLabels(info), seen: map[string]bool{}}

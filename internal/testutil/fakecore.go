@@ -35,6 +35,8 @@ type FakeCore struct {
 	Connected []FakePeer
 	// Connects are the host:port /connect was asked for, in order.
 	Connects []string
+	// Requests counts the requests of each route ("info", "metrics", ...).
+	Requests map[string]int
 }
 
 // FakePeer is an authenticated peer: its address and its full public key.
@@ -61,9 +63,20 @@ func (f *FakeCore) ConnectsSoFar() []string {
 	return append([]string(nil), f.Connects...)
 }
 
+// RequestsOf is how many requests a route has had.
+func (f *FakeCore) RequestsOf(route string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.Requests[route]
+}
+
 func (f *FakeCore) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.Requests == nil {
+		f.Requests = map[string]int{}
+	}
+	f.Requests[strings.TrimPrefix(r.URL.Path, "/")]++
 	w.WriteHeader(http.StatusOK)
 	switch {
 	case f.Booting:
