@@ -258,7 +258,9 @@ func TestMetricsReadStellarCoreOncePerPeriod(t *testing.T) {
 	ag := agent.New(agent.Args{Port: 1, MetricsCache: time.Hour}, agent.NewAdmin(core.URL), io.Discard)
 	var wg sync.WaitGroup
 	for range 20 {
-		wg.Go(func() { ag.Metrics.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/metrics", nil)) })
+		wg.Go(func() {
+			ag.Metrics.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		})
 	}
 	wg.Wait()
 	out := scrape(t, ag)
