@@ -92,6 +92,7 @@ var _ = Describe("Full validators (history archives)", func() {
 		Eventually(func(g Gomega) { sts = getSTS(ns, "s3")(g) }, timeout, interval).Should(Succeed())
 		core := container(sts, "stellar-core")
 		Expect(core.Env).To(ConsistOf(
+			corev1.EnvVar{Name: "HOME", Value: "/tmp"},
 			corev1.EnvVar{Name: "AWS_ACCESS_KEY_ID", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 				LocalObjectReference: corev1.LocalObjectReference{Name: "archive-credentials"}, Key: "AWS_ACCESS_KEY_ID"}}},
 			corev1.EnvVar{Name: "AWS_SECRET_ACCESS_KEY", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{

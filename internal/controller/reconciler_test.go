@@ -104,7 +104,7 @@ var _ = Describe("StellarNode reconciler", func() {
 		Expect(seed.ValueFrom.SecretKeyRef.Key).To(Equal("STELLAR_CORE_SEED"))
 		Expect(pod.Containers[0].Image).To(Equal("stellar/stellar-core:27.1.0"))
 		Expect(strings.Join(pod.Containers[0].Command, " ")).To(ContainSubstring("stellar-core run --conf"))
-		Expect(pod.Containers[0].Env).To(BeEmpty(), "the seed reaches only the init step")
+		Expect(pod.Containers[0].Env).To(Equal([]corev1.EnvVar{{Name: "HOME", Value: "/tmp"}}), "the seed reaches only the init step")
 		Expect(*pod.SecurityContext.RunAsNonRoot).To(BeTrue())
 
 		cm := &corev1.ConfigMap{}

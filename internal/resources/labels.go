@@ -99,6 +99,7 @@ const (
 	volumePeers    = "peers"
 	volumeRendered = "rendered"
 	volumeTools    = "tools"
+	volumeScratch  = "scratch"
 )
 
 func servicePort(name string, port int32) corev1.ServicePort {

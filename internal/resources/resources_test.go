@@ -169,3 +169,20 @@ func TestValidatorNetworkPolicyAdmitsOnlyWhatItNames(t *testing.T) {
 		t.Fatalf("the agent's port from the operator's namespace: %+v", np.Spec.Ingress)
 	}
 }
+
+// Every container of a validator's pod runs on a read-only root filesystem; stellar-core writes only to
+// its data volume and a scratch /tmp that is also its HOME.
+func TestValidatorContainersHaveReadOnlyRoots(t *testing.T) {
+	sts := ValidatorStatefulSet(validator(), "base", opts)
+	spec := sts.Spec.Template.Spec
+	for _, c := range append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...) {
+		if sc := c.SecurityContext; sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+			t.Errorf("container %s has a writable root filesystem", c.Name)
+		}
+	}
+	core := spec.Containers[0]
+	if !slices.ContainsFunc(core.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == "/tmp" && !m.ReadOnly }) ||
+		!slices.Contains(core.Env, corev1.EnvVar{Name: "HOME", Value: "/tmp"}) {
+		t.Errorf("stellar-core needs a writable /tmp as HOME: %+v %+v", core.VolumeMounts, core.Env)
+	}
+}

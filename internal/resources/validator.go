@@ -31,6 +31,8 @@ const (
 	renderedDir    = "/etc/stellar/rendered"
 	renderedConfig = renderedDir + "/" + ConfigKey
 	toolsDir       = "/opt/stellar-operator"
+	// scratchDir is the stellar-core container's writable /tmp and HOME on a read-only root.
+	scratchDir = "/tmp"
 	// AgentContainer is the validator's agent sidecar (internal/agent).
 	AgentContainer = "agent"
 	// AgentPort serves the agent's status document and metrics.
@@ -165,20 +167,23 @@ func ValidatorStatefulSet(node *stellarv1alpha1.StellarNode, baseConfig string, 
 						Resources: node.Spec.Resources,
 						// Object storage credentials go from the user's Secret to stellar-core's put
 						// commands; the operator never reads them.
-						Env: archiveCredentials(node),
+						// The root filesystem is read-only: what stellar-core, curl or a storage CLI writes
+						// outside the data volume goes to a scratch /tmp, which is also HOME.
+						Env: append([]corev1.EnvVar{{Name: "HOME", Value: scratchDir}}, archiveCredentials(node)...),
 						ReadinessProbe: &corev1.Probe{
 							ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: ready}},
 							PeriodSeconds:    10,
 							TimeoutSeconds:   5,
 							FailureThreshold: 3, SuccessThreshold: 1,
 						},
-						SecurityContext: containerSecurityContext(false),
+						SecurityContext: containerSecurityContext(true),
 						// A release line mismatch is the last line of the start script's output.
 						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 						VolumeMounts: []corev1.VolumeMount{
 							{Name: dataVolume, MountPath: stellarcore.DataDir},
 							{Name: volumeRendered, MountPath: renderedDir, ReadOnly: true},
 							{Name: volumeTools, MountPath: toolsDir, ReadOnly: true},
+							{Name: volumeScratch, MountPath: scratchDir},
 						},
 					}, agentSidecar(node, opts)},
 					Volumes: []corev1.Volume{
@@ -191,6 +196,9 @@ func ValidatorStatefulSet(node *stellarv1alpha1.StellarNode, baseConfig string, 
 						}}},
 						{Name: volumeTools, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
 							SizeLimit: new(resource.MustParse("200Mi")),
+						}}},
+						{Name: volumeScratch, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+							SizeLimit: new(resource.MustParse("1Gi")),
 						}}},
 						// The rendered file holds the seed: memory only, never on a disk.
 						{Name: volumeRendered, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
@@ -269,7 +277,7 @@ func agentSidecar(node *stellarv1alpha1.StellarNode, opts Options) corev1.Contai
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
 			Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
 		},
-		SecurityContext: containerSecurityContext(false),
+		SecurityContext: containerSecurityContext(true),
 		VolumeMounts: []corev1.VolumeMount{
 			{Name: dataVolume, MountPath: stellarcore.DataDir, ReadOnly: true},
 			{Name: volumePeers, MountPath: peersDir, ReadOnly: true},
