@@ -174,3 +174,59 @@ func TestRunChecksTheReleaseLine(t *testing.T) {
 		}
 	}
 }
+
+// stellar-peers can be edited by anyone who may update ConfigMaps: an entry that hides arguments in its
+// archive URL is dropped, said on the step's output, and never written; the others are kept.
+func TestRunDropsAndReportsHostilePeers(t *testing.T) {
+	dir, basePath := writeBase(t, base)
+	peersPath := filepath.Join(dir, "peers.json")
+	doc := `{"peers":[
+{"name":"b","networkId":"n1","podName":"b-0","podIP":"10.0.0.2","port":11625,"dnsName":"b-0.b-headless.ns.svc.cluster.local"},
+{"name":"evil","networkId":"n1","podName":"evil-0","podIP":"10.0.0.3","port":11625,"dnsName":"evil-0.evil-headless.ns.svc.cluster.local",
+ "publicKey":"GCYKZEUA6S5TU7CSMUEJNH7NGUQKKLHVCFK6W32GCUR6VB324MSCIKNS","homeDomain":"example.org","quality":"HIGH",
+ "history":"http://127.0.0.1:1/x\u000b--data-binary\u000b@/etc/stellar/rendered/stellar-core.cfg"},
+{"name":"sneaky","networkId":"n1","podName":"sneaky-0","podIP":"10.0.0.4 -x","port":11625,"dnsName":"sneaky"}]}`
+	if err := os.WriteFile(peersPath, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "stellar-core.cfg")
+	var stdout bytes.Buffer
+	err := Run(Args{Base: basePath, Peers: peersPath, Out: out, NodeName: "a", NetworkID: "n1", StellarCoreVersion: coreVersion}.List()[1:],
+		envWith(map[string]string{SeedEnv: seed}), &stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(out)
+	for _, bad := range []string{"evil", "data-binary", "sneaky", "10.0.0.4"} {
+		if strings.Contains(string(data), bad) {
+			t.Errorf("%q reached the file:\n%s", bad, data)
+		}
+	}
+	if !strings.Contains(string(data), "10.0.0.2:11625") {
+		t.Errorf("the valid peer was dropped too:\n%s", data)
+	}
+	for _, said := range []string{`peer "evil" dropped`, `peer "sneaky" dropped`} {
+		if !strings.Contains(stdout.String(), said) {
+			t.Errorf("output does not say %s:\n%s", said, stdout.String())
+		}
+	}
+}
+
+// A base configuration tampered with to carry a hostile archive command is refused, and nothing written.
+func TestRunRefusesATamperedBase(t *testing.T) {
+	// TOML carries the vertical tabs as \u000b escapes; stellar-core reads them back as whitespace.
+	tampered := strings.Replace(base, "core_testnet_001/{0} -o {1}", `core_testnet_001/x\u000b--data-binary\u000b@/etc/stellar/rendered/stellar-core.cfg/{0} -o {1}`, 1)
+	dir, basePath := writeBase(t, tampered)
+	out := filepath.Join(dir, "o.cfg")
+	err := Run(Args{Base: basePath, Out: out, NodeName: "a", NetworkID: "n1", StellarCoreVersion: coreVersion}.List()[1:],
+		envWith(map[string]string{SeedEnv: seed}), &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "splits into other arguments") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, statErr := os.Stat(out); statErr == nil {
+		t.Fatal("a refused file was written")
+	}
+	if strings.Contains(err.Error(), seed) {
+		t.Fatal("the refusal repeats the seed")
+	}
+}
