@@ -74,12 +74,18 @@ controlplane-all: ## Build (or reuse) the whole simulated cluster: adds controll
 test: manifests generate fmt vet controlplane ## Run unit and envtest integration tests, with the race detector.
 	KUBEBUILDER_ASSETS="$(CONTROLPLANE_BIN)" go test -race ./... -coverprofile cover.out
 
-# A real stellar-core binary for test-stellar-core; without one its tests skip and say so.
+# Real stellar-core binaries for test-stellar-core, space-separated; without one its tests skip and say so.
 STELLAR_CORE ?=
+STELLAR_CORE_TESTS = TestRealStellarCore|TestThreeValidators|TestFullValidators
 
 .PHONY: test-stellar-core
-test-stellar-core: ## Prove configurations and consensus against a real stellar-core (STELLAR_CORE=path/to/stellar-core).
-	STELLAR_CORE="$(STELLAR_CORE)" go test -tags stellarcore ./internal/stellarcore/ -run 'TestRealStellarCore|TestThreeValidators|TestFullValidators' -v -timeout 20m
+test-stellar-core: ## Prove configurations and consensus against real stellar-core binaries (STELLAR_CORE="path [path...]"), each with its own release line.
+	@if [ -z "$(strip $(STELLAR_CORE))" ]; then \
+	  STELLAR_CORE= go test -tags stellarcore ./internal/stellarcore/ -run '$(STELLAR_CORE_TESTS)' -v -timeout 20m; \
+	else for core in $(STELLAR_CORE); do \
+	  echo "== stellar-core binary $$core: $$($$core version | head -n 1)"; \
+	  STELLAR_CORE="$$core" go test -count=1 -tags stellarcore ./internal/stellarcore/ -run '$(STELLAR_CORE_TESTS)' -v -timeout 20m || exit 1; \
+	done; fi
 
 FUZZTIME ?= 60s
 

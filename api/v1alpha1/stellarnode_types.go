@@ -511,6 +511,9 @@ const (
 
 // Events of the release line.
 const (
+	// EventReleaseLine: the release line whose rules the configuration follows, when it is first known
+	// or changes.
+	EventReleaseLine = "ReleaseLine"
 	// EventReleaseLineAssumed: the version's own line has no table; another line's rules were used.
 	EventReleaseLineAssumed = "ReleaseLineAssumed"
 )
@@ -654,6 +657,7 @@ type RolloutStatus struct {
 // +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.nodeType`
 // +kubebuilder:printcolumn:name="Network",type=string,JSONPath=`.spec.network`
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.spec.version`
+// +kubebuilder:printcolumn:name="Line",type=string,JSONPath=`.status.releaseLine`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Peers",type=integer,JSONPath=`.status.peers`
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.core.state`

@@ -44,6 +44,8 @@ var _ = Describe("Release lines", func() {
 			Not(ContainSubstring("DEPRECATED_SQL_LEDGER_STATE"))))
 		Eventually(node("on-22-1"), timeout, interval).Should(And(HaveField("Status.ReleaseLine", "v22.1"), HaveField("Status.ReleaseLineNote", "")))
 		Eventually(node("on-27-1"), timeout, interval).Should(HaveField("Status.ReleaseLine", "v27.1"))
+		Eventually(eventsFor(ns, "on-22-1"), timeout, interval).Should(ContainElement(
+			stellarv1alpha1.EventReleaseLine + ": the configuration follows the rules of stellar-core v22.1"))
 		// The pod's init step checks the final file with the same line's rules.
 		Eventually(getSTS(ns, "on-22-1"), timeout, interval).Should(WithTransform(func(s *appsv1.StatefulSet) []string {
 			return s.Spec.Template.Spec.InitContainers[0].Args

@@ -166,8 +166,12 @@ func (r *StellarNodeReconciler) recordTransitions(node *stellarv1alpha1.StellarN
 	if newDeg != nil && newDeg.Status == metav1.ConditionTrue && (oldDeg == nil || oldDeg.Status != metav1.ConditionTrue || oldDeg.Message != newDeg.Message) {
 		r.Recorder.Eventf(node, nil, corev1.EventTypeWarning, newDeg.Reason, "Reconcile", "%s", newDeg.Message)
 	}
-	if after.ReleaseLineNote != "" && after.ReleaseLineNote != before.ReleaseLineNote {
+	switch {
+	case after.ReleaseLineNote != "" && after.ReleaseLineNote != before.ReleaseLineNote:
 		r.Recorder.Eventf(node, nil, corev1.EventTypeWarning, stellarv1alpha1.EventReleaseLineAssumed, "Reconcile", "%s", after.ReleaseLineNote)
+	case after.ReleaseLine != "" && after.ReleaseLine != before.ReleaseLine && after.ReleaseLineNote == "":
+		r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, stellarv1alpha1.EventReleaseLine, "Reconcile",
+			"the configuration follows the rules of stellar-core %s", after.ReleaseLine)
 	}
 	oldProg := meta.FindStatusCondition(before.Conditions, stellarv1alpha1.ConditionProgressing)
 	newProg := meta.FindStatusCondition(after.Conditions, stellarv1alpha1.ConditionProgressing)
