@@ -101,7 +101,7 @@ PV
   fi
 
   step "StellarNodes"
-  ${KUBECTL} -n "${NAMESPACE}" get stellarnodes
+  ${KUBECTL} -n "${NAMESPACE}" get stellarnodes -o wide
   step "Pods"
   ${KUBECTL} -n "${NAMESPACE}" get pods -o wide
   step "The stellar-peers ConfigMap"

@@ -59,7 +59,8 @@ var _ = Describe("A private network from examples/ on a simulated cluster", Orde
 			Eventually(func(g Gomega) {
 				cfg := renderWithSeed(g, ns, name, seeds[name])
 				g.Expect(cfg).NotTo(HaveKey("UNSAFE_QUORUM"), "three Full validators at HIGH quality need nothing unsafe")
-				g.Expect(cfg["COMMANDS"]).To(ConsistOf(ContainSubstring("protocolversion=22")))
+				g.Expect(cfg["COMMANDS"]).To(ConsistOf(And(ContainSubstring("protocolversion=27"), ContainSubstring("expirationminutes=720"))),
+					"stellar-core 27.1 arms the protocol of its own line, kept armed past the 15-minute default")
 				history, _ := cfg["HISTORY"].(map[string]any)
 				g.Expect(history).To(HaveKey(name), "its own archive")
 				validators, _ := cfg["VALIDATORS"].([]map[string]any)
