@@ -27,6 +27,11 @@ const (
 	ImagePattern = `^[A-Za-z0-9][A-Za-z0-9._/:@-]*$`
 	// PublicKeyPattern is a G... strkey (its checksum is checked where it is decoded).
 	PublicKeyPattern = `^G[A-Z2-7]{55}$`
+	// VersionPattern is a stellar-core release: major.minor.patch, an optional "v" and a suffix
+	// (image tags such as "27.1.0-2790.abc.noble"). The CRD's CEL rule on a validator's version uses it.
+	VersionPattern = `^v?[0-9]+[.][0-9]+[.][0-9]+([-.+_][A-Za-z0-9._+-]*)?$`
+	// EntryNamePattern is the NAME of a [[VALIDATORS]] entry.
+	EntryNamePattern = `^[A-Za-z0-9_.-]+$`
 	// ObjectNamePattern is a Kubernetes object name (a DNS subdomain).
 	ObjectNamePattern = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 
@@ -41,6 +46,7 @@ var (
 	argRE     = regexp.MustCompile(`^` + argument + `$`)
 	keyRE     = regexp.MustCompile(PublicKeyPattern)
 	nameRE    = regexp.MustCompile(ObjectNamePattern)
+	entryRE   = regexp.MustCompile(EntryNamePattern)
 )
 
 // GrammarError says which value broke which grammar, quoting it safely.
@@ -104,6 +110,11 @@ func ValidQuality(what, s string) error {
 // ValidName checks a Kubernetes object name.
 func ValidName(what, s string) error {
 	return check(nameRE, what, s, "a lowercase DNS name", 253)
+}
+
+// ValidEntryName checks the NAME of a [[VALIDATORS]] entry.
+func ValidEntryName(what, s string) error {
+	return check(entryRE, what, s, "letters, digits, _ . -", 253)
 }
 
 // ValidPublicKey checks the shape of a G... public key.

@@ -84,6 +84,17 @@ func TestCRDPatternsAreTheGrammar(t *testing.T) {
 	}
 }
 
+// The CEL rule on a validator's version is the grammar's VersionPattern.
+func TestVersionRuleIsTheGrammar(t *testing.T) {
+	data, err := os.ReadFile("../../config/crd/bases/stellar.org_stellarnodes.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "self.version.matches('" + VersionPattern + "')"; !strings.Contains(string(data), want) {
+		t.Errorf("the CRD has no rule %s", want)
+	}
+}
+
 // The hostile values of the issue that reported the leak, and their kin, are refused; the values
 // users write are kept.
 func TestGrammar(t *testing.T) {

@@ -60,6 +60,9 @@ var notJudgedByV19 = map[string]string{
 	"a peer's HISTORY whose URL hides arguments":                runsLater,
 	"a get command with a placeholder stellar-core cannot fill": runsLater,
 	"a put command with an option":                              runsLater,
+	// v19.14.0 starts with these (it runs until the hang guard): the operator refuses them first.
+	"a known peer that hides an option":                unresolvable,
+	"a validator entry whose ADDRESS is not host:port": unresolvable,
 }
 
 // notJudgedAtStart are the release lines' refusals that stellar-core shows later than at start.
@@ -70,6 +73,9 @@ var notJudgedAtStart = map[string]string{
 
 // runsLater: the command is run when stellar-core catches up or publishes, never at start.
 const runsLater = "stellar-core runs archive commands only to catch up or publish, never at start"
+
+// unresolvable: a peer address stellar-core accepts at start and fails to resolve when it dials it.
+const unresolvable = "stellar-core starts with a peer address that breaks the grammar and fails when it dials it"
 
 // passNotRunnable are accepted configurations v19 cannot start here, and why.
 var passNotRunnable = map[string]string{

@@ -40,6 +40,7 @@ const (
 	RuleMissingKey          = "MissingRequiredKey"
 	RuleLowQualityQuorum    = "LowQualityQuorum"
 	RuleUpgrade             = "InvalidUpgrade"
+	RuleInvalidValue        = "InvalidValue"
 )
 
 // Violation is one rule a configuration breaks.
@@ -76,6 +77,7 @@ var fieldToFix = map[string]string{
 	RuleMissingKey:          "spec.version",
 	RuleLowQualityQuorum:    "spec.validatorConfig.quorum.quality or quorum.homeDomains (one organisation above LOW)",
 	RuleUpgrade:             "spec.validatorConfig.protocolVersion or spec.version",
+	RuleInvalidValue:        "the field that gives the value (knownPeers, homeDomain, quorum, ntpServer)",
 	RuleNoReadableArchive:   "spec.validatorConfig.historyArchiveUrls",
 	RuleArchiveCommand:      "spec.validatorConfig.historyArchiveUrls or quorum.validators[].historyArchiveUrl",
 	RuleNoQuorum:            "spec.validatorConfig.quorum (with homeDomain) or quorumSet",
@@ -138,6 +140,7 @@ func Check(text string, opts CheckOptions) error {
 		}
 	}
 	c.keys()
+	c.values()
 	c.ledgerStateFlag()
 	c.paths()
 	c.archives()
@@ -173,6 +176,47 @@ func (c *checker) keys() {
 	for _, k := range unknown {
 		c.add(RuleUnknownKey, "Unknown configuration entry: '%s' (stellar-core %s does not know it)", k, c.profile.Line)
 		c.violations[len(c.violations)-1].Field = keyFields[k]
+	}
+}
+
+// values checks every host, address and entry name of the file against the input grammar, again: the
+// file is assembled from ConfigMaps that anyone who may update them can edit.
+func (c *checker) values() {
+	check := func(err error) {
+		if err != nil {
+			c.add(RuleInvalidValue, "%v", err)
+		}
+	}
+	for _, key := range []string{"KNOWN_PEERS", "PREFERRED_PEERS"} {
+		list, _ := c.cfg[key].([]any)
+		for _, item := range list {
+			s, _ := item.(string)
+			check(stellarv1alpha1.ValidAddress(key+" entry", s))
+		}
+	}
+	if home, ok := c.cfg["NODE_HOME_DOMAIN"].(string); ok {
+		check(stellarv1alpha1.ValidHost("NODE_HOME_DOMAIN", home))
+	}
+	if server, ok := c.cfg[keyNTPServer].(string); ok && server != "" {
+		check(stellarv1alpha1.ValidHost(keyNTPServer, server))
+	}
+	for _, v := range c.validatorEntries() {
+		if name, ok := v[keyName].(string); ok {
+			check(stellarv1alpha1.ValidEntryName("[[VALIDATORS]] NAME", name))
+		}
+		if home, ok := v[keyHomeDomain].(string); ok {
+			check(stellarv1alpha1.ValidHost("[[VALIDATORS]] HOME_DOMAIN", home))
+		}
+		if addr, ok := v[keyAddress].(string); ok {
+			check(stellarv1alpha1.ValidAddress("[[VALIDATORS]] ADDRESS", addr))
+		}
+	}
+	if domains, ok := c.cfg["HOME_DOMAINS"].([]map[string]any); ok {
+		for _, d := range domains {
+			if home, ok := d[keyHomeDomain].(string); ok {
+				check(stellarv1alpha1.ValidHost("[[HOME_DOMAINS]] HOME_DOMAIN", home))
+			}
+		}
 	}
 }
 

@@ -123,6 +123,15 @@ func checkCases() []checkCase {
 		{"a get command with a placeholder stellar-core cannot fill", with(explicitQuorum(), func(c map[string]any) {
 			c["HISTORY"] = map[string]any{"sdf": map[string]any{"get": "curl -sf https://h/{2}/{0} -o {1}"}}
 		}), RuleArchiveCommand, "not allowed"},
+		{"a known peer that hides an option", with(explicitQuorum(), func(c map[string]any) {
+			c["KNOWN_PEERS"] = []any{"core.example.org:11625", "core.example.org:11625 --x"}
+		}), RuleInvalidValue, "KNOWN_PEERS entry"},
+		{"a validator entry whose ADDRESS is not host:port", with(organisation(), func(c map[string]any) {
+			c["VALIDATORS"] = []map[string]any{
+				entry("b", 2, "HISTORY", "curl -sf http://b/{0} -o {1}", "ADDRESS", "b\u00a0:11625"),
+				entry("c", 3, "HISTORY", "curl -sf http://c/{0} -o {1}"),
+			}
+		}), RuleInvalidValue, "ADDRESS"},
 		{"a put command with an option", with(explicitQuorum(), func(c map[string]any) {
 			c["HISTORY"] = map[string]any{"s3": map[string]any{"get": "curl -sf https://h/{0} -o {1}", "put": "aws s3 cp {0} s3://b/{1} --endpoint-url=http://127.0.0.1:1"}}
 		}), RuleArchiveCommand, "not starting with -"},

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 )
 
 // Release lines. What stellar-core accepts at start differs between releases: keys come and go (each
@@ -125,11 +127,10 @@ type Resolution struct {
 	Note  string
 }
 
-// VersionPattern is what a stellar-core version must look like: major.minor.patch, with an optional
-// "v" and anything after (image tags such as "27.1.0-2790.abc.noble").
-const VersionPattern = `^v?[0-9]+[.][0-9]+[.][0-9]+([-.+_][A-Za-z0-9._+-]*)?$`
-
-var versionRE = regexp.MustCompile(`^v?([0-9]+)\.([0-9]+)\.([0-9]+)`)
+var (
+	versionRE        = regexp.MustCompile(`^v?([0-9]+)\.([0-9]+)\.([0-9]+)`)
+	versionPatternRE = regexp.MustCompile(stellarv1alpha1.VersionPattern)
+)
 
 // UnsupportedVersionError says why no profile can be used for a version.
 type UnsupportedVersionError struct{ Reason string }
@@ -141,7 +142,7 @@ func (e *UnsupportedVersionError) Error() string { return e.Reason }
 // oldest line, or one that is not major.minor.patch, is refused.
 func ResolveVersion(version string) (Resolution, error) {
 	m := versionRE.FindStringSubmatch(version)
-	if m == nil || !regexp.MustCompile(VersionPattern).MatchString(version) {
+	if m == nil || !versionPatternRE.MatchString(version) {
 		return Resolution{}, &UnsupportedVersionError{Reason: fmt.Sprintf(
 			"stellar-core version %q is not a release (major.minor.patch, such as %s.0): the operator checks "+
 				"every configuration against its release line's rules", version, Newest().Line[1:])}
