@@ -521,7 +521,8 @@ const (
 // A configuration stellar-core would refuse gives Degraded with the reason of the first rule it breaks,
 // one of stellarcore's Rule constants (ConfigSyntax, UnknownConfigKey, UnwritablePath, NoReadableArchive,
 // InvalidArchiveCommand, NoQuorum, InvalidQuorumSet, UnsafeQuorum, InvalidHomeDomains, InvalidValidators,
-// SelfListed, NodeHomeDomain, ArchivesNotBlocking, MissingRequiredKey, LowQualityQuorum, InvalidUpgrade).
+// SelfListed, NodeHomeDomain, ArchivesNotBlocking, MissingRequiredKey, LowQualityQuorum, InvalidUpgrade,
+// InvalidValue).
 
 // Phases of a StellarNode.
 const (
