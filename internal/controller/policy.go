@@ -33,7 +33,9 @@ func (p Policy) Check(node *stellarv1alpha1.StellarNode) error {
 	if obj == nil || len(p.ArchivePrograms) == 0 {
 		return nil
 	}
-	for field, cmd := range map[string]string{"put": obj.Put, "mkdir": obj.Mkdir} {
+	// In a fixed order: the message reaches the status, which must not change between passes.
+	for _, c := range []struct{ field, cmd string }{{"put", obj.Put}, {"mkdir", obj.Mkdir}} {
+		field, cmd := c.field, c.cmd
 		program, _, _ := strings.Cut(cmd, " ")
 		if cmd != "" && !slices.Contains(p.ArchivePrograms, program) {
 			return &PolicyError{Reason: fmt.Sprintf("spec.validatorConfig.history.objectStorage.%s runs %q, not an allowed program (%s): the operator's --allowed-archive-programs",

@@ -9,6 +9,11 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 )
 
+func withMkdir(n *stellarv1alpha1.StellarNode, mkdir string) *stellarv1alpha1.StellarNode {
+	n.Spec.ValidatorConfig.History.ObjectStorage.Mkdir = mkdir
+	return n
+}
+
 func TestPolicy(t *testing.T) {
 	node := func(image, put string) *stellarv1alpha1.StellarNode {
 		n := &stellarv1alpha1.StellarNode{ObjectMeta: metav1.ObjectMeta{Name: "v"}, Spec: stellarv1alpha1.StellarNodeSpec{
@@ -32,6 +37,8 @@ func TestPolicy(t *testing.T) {
 		{strict, node("evil.example.com/core:1", ""), "not from an allowed registry"},
 		{strict, node("registry.example.org.evil.com/core:1", ""), "not from an allowed registry"},
 		{strict, node("", "curl -T {0} http://x/{1}"), `runs "curl"`},
+		// Both refused: always the put first, so the status says the same thing every pass.
+		{strict, withMkdir(node("", "gsutil cp {0} gs://b/{1}"), "mkdir {0}"), `put runs "gsutil"`},
 	} {
 		err := c.policy.Check(c.node)
 		if (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
