@@ -40,7 +40,7 @@ manifests: controller-gen ## Generate the CRD and RBAC manifests from the Go mar
 .PHONY: generate
 generate: controller-gen ## Generate deepcopy code and docs/API.md.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./..."
-	go run ./hack/apidocs config/crd/bases/stellar.org_stellarnodes.yaml > docs/API.md
+	go run ./hack/apidocs config/crd/bases/stellar.org_stellarnodes.yaml config/crd/bases/stellar.org_stellarnetworkupgrades.yaml > docs/API.md
 
 .PHONY: fmt
 fmt: ## Run go fmt.

@@ -34,6 +34,9 @@ const (
 	EntryNamePattern = `^[A-Za-z0-9_.-]+$`
 	// ObjectNamePattern is a Kubernetes object name (a DNS subdomain).
 	ObjectNamePattern = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// ConfigUpgradeSetKeyPattern is a ConfigUpgradeSetKey in base64 XDR (a contract ID and a content
+	// hash, 64 bytes), as upgrades?mode=set takes configupgradesetkey.
+	ConfigUpgradeSetKeyPattern = `^[A-Za-z0-9+/]{86}==$`
 
 	argument = `([A-Za-z0-9_./:@%+=,~]|\{[01]\})([A-Za-z0-9_./:@%+=,~-]|\{[01]\})*`
 )
@@ -47,6 +50,7 @@ var (
 	keyRE     = regexp.MustCompile(PublicKeyPattern)
 	nameRE    = regexp.MustCompile(ObjectNamePattern)
 	entryRE   = regexp.MustCompile(EntryNamePattern)
+	upgradeRE = regexp.MustCompile(ConfigUpgradeSetKeyPattern)
 )
 
 // GrammarError says which value broke which grammar, quoting it safely.
@@ -124,3 +128,8 @@ func ValidPublicKey(what, s string) error {
 
 // TrimURL is a URL without its trailing slashes, as the operator joins it with archive paths.
 func TrimURL(u string) string { return strings.TrimRight(u, "/") }
+
+// ValidConfigUpgradeSetKey checks a Soroban settings key of a vote.
+func ValidConfigUpgradeSetKey(what, s string) error {
+	return check(upgradeRE, what, s, "88 characters of base64 (a 64-byte ConfigUpgradeSetKey)", 88)
+}

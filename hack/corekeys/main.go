@@ -33,7 +33,12 @@ var (
 	tagPattern = regexp.MustCompile(`^v(\d+)\.(\d+)\.(\d+)$`)
 	// Keys appear as `item.first == "KEY"` (up to v21) or as `{"KEY", [&]() ...}` entries (v22 on).
 	keyPattern = regexp.MustCompile(`item\.first\s*==\s*"([A-Z][A-Z0-9_]*)"|\{\s*"([A-Z][A-Z0-9_]*)"\s*,`)
+	// Upgrade parameters appear as parseOptionalParam<T>(retMap, "name") or retMap.find("name").
+	upgradeParamPattern = regexp.MustCompile(`(?:parseOptionalParam<[a-z0-9_]+>\(\s*retMap,\s*|retMap\.find\()"([a-z]+)"`)
 )
+
+// commandHandler is where upgrades?mode=set reads its parameters.
+const commandHandler = "src/main/CommandHandler.cpp"
 
 // A rule is a start-up behaviour found by a text stellar-core prints or parses at a tag.
 type rule struct {
@@ -111,25 +116,29 @@ func releaseTags(src string) ([]tag, error) {
 
 // writeLine writes the keys every tag of the line parses and the rules every tag of it has.
 func writeLine(src, out, line string, tags []tag) error {
-	var common map[string]bool
+	var common, params map[string]bool
+	paramsAt := ""
 	ruleAt := map[string][]string{}
 	for _, t := range tags {
 		config, err := git(src, "show", t.name+":src/main/Config.cpp")
 		if err != nil {
 			return err
 		}
-		keys := parsedKeys(config)
+		keys := matches(releaseBody(config, "Config::processConfig("), keyPattern)
 		if len(keys) == 0 {
 			return fmt.Errorf("%s: found no keys in Config::processConfig", t.name)
 		}
-		if common == nil {
-			common = keys
+		common = intersect(common, keys)
+		handler, err := git(src, "show", t.name+":"+commandHandler)
+		if err != nil {
+			return err
 		}
-		for k := range common {
-			if !keys[k] {
-				delete(common, k)
-			}
+		upgradeParams := matches(releaseBody(handler, "CommandHandler::upgrades("), upgradeParamPattern)
+		if len(upgradeParams) == 0 {
+			return fmt.Errorf("%s: found no upgrade parameters in CommandHandler::upgrades", t.name)
 		}
+		params = intersect(params, upgradeParams)
+		paramsAt = fmt.Sprintf("%s %s:%d", t.name, commandHandler, lineOf(handler, "CommandHandler::upgrades("))
 		for _, r := range rules {
 			text, err := git(src, "show", t.name+":"+r.file)
 			if err != nil {
@@ -154,6 +163,8 @@ func writeLine(src, out, line string, tags []tag) error {
 			return fmt.Errorf("%s: rule %s holds at %d of %d tags: split the line", line, r.name, len(at), len(tags))
 		}
 	}
+	b.WriteString("# Parameters upgrades?mode=set takes at every tag of the line (CommandHandler::upgrades, release build):\n")
+	fmt.Fprintf(&b, "@upgrade-params %s %s\n", paramsAt, strings.Join(slices.Sorted(maps.Keys(params)), " "))
 	b.WriteString("# Top-level keys every tag of the line parses (Config::processConfig, release build):\n")
 	for _, k := range slices.Sorted(maps.Keys(common)) {
 		b.WriteString(k + "\n")
@@ -166,25 +177,25 @@ func writeLine(src, out, line string, tags []tag) error {
 	return nil
 }
 
-// parsedKeys are the keys Config::processConfig matches, outside the blocks of build options that
-// release images leave off.
-func parsedKeys(config string) map[string]bool {
-	keys := map[string]bool{}
+// releaseBody is the body of the function whose definition starts with header, without the blocks
+// of build options that release images leave off.
+func releaseBody(source, header string) []string {
+	var body []string
 	in := false
 	// skip[i] says whether the i-th open #if block's current branch is compiled out.
 	var skip []bool
-	sc := bufio.NewScanner(strings.NewReader(config))
+	sc := bufio.NewScanner(strings.NewReader(source))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
-		case strings.HasPrefix(line, "Config::processConfig("):
+		case strings.HasPrefix(line, header):
 			in = true
 			continue
 		case !in:
 			continue
 		case line == "}":
-			return keys
+			return body
 		}
 		trimmed := strings.TrimSpace(line)
 		switch {
@@ -198,14 +209,35 @@ func parsedKeys(config string) map[string]bool {
 			skip = skip[:len(skip)-1]
 			continue
 		}
-		if slices.Contains(skip, true) {
-			continue
-		}
-		for _, m := range keyPattern.FindAllStringSubmatch(line, -1) {
-			keys[m[1]+m[2]] = true
+		if !slices.Contains(skip, true) {
+			body = append(body, line)
 		}
 	}
-	return keys
+	return body
+}
+
+// matches are the names pattern's groups find in lines.
+func matches(lines []string, pattern *regexp.Regexp) map[string]bool {
+	found := map[string]bool{}
+	for _, line := range lines {
+		for _, m := range pattern.FindAllStringSubmatch(line, -1) {
+			found[strings.Join(m[1:], "")] = true
+		}
+	}
+	return found
+}
+
+// intersect keeps of common (nil: everything) what next has too.
+func intersect(common, next map[string]bool) map[string]bool {
+	if common == nil {
+		return maps.Clone(next)
+	}
+	for k := range common {
+		if !next[k] {
+			delete(common, k)
+		}
+	}
+	return common
 }
 
 // offBranch says whether the first branch of an #if line is compiled out of a release build.

@@ -45,6 +45,9 @@ type Profile struct {
 	Tags  []string
 	keys  map[string]bool
 	rules map[string]string
+	// upgradeParams are what upgrades?mode=set takes, with where that was read.
+	upgradeParams   map[string]bool
+	upgradeParamsAt string
 }
 
 // Knows says whether the line parses a top-level key.
@@ -58,6 +61,12 @@ func (p Profile) RefusesLowOnlyQuorum() bool { return p.has(ruleRefusesLowOnlyQu
 
 // HasUpgradeExpiration says whether an armed upgrade takes expirationminutes.
 func (p Profile) HasUpgradeExpiration() bool { return p.has(ruleUpgradeExpirationMinutes) }
+
+// TakesUpgradeParam says whether upgrades?mode=set of the line takes a parameter ("basefee").
+func (p Profile) TakesUpgradeParam(name string) bool { return p.upgradeParams[name] }
+
+// UpgradeParamsCitation is where the line's upgrade parameters were read.
+func (p Profile) UpgradeParamsCitation() string { return p.upgradeParamsAt }
 
 // MaxProtocol is the highest protocol a binary of the line supports: vX applies protocol X.
 func (p Profile) MaxProtocol() int32 { return int32(p.major) }
@@ -86,7 +95,7 @@ var profiles = func() []Profile {
 }()
 
 func parseProfile(line, text string) Profile {
-	p := Profile{Line: line, keys: map[string]bool{}, rules: map[string]string{}}
+	p := Profile{Line: line, keys: map[string]bool{}, rules: map[string]string{}, upgradeParams: map[string]bool{}}
 	if _, err := fmt.Sscanf(line, "v%d.%d", &p.major, &p.minor); err != nil {
 		panic("stellarcore: release table " + line + ": " + err.Error())
 	}
@@ -100,6 +109,12 @@ func parseProfile(line, text string) Profile {
 		case strings.HasPrefix(l, "@rule "):
 			f := strings.Fields(l)
 			p.rules[f[1]] = f[2] + " " + f[3]
+		case strings.HasPrefix(l, "@upgrade-params "):
+			f := strings.Fields(l)
+			p.upgradeParamsAt = f[1] + " " + f[2]
+			for _, name := range f[3:] {
+				p.upgradeParams[name] = true
+			}
 		case strings.HasPrefix(l, "#"):
 			tagsSection = false
 		case strings.TrimSpace(l) != "":

@@ -102,6 +102,27 @@ func TestReleaseTables(t *testing.T) {
 			}
 		}
 	}
+	// What upgrades?mode=set takes (CommandHandler::upgrades): Soroban settings from v20.0, the
+	// nomination timeout limit and the expiry from v25.1.
+	for _, c := range []struct {
+		param string
+		takes map[string]bool
+	}{
+		{"basefee", map[string]bool{"v19.0": true, "v27.1": true}},
+		{"configupgradesetkey", map[string]bool{"v19.14": false, "v20.0": true, "v27.1": true}},
+		{"maxsorobantxsetsize", map[string]bool{"v19.14": false, "v20.0": true}},
+		{"nominationtimeoutlimit", map[string]bool{"v25.0": false, "v25.1": true}},
+		{"expirationminutes", map[string]bool{"v25.0": false, "v25.1": true, "v27.1": true}},
+	} {
+		for l, want := range c.takes {
+			if got := line(t, l).TakesUpgradeParam(c.param); got != want {
+				t.Errorf("%s takes %s = %v, want %v", l, c.param, got, want)
+			}
+		}
+	}
+	if at := line(t, "v19.14").UpgradeParamsCitation(); !strings.HasPrefix(at, "v19.14.0 src/main/CommandHandler.cpp:") {
+		t.Errorf("v19.14's upgrade parameters read at %q", at)
+	}
 }
 
 // lineCase is a configuration and what the checker must say of it on one release line.
