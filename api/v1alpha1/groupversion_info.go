@@ -21,7 +21,7 @@ var (
 )
 
 func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &StellarNode{}, &StellarNodeList{})
+	s.AddKnownTypes(GroupVersion, &StellarNode{}, &StellarNodeList{}, &StellarNetworkUpgrade{}, &StellarNetworkUpgradeList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

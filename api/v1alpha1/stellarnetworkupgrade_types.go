@@ -191,10 +191,6 @@ type StellarNetworkUpgradeList struct {
 	Items           []StellarNetworkUpgrade `json:"items"`
 }
 
-func init() {
-	SchemeBuilder.Register(&StellarNetworkUpgrade{}, &StellarNetworkUpgradeList{})
-}
-
 // NetworkPassphrase is the passphrase of the network voted on.
 func (u *StellarNetworkUpgrade) NetworkPassphrase() string {
 	if u.Spec.Network == NetworkCustom {

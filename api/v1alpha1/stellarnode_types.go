@@ -602,6 +602,16 @@ type CoreStatus struct {
 	// ProtocolVersion is the ledger's protocol.
 	// +optional
 	ProtocolVersion int64 `json:"protocolVersion,omitempty"`
+	// BaseFee, BaseReserve and MaxTxSetSize are the last closed ledger header's values.
+	// +optional
+	BaseFee int64 `json:"baseFee,omitempty"`
+	// +optional
+	BaseReserve int64 `json:"baseReserve,omitempty"`
+	// +optional
+	MaxTxSetSize int64 `json:"maxTxSetSize,omitempty"`
+	// Vote is the network upgrade vote the agent keeps armed in stellar-core, if any.
+	// +optional
+	Vote *CoreVote `json:"vote,omitempty"`
 	// Peers is the number of authenticated peers.
 	// +optional
 	Peers int64 `json:"peers,omitempty"`
@@ -616,6 +626,24 @@ type CoreStatus struct {
 	LastSeen *metav1.Time `json:"lastSeen,omitempty"`
 	// Error says why the last poll got no answer from stellar-core (its agent silent, or stellar-core
 	// booting or not answering); the other fields are then from the last answer.
+	// +optional
+	Error string `json:"error,omitempty"`
+}
+
+// CoreVote is what the agent says of the validator's network upgrade vote.
+type CoreVote struct {
+	// Vote names it: the StellarNetworkUpgrade and its generation, "name/generation", or
+	// "initial-protocol/0" for a Custom network's first protocol upgrade.
+	Vote string `json:"vote"`
+	// Armed: stellar-core holds what remains of the vote, read back after arming.
+	Armed bool `json:"armed"`
+	// Applied: the ledger took every value of the vote.
+	// +optional
+	Applied bool `json:"applied,omitempty"`
+	// ConfirmedAt is when the agent last read the vote back from stellar-core.
+	// +optional
+	ConfirmedAt *metav1.Time `json:"confirmedAt,omitempty"`
+	// Error is the agent's last failure to arm it.
 	// +optional
 	Error string `json:"error,omitempty"`
 }
