@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stellar-k8s/stellar-operator/internal/votes"
 )
 
 // Admin is a client of stellar-core's admin HTTP API. Every route answers 200, errors included
@@ -186,4 +188,28 @@ func (a *Admin) Metrics(ctx context.Context) (map[string]Metric, error) {
 func (a *Admin) Connect(ctx context.Context, host string, port int32) error {
 	_, err := a.get(ctx, "connect?peer="+url.QueryEscape(host)+"&port="+strconv.Itoa(int(port)))
 	return err
+}
+
+// ArmedUpgrades asks what upgrade stellar-core holds (upgrades?mode=get).
+func (a *Admin) ArmedUpgrades(ctx context.Context) (votes.Armed, error) {
+	body, err := a.get(ctx, "upgrades?mode=get")
+	if err != nil {
+		return votes.Armed{}, err
+	}
+	return votes.ParseArmed(body)
+}
+
+// SetUpgrades arms an upgrade (a votes.Vote's SetQuery). stellar-core answers nothing on success,
+// and a sentence (a bad time) or an exception (a protocol above its own) otherwise.
+func (a *Admin) SetUpgrades(ctx context.Context, query string) error {
+	body, err := a.get(ctx, query)
+	if err == nil && len(strings.TrimSpace(string(body))) > 0 {
+		err = fmt.Errorf("stellar-core: %.200s", body)
+	}
+	return err
+}
+
+// ClearUpgrades drops whatever upgrade stellar-core holds (upgrades?mode=clear).
+func (a *Admin) ClearUpgrades(ctx context.Context) error {
+	return a.SetUpgrades(ctx, "upgrades?mode=clear")
 }

@@ -34,6 +34,8 @@ type Args struct {
 	Port int
 	// PeersFile, Self and NetworkID drive live peering; an empty PeersFile turns it off.
 	PeersFile, Self, NetworkID string
+	// VotesFile is the mounted stellar-votes votes.json (with Self); empty turns voting off.
+	VotesFile string
 	// ArchiveDir and ArchivePort serve a Full validator's local archive; empty for none.
 	ArchiveDir  string
 	ArchivePort int
@@ -50,6 +52,12 @@ func (a Args) List() []string {
 	out := []string{Command, "--admin-port=" + strconv.Itoa(a.AdminPort), "--port=" + strconv.Itoa(a.Port)}
 	if a.PeersFile != "" {
 		out = append(out, "--peers="+a.PeersFile, "--self="+a.Self, "--network-id="+a.NetworkID)
+	}
+	if a.VotesFile != "" {
+		out = append(out, "--votes="+a.VotesFile)
+		if a.PeersFile == "" {
+			out = append(out, "--self="+a.Self)
+		}
 	}
 	if a.ArchiveDir != "" {
 		out = append(out, "--archive-dir="+a.ArchiveDir, "--archive-port="+strconv.Itoa(a.ArchivePort))
@@ -69,6 +77,7 @@ func ParseArgs(args []string) (Args, error) {
 	fs.StringVar(&a.PeersFile, "peers", "", "the mounted stellar-peers peers.json; empty turns live peering off")
 	fs.StringVar(&a.Self, "self", "", "the validator's StellarNode name")
 	fs.StringVar(&a.NetworkID, "network-id", "", "the validator's network ID")
+	fs.StringVar(&a.VotesFile, "votes", "", "the mounted stellar-votes votes.json; empty turns voting off")
 	fs.StringVar(&a.ArchiveDir, "archive-dir", "", "serve this history archive read-only")
 	fs.IntVar(&a.ArchivePort, "archive-port", 0, "port of the history archive")
 	fs.StringVar(&a.PublishQueue, "publish-queue", "", "stellar-core's publish queue directory")
@@ -84,6 +93,8 @@ func ParseArgs(args []string) (Args, error) {
 		return Args{}, errors.New("--archive-dir needs --archive-port")
 	case a.PeersFile != "" && (a.Self == "" || a.NetworkID == ""):
 		return Args{}, errors.New("--peers needs --self and --network-id")
+	case a.VotesFile != "" && a.Self == "":
+		return Args{}, errors.New("--votes needs --self")
 	case a.ConnectInterval <= 0:
 		return Args{}, errors.New("--connect-interval must be positive")
 	case a.MetricsCache < 0:
@@ -98,7 +109,9 @@ type Agent struct {
 	Metrics                 http.Handler
 	Archive                 http.Handler // nil without an archive
 	peering                 *Peering
+	voting                  *Voting
 	connects, peeringErrors prometheus.Counter
+	voteErrors              prometheus.Counter
 	interval                time.Duration
 	log                     io.Writer
 }
@@ -106,9 +119,15 @@ type Agent struct {
 // New builds the agent of args, asking stellar-core at admin (a port, or a URL in tests).
 func New(a Args, admin *Admin, log io.Writer) *Agent {
 	reg := prometheus.NewRegistry()
+	var voting *Voting
+	if a.VotesFile != "" {
+		voting = &Voting{Admin: admin, VotesFile: a.VotesFile, Self: a.Self}
+	}
 	ag := &Agent{
-		Status:   statusHandler{admin: admin, publishQueue: a.PublishQueue, now: time.Now},
-		interval: a.ConnectInterval, log: log,
+		Status:   statusHandler{admin: admin, publishQueue: a.PublishQueue, voting: voting, now: time.Now},
+		interval: a.ConnectInterval, log: log, voting: voting,
+		voteErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "stellar_operator_agent_vote_errors_total",
+			Help: "Voting rounds that failed (stellar-core or the votes file unreadable, or a vote it did not take)."}),
 		connects: prometheus.NewCounter(prometheus.CounterOpts{Name: "stellar_operator_agent_connects_total",
 			Help: "Peers the agent asked stellar-core to connect to (live peering)."}),
 		peeringErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "stellar_operator_agent_peering_errors_total",
@@ -117,7 +136,7 @@ func New(a Args, admin *Admin, log io.Writer) *Agent {
 	scrapeErrors := prometheus.NewCounter(prometheus.CounterOpts{Name: "stellar_operator_agent_scrape_errors_total",
 		Help: "Scrapes stellar-core's admin API did not answer."})
 	reg.MustRegister(&coreCollector{admin: admin, errors: scrapeErrors, publishQueue: a.PublishQueue, now: time.Now, ttl: a.MetricsCache},
-		scrapeErrors, ag.connects, ag.peeringErrors)
+		scrapeErrors, ag.connects, ag.peeringErrors, ag.voteErrors)
 	if a.ArchiveDir != "" {
 		ag.Archive = archive.NewServer(a.ArchiveDir, reg)
 	}
@@ -154,6 +173,31 @@ func (ag *Agent) RunPeering(ctx context.Context) {
 	}
 }
 
+// RunVoting keeps the validator's vote armed until ctx ends, a round per interval. An error is
+// counted, logged and reported in /status, never fatal.
+func (ag *Agent) RunVoting(ctx context.Context) {
+	if ag.voting == nil {
+		return
+	}
+	ticker := time.NewTicker(ag.interval)
+	defer ticker.Stop()
+	for {
+		did, err := ag.voting.Round(ctx, time.Now())
+		if did != "" {
+			_, _ = fmt.Fprintf(ag.log, "votes: %s\n", did)
+		}
+		if err != nil {
+			ag.voteErrors.Inc()
+			_, _ = fmt.Fprintf(ag.log, "votes: %v\n", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
 // Run serves the agent until ctx ends.
 func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	a, err := ParseArgs(args)
@@ -179,6 +223,7 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	_, _ = fmt.Fprintf(stdout, "agent serving %v\n", addrs)
 	go ag.RunPeering(ctx)
+	go ag.RunVoting(ctx)
 	select {
 	case <-ctx.Done():
 	case err := <-errs:

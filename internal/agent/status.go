@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/stellar-k8s/stellar-operator/internal/votes"
 )
 
 // Status is the document the agent serves at /status and the operator copies into status.core. It
@@ -25,6 +27,8 @@ type Status struct {
 	// PublishBacklog is how many checkpoints a Full validator has not published yet (files in
 	// <BUCKET_DIR>/publishqueue); nil for a validator that publishes no archive.
 	PublishBacklog *int64 `json:"publishBacklog,omitempty"`
+	// Vote is where the validator's network upgrade vote stands; nil without one.
+	Vote *votes.Report `json:"vote,omitempty"`
 }
 
 // LedgerStatus is the last closed ledger.
@@ -33,6 +37,10 @@ type LedgerStatus struct {
 	// Age is how many seconds ago it closed.
 	Age     int64 `json:"age"`
 	Version int64 `json:"version"`
+	// BaseFee, BaseReserve and MaxTxSetSize are the ledger header's, which network upgrades change.
+	BaseFee      int64 `json:"baseFee"`
+	BaseReserve  int64 `json:"baseReserve"`
+	MaxTxSetSize int64 `json:"maxTxSetSize"`
 }
 
 // PeerCounts are stellar-core's peer connections.
@@ -57,7 +65,8 @@ func (s Status) InSync() bool { return s.Error == "" && s.State == "Synced!" }
 func StatusFromInfo(info Info, at time.Time) Status {
 	s := Status{
 		ObservedAt: at.UTC(), State: info.State, Build: info.Build, ProtocolVersion: info.Ledger.Version,
-		Ledger: LedgerStatus{Num: info.Ledger.Num, Age: info.Ledger.Age, Version: info.Ledger.Version},
+		Ledger: LedgerStatus{Num: info.Ledger.Num, Age: info.Ledger.Age, Version: info.Ledger.Version,
+			BaseFee: info.Ledger.BaseFee, BaseReserve: info.Ledger.BaseReserve, MaxTxSetSize: info.Ledger.MaxTxSetSize},
 		Peers:  PeerCounts{Authenticated: info.Peers.Authenticated, Pending: info.Peers.Pending},
 	}
 	q := info.Quorum.QSet
@@ -94,6 +103,7 @@ func publishBacklog(dir string) *int64 {
 type statusHandler struct {
 	admin        *Admin
 	publishQueue string
+	voting       *Voting
 	now          func() time.Time
 }
 
@@ -113,6 +123,9 @@ func (h statusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.publishQueue != "" {
 		s.PublishBacklog = publishBacklog(h.publishQueue)
+	}
+	if h.voting != nil {
+		s.Vote = h.voting.Report()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache")

@@ -5,15 +5,18 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // FakeCore is a stellar-core admin API for tests. Its answers have the shapes stellar-core v19.14.0
 // gives (read off the real binary on loopback): /info (CommandHandler::info, ApplicationImpl::getJsonInfo),
 // /peers (CommandHandler::peers, Peer::getJsonInfo), /quorum (CommandHandler::quorum,
 // HerderImpl::getJsonQuorumInfo), /metrics (CommandHandler::metrics, libmedida's JSON) and /connect
-// (CommandHandler::connect). Like stellar-core, every route answers HTTP 200, errors included:
+// (CommandHandler::connect) and /upgrades (CommandHandler::upgrades). Like stellar-core, every route answers HTTP 200, errors included:
 // {"error": "Core is booting, try again later"} while booting, {"exception": ...} when a handler throws
 // (CommandHandler::safeRouter).
 type FakeCore struct {
@@ -31,6 +34,15 @@ type FakeCore struct {
 	Agree     int64
 	Missing   int64
 	FailAt    int64
+	// BaseFee, BaseReserve and MaxTxSetSize are the ledger header's.
+	BaseFee, BaseReserve, MaxTxSetSize int64
+	// MaxProtocol is the highest protocol upgrades?mode=set takes (Upgrades::setParameters).
+	MaxProtocol int64
+	// ArmedTime and Armed are the upgrade held (upgrades?mode=get), by set's parameter names.
+	ArmedTime int64
+	Armed     map[string]string
+	// UpgradeSets are the upgrades?mode=set and mode=clear queries asked, in order.
+	UpgradeSets []string
 	// Connected are the authenticated peers /peers lists, inbound.
 	Connected []FakePeer
 	// Connects are the host:port /connect was asked for, in order.
@@ -44,7 +56,8 @@ type FakePeer struct{ Address, ID string }
 
 // StartFakeCore serves a synced validator of a 3-validator network on loopback. Close it when done.
 func StartFakeCore() *FakeCore {
-	f := &FakeCore{State: "Synced!", Network: "Test Network ; 2026", Ledger: 1000, Age: 2, Version: 19, Agree: 3, FailAt: 2}
+	f := &FakeCore{State: "Synced!", Network: "Test Network ; 2026", Ledger: 1000, Age: 2, Version: 19, Agree: 3, FailAt: 2,
+		BaseFee: 100, BaseReserve: 100000000, MaxTxSetSize: 100, MaxProtocol: 19}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	return f
 }
@@ -61,6 +74,40 @@ func (f *FakeCore) ConnectsSoFar() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.Connects...)
+}
+
+// Restart is stellar-core started again on an empty database: it holds no upgrade.
+func (f *FakeCore) Restart() {
+	f.Set(func(f *FakeCore) { f.ArmedTime, f.Armed = 0, nil })
+}
+
+// TakeUpgrades is the network taking the armed upgrade at a ledger closed at closeTime: the header's
+// values change and the applied parameters are dropped, the time kept (Upgrades::removeUpgrades).
+func (f *FakeCore) TakeUpgrades() {
+	f.Set(func(f *FakeCore) {
+		for name, value := range f.Armed {
+			n, _ := strconv.ParseInt(value, 10, 64)
+			switch name {
+			case "protocolversion":
+				f.Version = n
+			case "basefee":
+				f.BaseFee = n
+			case "basereserve":
+				f.BaseReserve = n
+			case "maxtxsetsize":
+				f.MaxTxSetSize = n
+			}
+		}
+		f.Armed = nil
+		f.Ledger++
+	})
+}
+
+// UpgradeSetsSoFar are the set and clear queries asked so far.
+func (f *FakeCore) UpgradeSetsSoFar() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.UpgradeSets...)
 }
 
 // RequestsOf is how many requests a route has had.
@@ -111,6 +158,8 @@ func (f *FakeCore) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Connects = append(f.Connects, peer+":"+port)
 		_, _ = fmt.Fprintf(w, "Connect to: %s:%s", peer, port)
+	case "upgrades":
+		f.upgrades(w, r.URL.Query())
 	default:
 		_, _ = fmt.Fprint(w, "<b>Welcome to stellar-core!</b><p>Supported HTTP commands are listed in the docs.</p>")
 	}
@@ -149,14 +198,55 @@ const metricsBody = `{
    }
 }`
 
+// upgrades answers as CommandHandler::upgrades of v19 does: get shows each parameter as a cereal
+// optional, set replaces what is held (dropping parameters it does not take), clear empties it.
+func (f *FakeCore) upgrades(w http.ResponseWriter, q url.Values) {
+	switch q.Get("mode") {
+	case "get":
+		out := map[string]any{"time": f.ArmedTime}
+		for field, name := range map[string]string{"version": "protocolversion", "fee": "basefee", "reserve": "basereserve",
+			"maxtxsize": "maxtxsetsize", "flags": "flags"} {
+			if v, ok := f.Armed[name]; ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				out[field] = map[string]any{"nullopt": false, "data": n}
+			} else {
+				out[field] = map[string]any{"nullopt": true}
+			}
+		}
+		f.writeJSON(w, out)
+	case "set":
+		f.UpgradeSets = append(f.UpgradeSets, q.Encode())
+		at, err := time.Parse("2006-01-02T15:04:05Z", q.Get("upgradetime"))
+		if err != nil {
+			_, _ = fmt.Fprintf(w, "could not parse upgradetime: '%s'", q.Get("upgradetime"))
+			return
+		}
+		if p, _ := strconv.ParseInt(q.Get("protocolversion"), 10, 64); p > f.MaxProtocol {
+			_, _ = fmt.Fprintf(w, `{"exception": "Protocol version error: supported is up to %d, passed is %d"}`, f.MaxProtocol, p)
+			return
+		}
+		f.ArmedTime, f.Armed = at.Unix(), map[string]string{}
+		for _, name := range []string{"protocolversion", "basefee", "basereserve", "maxtxsetsize", "flags"} {
+			if v := q.Get(name); v != "" {
+				f.Armed[name] = v
+			}
+		}
+	case "clear":
+		f.UpgradeSets = append(f.UpgradeSets, q.Encode())
+		f.ArmedTime, f.Armed = 0, nil
+	default:
+		_, _ = fmt.Fprintf(w, "Unknown mode: %s", q.Get("mode"))
+	}
+}
+
 func (f *FakeCore) info() map[string]any {
 	qset := map[string]any{"agree": f.Agree, "delayed": 0, "disagree": 0, "fail_at": f.FailAt, "hash": "66f094",
 		"ledger": f.Ledger, "missing": f.Missing, "phase": "EXTERNALIZE", "validated": true}
 	return map[string]any{
 		"build": "v19.14.0-dirty", "network": f.Network, "protocol_version": 19, "startedOn": "2026-12-01T18:00:00Z",
 		"state": f.State,
-		"ledger": map[string]any{"age": f.Age, "baseFee": 100, "baseReserve": 100000000, "closeTime": 1796151766,
-			"hash": "35192a84", "maxTxSetSize": 100, "num": f.Ledger, "version": f.Version},
+		"ledger": map[string]any{"age": f.Age, "baseFee": f.BaseFee, "baseReserve": f.BaseReserve, "closeTime": 1796151766,
+			"hash": "35192a84", "maxTxSetSize": f.MaxTxSetSize, "num": f.Ledger, "version": f.Version},
 		"peers": map[string]any{"authenticated_count": len(f.Connected), "pending_count": 0},
 		"quorum": map[string]any{"node": "self", "qset": qset,
 			"transitive": map[string]any{"critical": nil, "intersection": true, "last_check_ledger": 6, "node_count": 3}},
