@@ -133,3 +133,21 @@ func TestGrammar(t *testing.T) {
 		}
 	}
 }
+
+func TestUpgradeKeyPatternIsTheGrammar(t *testing.T) {
+	data, err := os.ReadFile("../../config/crd/bases/stellar.org_stellarnetworkupgrades.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "pattern: " + ConfigUpgradeSetKeyPattern; !strings.Contains(string(data), want) {
+		t.Errorf("the CRD has no %s", want)
+	}
+	for _, bad := range []string{strings.Repeat("A", 86) + "=", strings.Repeat("A", 85) + "\v==", strings.Repeat("A", 85) + "&==", ""} {
+		if ValidConfigUpgradeSetKey("key", bad) == nil {
+			t.Errorf("key %q accepted", bad)
+		}
+	}
+	if err := ValidConfigUpgradeSetKey("key", strings.Repeat("A", 86)+"=="); err != nil {
+		t.Error(err)
+	}
+}

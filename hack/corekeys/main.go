@@ -50,8 +50,6 @@ var rules = []rule{
 		"start fails unless DEPRECATED_SQL_LEDGER_STATE (or EXPERIMENTAL_BUCKETLIST_DB) is set"},
 	{"refuses-low-only-quorum", "src/main/Config.cpp", "level higher than LOW",
 		"a generated quorum in which no validator is above LOW quality is refused"},
-	{"upgrade-expiration-minutes", "src/main/CommandHandler.cpp", `"expirationminutes"`,
-		"upgrades?mode=set takes expirationminutes; an armed upgrade expires 15 minutes after its time by default"},
 }
 
 type tag struct {

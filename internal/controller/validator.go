@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -161,11 +160,15 @@ func (r *StellarNodeReconciler) checkConfig(node *stellarv1alpha1.StellarNode, p
 	in := stellarcore.RenderInput{
 		Profile: profile, NodeName: node.Name, NetworkID: node.NetworkID(), Discovered: doc, QuorumFromPeers: node.QuorumFromCluster(),
 	}
+	var err error
 	if vc := node.Spec.ValidatorConfig; vc.ProtocolVersion != nil && node.Spec.Network == stellarv1alpha1.NetworkCustom {
-		// The upgrade the pod arms at start is checked too: a protocol its release line cannot apply.
-		in.ProtocolVersion, in.Now = *vc.ProtocolVersion, time.Now()
+		// The protocol its agent votes for: one its release line cannot apply is refused here.
+		err = stellarcore.CheckProtocol(profile, *vc.ProtocolVersion)
 	}
-	preview, err := stellarcore.Preview(base, in)
+	var preview string
+	if err == nil {
+		preview, err = stellarcore.Preview(base, in)
+	}
 	if err == nil {
 		err = stellarcore.Check(preview, stellarcore.CheckOptions{Profile: profile, SelfKey: node.Spec.ValidatorConfig.PublicKey})
 	}

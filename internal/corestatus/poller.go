@@ -27,6 +27,7 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/agent"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/votes"
 )
 
 // FieldOwner is the field manager of the poller's status writes.
@@ -296,7 +297,9 @@ func Merge(prev *stellarv1alpha1.CoreStatus, doc agent.Status, fetchErr error, n
 		seen := metav1.Time{Time: now.Truncate(time.Second)}
 		next = &stellarv1alpha1.CoreStatus{
 			State: doc.State, Ledger: doc.Ledger.Num, LedgerAgeSeconds: doc.Ledger.Age, ProtocolVersion: doc.ProtocolVersion,
+			BaseFee: doc.Ledger.BaseFee, BaseReserve: doc.Ledger.BaseReserve, MaxTxSetSize: doc.Ledger.MaxTxSetSize,
 			Peers: doc.Peers.Authenticated, QuorumFailAt: new(doc.Quorum.FailAt), PublishBacklog: doc.PublishBacklog, LastSeen: &seen,
+			Vote: coreVote(doc.Vote),
 		}
 	}
 	return next
@@ -317,4 +320,16 @@ func Transition(prev, next *stellarv1alpha1.CoreStatus) string {
 		return ReasonSynced
 	}
 	return ""
+}
+
+// coreVote is the agent's report of the validator's vote as status.core shows it.
+func coreVote(r *votes.Report) *stellarv1alpha1.CoreVote {
+	if r == nil {
+		return nil
+	}
+	v := &stellarv1alpha1.CoreVote{Vote: r.Vote, Armed: r.Armed, Applied: r.Applied, Error: r.Error}
+	if r.ConfirmedAt != nil {
+		v.ConfirmedAt = &metav1.Time{Time: r.ConfirmedAt.Truncate(time.Second)}
+	}
+	return v
 }

@@ -95,6 +95,11 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up reconciler: %w", err)
 	}
+	if err := (&controller.NetworkUpgradeReconciler{
+		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("stellarnetworkupgrade-controller"),
+	}).SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("set up network upgrades: %w", err)
+	}
 	discovery := peerdiscovery.New(mgr, peerdiscovery.Config{Interval: c.DiscoveryInterval, ClusterDomain: c.ClusterDomain, Planner: planner})
 	if err := mgr.Add(discovery); err != nil {
 		return nil, fmt.Errorf("add peer discovery: %w", err)

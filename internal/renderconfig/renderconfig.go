@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
@@ -43,8 +42,6 @@ type Args struct {
 	PublicKey string
 	// QuorumFromPeers lists the network's other validators of stellar-peers in [[VALIDATORS]].
 	QuorumFromPeers bool
-	// ProtocolVersion, when set, is armed as an upgrade at start, timed now (a Custom network's protocol).
-	ProtocolVersion int32
 	// Install, when set, is where the step copies the operator's binary, so the stellar-core container
 	// can run its readiness check.
 	Install string
@@ -62,9 +59,6 @@ func (a Args) List() []string {
 	}
 	if a.QuorumFromPeers {
 		out = append(out, "--quorum-from-peers")
-	}
-	if a.ProtocolVersion > 0 {
-		out = append(out, fmt.Sprintf("--protocol-version=%d", a.ProtocolVersion))
 	}
 	if a.Install != "" {
 		out = append(out, "--install="+a.Install)
@@ -85,15 +79,9 @@ func ParseArgs(args []string) (Args, error) {
 	fs.StringVar(&a.PublicKey, "public-key", "", "the public key the seed must have")
 	fs.BoolVar(&a.QuorumFromPeers, "quorum-from-peers", false, "list the network's validators of peers.json in [[VALIDATORS]]")
 	fs.StringVar(&a.Install, "install", "", "copy this binary there, for the readiness check")
-	var protocol int
-	fs.IntVar(&protocol, "protocol-version", 0, "arm an upgrade to this protocol version, timed now")
 	if err := fs.Parse(args); err != nil {
 		return Args{}, err
 	}
-	if protocol < 0 || protocol > 1000 {
-		return Args{}, fmt.Errorf("--protocol-version %d is out of range", protocol)
-	}
-	a.ProtocolVersion = int32(protocol)
 	if a.Base == "" || a.Out == "" || a.NodeName == "" || a.NetworkID == "" || a.StellarCoreVersion == "" {
 		return Args{}, errors.New("render-config needs --base, --out, --node-name, --network-id and --stellar-core-version")
 	}
@@ -147,9 +135,6 @@ func Run(args []string, getenv func(string) string, stdout io.Writer) error {
 		NetworkID:       a.NetworkID,
 		Discovered:      discovered,
 		QuorumFromPeers: a.QuorumFromPeers,
-		ProtocolVersion: a.ProtocolVersion,
-		// The pod starts now: stellar-core drops an upgrade time long past and expires armed ones.
-		Now: time.Now(),
 	})
 	if err != nil {
 		return err

@@ -97,6 +97,7 @@ const (
 	portHTTP       = "http"
 	portHistory    = "history"
 	volumePeers    = "peers"
+	volumeVotes    = "votes"
 	volumeRendered = "rendered"
 	volumeTools    = "tools"
 	volumeScratch  = "scratch"

@@ -19,6 +19,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/readiness"
 	"github.com/stellar-k8s/stellar-operator/internal/renderconfig"
 	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
+	"github.com/stellar-k8s/stellar-operator/internal/votes"
 )
 
 // Names and paths inside a validator pod.
@@ -28,6 +29,7 @@ const (
 	SeedSecretKey  = renderconfig.SeedEnv
 	baseConfigDir  = "/etc/stellar/base"
 	peersDir       = "/etc/stellar/peers"
+	votesDir       = "/etc/stellar/votes"
 	renderedDir    = "/etc/stellar/rendered"
 	renderedConfig = renderedDir + "/" + ConfigKey
 	toolsDir       = "/opt/stellar-operator"
@@ -100,9 +102,6 @@ func ValidatorStatefulSet(node *stellarv1alpha1.StellarNode, baseConfig string, 
 		PublicKey:          vc.PublicKey,
 		QuorumFromPeers:    node.QuorumFromCluster(),
 		Install:            ToolsBinary,
-	}
-	if vc.ProtocolVersion != nil && node.Spec.Network == stellarv1alpha1.NetworkCustom {
-		renderArgs.ProtocolVersion = *vc.ProtocolVersion
 	}
 	if node.PeerDiscoveryEnabled() {
 		renderArgs.Peers = peersDir + "/" + peers.KeyPeersJSON
@@ -194,6 +193,11 @@ func ValidatorStatefulSet(node *stellarv1alpha1.StellarNode, baseConfig string, 
 							LocalObjectReference: corev1.LocalObjectReference{Name: peers.ConfigMapName},
 							Optional:             new(true),
 						}}},
+						// The namespace's votes, for the agent; absent until a vote is declared there.
+						{Name: volumeVotes, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+							LocalObjectReference: corev1.LocalObjectReference{Name: votes.ConfigMapName},
+							Optional:             new(true),
+						}}},
 						{Name: volumeTools, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
 							SizeLimit: new(resource.MustParse("200Mi")),
 						}}},
@@ -255,9 +259,9 @@ fi
 // metrics on the agent port, live peering from the mounted stellar-peers, and a Full validator's local
 // archive on the history port. It sees the volume read-only and never the rendered configuration.
 func agentSidecar(node *stellarv1alpha1.StellarNode, opts Options) corev1.Container {
-	args := agent.Args{AdminPort: int(node.HTTPPort()), Port: AgentPort}
+	args := agent.Args{AdminPort: int(node.HTTPPort()), Port: AgentPort, VotesFile: votesDir + "/" + votes.KeyVotesJSON, Self: node.Name}
 	if node.PeerDiscoveryEnabled() {
-		args.PeersFile, args.Self, args.NetworkID = peersDir+"/"+peers.KeyPeersJSON, node.Name, node.NetworkID()
+		args.PeersFile, args.NetworkID = peersDir+"/"+peers.KeyPeersJSON, node.NetworkID()
 	}
 	ports := []corev1.ContainerPort{{Name: PortAgent, ContainerPort: AgentPort, Protocol: corev1.ProtocolTCP}}
 	if node.PublishesLocally() {
@@ -281,6 +285,7 @@ func agentSidecar(node *stellarv1alpha1.StellarNode, opts Options) corev1.Contai
 		VolumeMounts: []corev1.VolumeMount{
 			{Name: dataVolume, MountPath: stellarcore.DataDir, ReadOnly: true},
 			{Name: volumePeers, MountPath: peersDir, ReadOnly: true},
+			{Name: volumeVotes, MountPath: votesDir, ReadOnly: true},
 		},
 	}
 }

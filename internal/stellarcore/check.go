@@ -237,7 +237,22 @@ func (c *checker) ledgerStateFlag() {
 	}
 }
 
-// upgrades checks the upgrades COMMANDS arms at start: a protocol above the line's own is never applied.
+// CheckProtocol refuses a protocol the line cannot apply: a Custom network's protocolVersion, which
+// its validators vote for (Upgrades::setParameters: "Protocol version error: supported is up to").
+func CheckProtocol(profile Profile, protocol int32) error {
+	if protocol >= 1 && protocol <= profile.MaxProtocol() {
+		return nil
+	}
+	return &ConfigError{Violations: []Violation{{Rule: RuleUpgrade, Message: protocolMessage(profile, strconv.Itoa(int(protocol)))}}}
+}
+
+func protocolMessage(profile Profile, protocol string) string {
+	return fmt.Sprintf("the upgrade to protocol %s can never apply: stellar-core %s supports protocols up to %d",
+		protocol, profile.Line, profile.MaxProtocol())
+}
+
+// upgrades checks upgrades a COMMANDS key would arm at start (the operator arms none there; votes
+// go through the agent): a protocol above the line's own is never applied.
 func (c *checker) upgrades() {
 	commands, _ := c.cfg["COMMANDS"].([]any)
 	for _, raw := range commands {
@@ -252,8 +267,7 @@ func (c *checker) upgrades() {
 				continue
 			}
 			if n, err := strconv.Atoi(v); err != nil || n < 1 || int32(n) > c.profile.MaxProtocol() {
-				c.add(RuleUpgrade, "the upgrade to protocol %s can never apply: stellar-core %s supports protocols up to %d",
-					v, c.profile.Line, c.profile.MaxProtocol())
+				c.add(RuleUpgrade, "%s", protocolMessage(c.profile, v))
 			}
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -42,11 +41,6 @@ const (
 	keyDeprecatedSQLLedgerState = "DEPRECATED_SQL_LEDGER_STATE"
 	keyNTPServer                = "NTP_DRIFT_CHECK_SERVER"
 )
-
-// UpgradeExpiration is how long a protocol upgrade armed at start stays armed on the lines where it
-// can be said (expirationminutes, v25.1 on): the 12 hours of the earlier lines rather than 15
-// minutes, so validators of a new network that start minutes or hours apart still agree on it.
-const UpgradeExpiration = 12 * time.Hour
 
 // QuorumSetError says why a StellarNode's quorumSet cannot be used.
 type QuorumSetError struct{ Reason string }

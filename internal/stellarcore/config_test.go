@@ -136,9 +136,6 @@ func TestGolden(t *testing.T) {
 			}
 			in := RenderInput{Profile: profile, Seed: c.seed, NodeName: c.node.Name, PodIP: "10.244.0.99",
 				NetworkID: c.node.NetworkID(), Discovered: c.doc, QuorumFromPeers: c.node.QuorumFromCluster()}
-			if v := c.node.Spec.ValidatorConfig.ProtocolVersion; v != nil {
-				in.ProtocolVersion, in.Now = *v, goldenNow
-			}
 			rendered, err := Render(base, in)
 			if err != nil {
 				t.Fatal(err)

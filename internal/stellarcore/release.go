@@ -29,10 +29,6 @@ const (
 	// From v22.1.0 Config::setValidatorWeightConfig refuses a generated quorum with no validator above
 	// LOW quality: "At least one validator must have a quality level higher than LOW".
 	ruleRefusesLowOnlyQuorum = "refuses-low-only-quorum"
-	// From v25.1.0 upgrades?mode=set takes expirationminutes and an armed upgrade expires 15 minutes
-	// after its time by default (Upgrades::DEFAULT_UPGRADE_EXPIRATION_MINUTES); before, 12 hours
-	// (Upgrades::UPDGRADE_EXPIRATION_HOURS, src/herder/Upgrades.cpp at v25.0.1).
-	ruleUpgradeExpirationMinutes = "upgrade-expiration-minutes"
 )
 
 // Profile is what one release line of stellar-core accepts at start.
@@ -59,10 +55,9 @@ func (p Profile) RequiresSQLLedgerStateFlag() bool { return p.has(ruleRequiresSQ
 // RefusesLowOnlyQuorum says whether a quorum of LOW validators only is refused.
 func (p Profile) RefusesLowOnlyQuorum() bool { return p.has(ruleRefusesLowOnlyQuorum) }
 
-// HasUpgradeExpiration says whether an armed upgrade takes expirationminutes.
-func (p Profile) HasUpgradeExpiration() bool { return p.has(ruleUpgradeExpirationMinutes) }
-
-// TakesUpgradeParam says whether upgrades?mode=set of the line takes a parameter ("basefee").
+// TakesUpgradeParam says whether upgrades?mode=set of the line takes a parameter ("basefee"). From
+// v25.1 it takes expirationminutes, and an armed upgrade expires 15 minutes after its time by default
+// (Upgrades::DEFAULT_UPGRADE_EXPIRATION_MINUTES); before, 12 hours (Upgrades::UPDGRADE_EXPIRATION_HOURS).
 func (p Profile) TakesUpgradeParam(name string) bool { return p.upgradeParams[name] }
 
 // UpgradeParamsCitation is where the line's upgrade parameters were read.

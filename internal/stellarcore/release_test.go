@@ -68,9 +68,6 @@ func TestReleaseTables(t *testing.T) {
 		if p.RefusesLowOnlyQuorum() != (compareVersion(p.major, p.minor, 22, 1) >= 0) {
 			t.Errorf("%s: RefusesLowOnlyQuorum = %v", p.Line, p.RefusesLowOnlyQuorum())
 		}
-		if p.HasUpgradeExpiration() != (compareVersion(p.major, p.minor, 25, 1) >= 0) {
-			t.Errorf("%s: HasUpgradeExpiration = %v", p.Line, p.HasUpgradeExpiration())
-		}
 		if len(p.Tags) == 0 || !strings.HasPrefix(p.Tags[0], p.Line+".") {
 			t.Errorf("%s: tags %v", p.Line, p.Tags)
 		}
@@ -249,7 +246,7 @@ func TestGoldenPerReleaseLine(t *testing.T) {
 				t.Fatal(err)
 			}
 			rendered, err := Render(base, RenderInput{Profile: p, Seed: seed, NodeName: node.Name, PodIP: "10.244.0.99",
-				NetworkID: node.NetworkID(), Discovered: doc, QuorumFromPeers: true, ProtocolVersion: p.MaxProtocol(), Now: goldenNow})
+				NetworkID: node.NetworkID(), Discovered: doc, QuorumFromPeers: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -261,8 +258,14 @@ func TestGoldenPerReleaseLine(t *testing.T) {
 			if _, ok := cfg[keyDeprecatedSQLLedgerState]; ok != p.RequiresSQLLedgerStateFlag() {
 				t.Errorf("DEPRECATED_SQL_LEDGER_STATE written = %v on %s", ok, l)
 			}
-			if got := strings.Contains(rendered, "expirationminutes="); got != p.HasUpgradeExpiration() {
-				t.Errorf("expirationminutes in the armed upgrade = %v on %s", got, l)
+			if _, ok := cfg["COMMANDS"]; ok {
+				t.Errorf("COMMANDS written on %s: the protocol is voted through the agent", l)
+			}
+			if err := CheckProtocol(p, p.MaxProtocol()); err != nil {
+				t.Error(err)
+			}
+			if err := CheckProtocol(p, p.MaxProtocol()+1); err == nil || !strings.Contains(err.Error(), "can never apply") {
+				t.Errorf("protocol %d on %s: %v", p.MaxProtocol()+1, l, err)
 			}
 			for suffix, out := range map[string]string{"base": base, "rendered": rendered} {
 				compareGolden(t, filepath.Join("testdata", "releases", l+".organisation-1."+suffix+".golden"), out)

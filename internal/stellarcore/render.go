@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -28,10 +27,6 @@ type RenderInput struct {
 	// QuorumFromPeers adds every other validator of the network that is in its quorum (one with a
 	// public key) as a [[VALIDATORS]] entry, with its archive as HISTORY when it publishes one.
 	QuorumFromPeers bool
-	// ProtocolVersion, when set, is armed as an upgrade at start (COMMANDS) for Now: a new network
-	// starts at protocol 0, and an upgrade time far in the past is dropped (v19: over 12 hours).
-	ProtocolVersion int32
-	Now             time.Time
 }
 
 // Render is the final stellar-core.cfg: the base configuration with NODE_SEED, KNOWN_PEERS (the user's
@@ -88,9 +83,6 @@ func assemble(base string, in RenderInput) (string, error) {
 	if in.QuorumFromPeers {
 		addQuorumMembers(cfg, in)
 	}
-	if in.ProtocolVersion > 0 {
-		cfg["COMMANDS"] = []string{UpgradeCommand(in.Profile, in.ProtocolVersion, in.Now)}
-	}
 	return encode(cfg)
 }
 
@@ -125,18 +117,6 @@ func addQuorumMembers(cfg map[string]any, in RenderInput) {
 	if len(domains) > 0 {
 		cfg["HOME_DOMAINS"] = domains
 	}
-}
-
-// UpgradeCommand is the admin command that arms a protocol upgrade at time at, as COMMANDS replays it
-// at start (CommandHandler::upgrades: mode=set, upgradetime in UTC, protocolversion). Where the line
-// takes expirationminutes (v25.1 on; CommandHandler::upgrades at v25.1.0) it keeps the upgrade armed
-// for UpgradeExpiration instead of the default 15 minutes.
-func UpgradeCommand(profile Profile, version int32, at time.Time) string {
-	cmd := fmt.Sprintf("upgrades?mode=set&upgradetime=%s&protocolversion=%d", at.UTC().Format("2006-01-02T15:04:05Z"), version)
-	if profile.HasUpgradeExpiration() {
-		cmd += fmt.Sprintf("&expirationminutes=%d", int(UpgradeExpiration.Minutes()))
-	}
-	return cmd
 }
 
 // tableArray reads an array of tables as decoded from TOML.
