@@ -67,7 +67,7 @@ func StatusFromInfo(info Info, at time.Time) Status {
 		ObservedAt: at.UTC(), State: info.State, Build: info.Build, ProtocolVersion: info.Ledger.Version,
 		Ledger: LedgerStatus{Num: info.Ledger.Num, Age: info.Ledger.Age, Version: info.Ledger.Version,
 			BaseFee: info.Ledger.BaseFee, BaseReserve: info.Ledger.BaseReserve, MaxTxSetSize: info.Ledger.MaxTxSetSize},
-		Peers:  PeerCounts{Authenticated: info.Peers.Authenticated, Pending: info.Peers.Pending},
+		Peers: PeerCounts{Authenticated: info.Peers.Authenticated, Pending: info.Peers.Pending},
 	}
 	q := info.Quorum.QSet
 	s.Quorum = QuorumStatus{Agree: deref(q.Agree), Missing: deref(q.Missing), FailAt: deref(q.FailAt)}

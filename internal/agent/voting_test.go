@@ -46,7 +46,9 @@ func TestVotingArmsAndRearms(t *testing.T) {
 	v := &agent.Voting{Admin: agent.NewAdmin(core.URL), VotesFile: file, Self: "validator-1"}
 
 	// No document: no vote was ever declared here, and a vote armed by hand is left alone.
-	core.Set(func(f *testutil.FakeCore) { f.ArmedTime, f.Armed = voteTime.Unix(), map[string]string{"basefee": "300"} })
+	core.Set(func(f *testutil.FakeCore) {
+		f.ArmedTime, f.Armed = voteTime.Unix(), map[string]string{"basefee": "300"}
+	})
 	if did := round(t, v, voteTime.Add(-time.Hour)); did != "" || v.Report() != nil {
 		t.Fatalf("without a document: %q %+v", did, v.Report())
 	}
@@ -81,7 +83,9 @@ func TestVotingArmsAndRearms(t *testing.T) {
 	}
 
 	// The document no longer names the validator: what stellar-core holds is cleared.
-	core.Set(func(f *testutil.FakeCore) { f.ArmedTime, f.Armed = voteTime.Unix(), map[string]string{"basefee": "300"} })
+	core.Set(func(f *testutil.FakeCore) {
+		f.ArmedTime, f.Armed = voteTime.Unix(), map[string]string{"basefee": "300"}
+	})
 	writeVotes(t, file, votes.Document{})
 	if did := round(t, v, after); did != "clear" || v.Report() != nil {
 		t.Fatalf("vote withdrawn: %q %+v", did, v.Report())

@@ -38,7 +38,9 @@ func ledger(protocol, fee, reserve int64) *stellarv1alpha1.CoreStatus {
 		BaseReserve: reserve, MaxTxSetSize: 100}
 }
 
-func fees(s *stellarv1alpha1.StellarNetworkUpgradeSpec) { s.BaseFee, s.BaseReserve = new(int64(200)), new(int64(20000000)) }
+func fees(s *stellarv1alpha1.StellarNetworkUpgradeSpec) {
+	s.BaseFee, s.BaseReserve = new(int64(200)), new(int64(20000000))
+}
 
 func protocol(p int64) func(*stellarv1alpha1.StellarNetworkUpgradeSpec) {
 	return func(s *stellarv1alpha1.StellarNetworkUpgradeSpec) { s.ProtocolVersion = new(p) }
@@ -233,8 +235,8 @@ func TestVoteGrammar(t *testing.T) {
 		"zero":             func(v *Vote) { v.Params = Params{ParamBaseFee: "0"} },
 		"over 32 bits":     func(v *Vote) { v.Params = Params{ParamBaseFee: "4294967296"} },
 		"leading zero":     func(v *Vote) { v.Params = Params{ParamBaseFee: "0200"} },
-		"key not base64":   func(v *Vote) { v.Params = Params{ParamConfigUpgradeSetKey: strings.Repeat("A", 85) + "&==" } },
-		"key with a space": func(v *Vote) { v.Params = Params{ParamConfigUpgradeSetKey: strings.Repeat("A", 85) + " ==" } },
+		"key not base64":   func(v *Vote) { v.Params = Params{ParamConfigUpgradeSetKey: strings.Repeat("A", 85) + "&=="} },
+		"key with a space": func(v *Vote) { v.Params = Params{ParamConfigUpgradeSetKey: strings.Repeat("A", 85) + " =="} },
 	} {
 		v := good
 		v.Params = Params{ParamBaseFee: "200"}
