@@ -40,9 +40,9 @@ const accelerate = "ARTIFICIALLY_ACCELERATE_TIME_FOR_TESTING = true\n"
 
 // TestFullValidatorsPublishServeAndCatchUp runs a private network as the operator builds it: three
 // Full validators of one HIGH organisation on a Custom network, configured by BaseConfig and the pod's
-// render-config step (their peers' archives as HISTORY, the protocol armed through COMMANDS), started by
+// render-config step (their peers' archives as HISTORY), started by
 // the pod's own start script (new-db, new-hist, run) and served by the operator's archive server on
-// loopback. A fourth validator started later catches up from those archives and follows consensus.
+// loopback, the protocol voted by their agents. A fourth validator started later catches up from those archives and follows consensus.
 func TestFullValidatorsPublishServeAndCatchUp(t *testing.T) {
 	bin := longRunningCore(t, "runs five validators for about a minute and a half")
 	pathWithCore := filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH")
@@ -54,7 +54,7 @@ func TestFullValidatorsPublishServeAndCatchUp(t *testing.T) {
 }
 
 // startPublishingOrganisation starts the three Full validators and their archive servers, and waits
-// until they are in consensus at the protocol armed at start and every archive has a checkpoint.
+// until they are in consensus at the protocol their agents vote and every archive has a checkpoint.
 func startPublishingOrganisation(t *testing.T, bin, path string) ([]*node, map[string]*archiveServer, peers.Document) {
 	org := fullOrganisation(t, bin)
 	servers := map[string]*archiveServer{}
@@ -71,8 +71,9 @@ func startPublishingOrganisation(t *testing.T, bin, path string) ([]*node, map[s
 			stop(n)
 		}
 	})
+	startVoting(t, org).plan(t, nil)
 	for _, n := range org {
-		waitFor(t, 120*time.Second, n.spec.Name+fmt.Sprintf(" in consensus at protocol %d, armed at start", coreProfile.MaxProtocol()), func() error {
+		waitFor(t, 120*time.Second, n.spec.Name+fmt.Sprintf(" in consensus at protocol %d, voted by its agent", coreProfile.MaxProtocol()), func() error {
 			info, err := admin(n, "info")
 			if err != nil {
 				return err
@@ -456,9 +457,6 @@ func renderForLoopback(t *testing.T, n *node, doc peers.Document, accelerated bo
 	args := renderconfig.Args{Base: basePath, Peers: peersPath, Out: out, NodeName: n.spec.Name, NetworkID: n.spec.NetworkID(),
 		StellarCoreVersion: n.spec.Spec.Version,
 		PublicKey:          vc.PublicKey, QuorumFromPeers: true}
-	if vc.ProtocolVersion != nil {
-		args.ProtocolVersion = *vc.ProtocolVersion
-	}
 	env := map[string]string{renderconfig.SeedEnv: n.seed, renderconfig.PodIPEnv: "127.0.0.1"}
 	// render-config checks the file against stellar-core's rules before it writes it.
 	if err := renderconfig.Run(args.List()[1:], func(k string) string { return env[k] }, &strings.Builder{}); err != nil {

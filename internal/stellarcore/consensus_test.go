@@ -36,6 +36,7 @@ type node struct {
 // TestThreeValidatorsReachConsensus starts three real stellar-core validators on configurations the
 // operator's own code renders (BaseConfig, then the render-config init step on stellar-peers), with
 // only addresses and paths adapted to loopback, and watches the readiness check follow consensus.
+// Their agents vote the network's protocol, then a StellarNetworkUpgrade of fee and reserve.
 func TestThreeValidatorsReachConsensus(t *testing.T) {
 	bin := longRunningCore(t, "starts three validators for about two minutes")
 	nodes := organisation(t, bin)
@@ -51,13 +52,9 @@ func TestThreeValidatorsReachConsensus(t *testing.T) {
 			stop(n)
 		}
 	})
-	// A new network starts at protocol 0: every validator votes for the same upgrade.
-	for _, n := range nodes {
-		waitFor(t, 60*time.Second, n.spec.Name+" answers", func() error { _, err := admin(n, "info"); return err })
-		if _, err := admin(n, stellarcore.UpgradeCommand(coreProfile, coreProfile.MaxProtocol(), time.Now())); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// A new network starts at protocol 0: every validator's agent votes for the protocol of the line.
+	vs := startVoting(t, nodes)
+	vs.plan(t, nil)
 	ledgers := map[string]int64{}
 	for _, n := range nodes {
 		waitFor(t, 120*time.Second, n.spec.Name+" in consensus with 2 authenticated peers", func() error {
@@ -88,6 +85,9 @@ func TestThreeValidatorsReachConsensus(t *testing.T) {
 			}
 			if !seen || doc.Info.Ledger.Num < first+2 {
 				return fmt.Errorf("ledger %d: waiting for two more ledgers to close", doc.Info.Ledger.Num)
+			}
+			if _, v := ledgerOf(info); int32(v) != coreProfile.MaxProtocol() {
+				return fmt.Errorf("ledger protocol %d, voted %d", v, coreProfile.MaxProtocol())
 			}
 			t.Logf("%s: Synced!, ledger %d, 2 authenticated peers", n.spec.Name, doc.Info.Ledger.Num)
 			return nil
@@ -120,6 +120,8 @@ func TestThreeValidatorsReachConsensus(t *testing.T) {
 		}
 		return readiness.Decide(info, readiness.DefaultMaxLedgerAge)
 	})
+
+	votesAreArmedAndApplied(t, bin, nodes, vs)
 }
 
 // longRunningCore is the stellar-core binary of STELLAR_CORE, absolute, or skips the test: without a
@@ -182,7 +184,8 @@ func organisation(t *testing.T, bin string) []*node {
 				CustomNetworkPassphrase: "stellar-operator consensus test ; 2026", Version: coreRelease,
 				ValidatorConfig: &stellarv1alpha1.ValidatorConfig{
 					SeedSecretRef: "seed", PeerPort: port, HTTPPort: port + 1, PublicKey: public, HomeDomain: "example.org",
-					Quorum: &stellarv1alpha1.QuorumSpec{Quality: stellarv1alpha1.QualityMedium},
+					Quorum:          &stellarv1alpha1.QuorumSpec{Quality: stellarv1alpha1.QualityMedium},
+					ProtocolVersion: new(coreProfile.MaxProtocol()),
 					// Nothing serves it: a new network never catches up. Loopback only.
 					HistoryArchiveURLs: []string{"http://127.0.0.1:9/archive"},
 					// These validators publish no archive, which stellar-core calls unsafe unless told.

@@ -17,6 +17,7 @@ import (
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/votes"
 )
 
 // exampleSeeds are the seeds of the example's Secrets, by validator: the test renders each validator's
@@ -59,8 +60,15 @@ var _ = Describe("A private network from examples/ on a simulated cluster", Orde
 			Eventually(func(g Gomega) {
 				cfg := renderWithSeed(g, ns, name, seeds[name])
 				g.Expect(cfg).NotTo(HaveKey("UNSAFE_QUORUM"), "three Full validators at HIGH quality need nothing unsafe")
-				g.Expect(cfg["COMMANDS"]).To(ConsistOf(And(ContainSubstring("protocolversion=27"), ContainSubstring("expirationminutes=720"))),
-					"stellar-core 27.1 arms the protocol of its own line, kept armed past the 15-minute default")
+				g.Expect(cfg).NotTo(HaveKey("COMMANDS"), "the protocol is voted by the agent, not armed at start")
+				votesCM := &corev1.ConfigMap{}
+				g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: votes.ConfigMapName}, votesCM)).To(Succeed())
+				doc, err := votes.Decode([]byte(votesCM.Data[votes.KeyVotesJSON]))
+				g.Expect(err).NotTo(HaveOccurred())
+				vote := doc.For(name)
+				g.Expect(vote).NotTo(BeNil(), "stellar-core 27.1 votes for the protocol of its own line")
+				g.Expect(vote.Params).To(Equal(votes.Params{votes.ParamProtocolVersion: "27"}))
+				g.Expect(vote.ExpirationMinutes).To(HaveValue(Equal(uint32(720))), "kept armed past the 15-minute default")
 				history, _ := cfg["HISTORY"].(map[string]any)
 				g.Expect(history).To(HaveKey(name), "its own archive")
 				validators, _ := cfg["VALIDATORS"].([]map[string]any)
