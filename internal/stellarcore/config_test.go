@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/BurntSushi/toml"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,9 +17,6 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files (make golden)")
-
-// goldenNow is when the goldens' pods start.
-var goldenNow = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
 // newestVersion is a release of the newest line: fixtures run what users run today.
 var newestVersion = Newest().Line[1:] + ".0"

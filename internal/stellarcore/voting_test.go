@@ -116,14 +116,7 @@ func votesAreArmedAndApplied(t *testing.T, bin string, nodes []*node, vs *voting
 		}
 		return nil
 	})
-	holds := func(n *node) (bool, error) {
-		body, err := admin(n, "upgrades?mode=get")
-		if err != nil {
-			return false, err
-		}
-		armed, err := votes.ParseArmed(body)
-		return armed.Params[votes.ParamBaseFee] == strconv.Itoa(fee) && armed.Params[votes.ParamBaseReserve] == strconv.Itoa(reserve), err
-	}
+	holds := func(n *node) (bool, error) { return holdsFees(n, fee, reserve) }
 	for _, n := range nodes {
 		if ok, err := holds(n); !ok || err != nil {
 			t.Fatalf("%s does not hold the vote its agent confirmed: %v", n.spec.Name, err)
@@ -156,19 +149,15 @@ func votesAreArmedAndApplied(t *testing.T, bin string, nodes []*node, vs *voting
 	t.Logf("%s after its restart: its agent did %v", nodes[2].spec.Name, vs.actions(nodes[2].spec.Name))
 
 	waitFor(t, 150*time.Second, "every ledger header shows the new fee and reserve", func() error {
-		for _, n := range nodes {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			info, err := agent.NewAdmin(strconv.Itoa(int(n.spec.HTTPPort()))).Info(ctx)
-			cancel()
-			if err != nil {
-				return err
-			}
-			if info.Ledger.BaseFee != fee || info.Ledger.BaseReserve != reserve {
-				return fmt.Errorf("%s: ledger %d has fee %d, reserve %d", n.spec.Name, info.Ledger.Num, info.Ledger.BaseFee, info.Ledger.BaseReserve)
-			}
-		}
-		return nil
+		return ledgersShow(nodes, fee, reserve)
 	})
+	appliedAndCleared(t, nodes, vs, upgrades)
+}
+
+// appliedAndCleared waits for the plan to say Applied and withdraw the vote, and for every agent to
+// clear what its stellar-core held.
+func appliedAndCleared(t *testing.T, nodes []*node, vs *voting, upgrades []stellarv1alpha1.StellarNetworkUpgrade) {
+	t.Helper()
 	waitFor(t, 30*time.Second, "the upgrade Applied and its vote withdrawn", func() error {
 		p := vs.plan(t, upgrades)
 		if v := p.Verdicts["fees"]; v.Phase != stellarv1alpha1.VoteApplied || len(p.Document.Votes) != 0 {
@@ -188,4 +177,30 @@ func votesAreArmedAndApplied(t *testing.T, bin string, nodes []*node, vs *voting
 		}
 		return nil
 	})
+}
+
+// holdsFees says whether the node's stellar-core holds a vote of that fee and reserve.
+func holdsFees(n *node, fee, reserve int) (bool, error) {
+	body, err := admin(n, "upgrades?mode=get")
+	if err != nil {
+		return false, err
+	}
+	armed, err := votes.ParseArmed(body)
+	return armed.Params[votes.ParamBaseFee] == strconv.Itoa(fee) && armed.Params[votes.ParamBaseReserve] == strconv.Itoa(reserve), err
+}
+
+// ledgersShow says, as an error, which node's last ledger header does not have that fee and reserve.
+func ledgersShow(nodes []*node, fee, reserve int64) error {
+	for _, n := range nodes {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		info, err := agent.NewAdmin(strconv.Itoa(int(n.spec.HTTPPort()))).Info(ctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+		if info.Ledger.BaseFee != fee || info.Ledger.BaseReserve != reserve {
+			return fmt.Errorf("%s: ledger %d has fee %d, reserve %d", n.spec.Name, info.Ledger.Num, info.Ledger.BaseFee, info.Ledger.BaseReserve)
+		}
+	}
+	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/stellar-k8s/stellar-operator/internal/votes"
 )
 
 // FakeCore is a stellar-core admin API for tests. Its answers have the shapes stellar-core v19.14.0
@@ -88,13 +90,13 @@ func (f *FakeCore) TakeUpgrades() {
 		for name, value := range f.Armed {
 			n, _ := strconv.ParseInt(value, 10, 64)
 			switch name {
-			case "protocolversion":
+			case votes.ParamProtocolVersion:
 				f.Version = n
-			case "basefee":
+			case votes.ParamBaseFee:
 				f.BaseFee = n
-			case "basereserve":
+			case votes.ParamBaseReserve:
 				f.BaseReserve = n
-			case "maxtxsetsize":
+			case votes.ParamMaxTxSetSize:
 				f.MaxTxSetSize = n
 			}
 		}
@@ -198,14 +200,17 @@ const metricsBody = `{
    }
 }`
 
+// paramFlags is the ledger flags parameter, which the operator never votes.
+const paramFlags = "flags"
+
 // upgrades answers as CommandHandler::upgrades of v19 does: get shows each parameter as a cereal
 // optional, set replaces what is held (dropping parameters it does not take), clear empties it.
 func (f *FakeCore) upgrades(w http.ResponseWriter, q url.Values) {
 	switch q.Get("mode") {
 	case "get":
 		out := map[string]any{"time": f.ArmedTime}
-		for field, name := range map[string]string{"version": "protocolversion", "fee": "basefee", "reserve": "basereserve",
-			"maxtxsize": "maxtxsetsize", "flags": "flags"} {
+		for field, name := range map[string]string{"version": votes.ParamProtocolVersion, "fee": votes.ParamBaseFee,
+			"reserve": votes.ParamBaseReserve, "maxtxsize": votes.ParamMaxTxSetSize, paramFlags: paramFlags} {
 			if v, ok := f.Armed[name]; ok {
 				n, _ := strconv.ParseInt(v, 10, 64)
 				out[field] = map[string]any{"nullopt": false, "data": n}
@@ -221,12 +226,12 @@ func (f *FakeCore) upgrades(w http.ResponseWriter, q url.Values) {
 			_, _ = fmt.Fprintf(w, "could not parse upgradetime: '%s'", q.Get("upgradetime"))
 			return
 		}
-		if p, _ := strconv.ParseInt(q.Get("protocolversion"), 10, 64); p > f.MaxProtocol {
+		if p, _ := strconv.ParseInt(q.Get(votes.ParamProtocolVersion), 10, 64); p > f.MaxProtocol {
 			_, _ = fmt.Fprintf(w, `{"exception": "Protocol version error: supported is up to %d, passed is %d"}`, f.MaxProtocol, p)
 			return
 		}
 		f.ArmedTime, f.Armed = at.Unix(), map[string]string{}
-		for _, name := range []string{"protocolversion", "basefee", "basereserve", "maxtxsetsize", "flags"} {
+		for _, name := range []string{votes.ParamProtocolVersion, votes.ParamBaseFee, votes.ParamBaseReserve, votes.ParamMaxTxSetSize, paramFlags} {
 			if v := q.Get(name); v != "" {
 				f.Armed[name] = v
 			}

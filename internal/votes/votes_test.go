@@ -149,13 +149,18 @@ func TestVoteLifecycle(t *testing.T) {
 		t.Errorf("a report of generation 1 counted for 2: %+v", v)
 	}
 
-	// One ledger shows the values, the other not yet: not applied. Both: Applied, and the vote leaves the document.
+	votesApply(t, u, nodes)
+}
+
+// votesApply: one ledger shows the values, the other not yet, not applied; both, Applied, and the vote
+// leaves the document; recorded Applied, it stays so.
+func votesApply(t *testing.T, u stellarv1alpha1.StellarNetworkUpgrade, nodes []stellarv1alpha1.StellarNode) {
 	nodes[0].Status.Core = ledger(19, 200, 20000000)
 	if v := Make([]stellarv1alpha1.StellarNetworkUpgrade{u}, nodes, upgradeTime.Add(time.Minute)).Verdicts["fees"]; v.Phase == stellarv1alpha1.VoteApplied {
 		t.Errorf("applied on one ledger of two")
 	}
 	nodes[1].Status.Core = ledger(19, 200, 20000000)
-	plan = Make([]stellarv1alpha1.StellarNetworkUpgrade{u}, nodes, upgradeTime.Add(time.Minute))
+	plan := Make([]stellarv1alpha1.StellarNetworkUpgrade{u}, nodes, upgradeTime.Add(time.Minute))
 	if v := plan.Verdicts["fees"]; v.Phase != stellarv1alpha1.VoteApplied || v.Network.BaseFee != 200 || len(plan.Document.Votes) != 0 {
 		t.Errorf("applied: %+v, %s", v, plan.Document.Encode())
 	}
