@@ -41,7 +41,10 @@ var armedGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 	Help: "1 when a voter's stellar-core holds the StellarNetworkUpgrade's vote, as its agent reports it; 0 while it does not.",
 }, []string{"namespace", "upgrade", "stellarnode"})
 
-func init() { ctrlmetrics.Registry.MustRegister(armedGauge) }
+// Collectors are the vote metrics, registered with the manager's registry.
+func Collectors() []prometheus.Collector { return []prometheus.Collector{armedGauge} }
+
+func init() { ctrlmetrics.Registry.MustRegister(Collectors()...) }
 
 // NetworkUpgradeReconciler keeps a namespace's votes: it plans them from the StellarNetworkUpgrades
 // and validators there (votes.Make), writes the stellar-votes ConfigMap the validators' agents arm

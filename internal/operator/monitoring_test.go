@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/stellar-k8s/stellar-operator/internal/agent"
 	"github.com/stellar-k8s/stellar-operator/internal/archive"
+	"github.com/stellar-k8s/stellar-operator/internal/controller"
 	"github.com/stellar-k8s/stellar-operator/internal/peerdiscovery"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
@@ -46,7 +48,7 @@ func exportedNames(t *testing.T) map[string]bool {
 		}
 	}
 	fqName := regexp.MustCompile(`fqName: "([^"]+)"`)
-	for _, c := range append(peerdiscovery.Collectors(), rollout.Collectors()...) {
+	for _, c := range slices.Concat(peerdiscovery.Collectors(), rollout.Collectors(), controller.Collectors()) {
 		descs := make(chan *prometheus.Desc, 16)
 		c.Describe(descs)
 		close(descs)
@@ -57,7 +59,7 @@ func exportedNames(t *testing.T) map[string]bool {
 		}
 	}
 	for _, must := range []string{"stellar_core_quorum_fail_at", "stellar_core_synced", "stellar_history_archive_requests_total",
-		"stellar_peer_discovery_errors_total", "stellar_rollout_blocked"} {
+		"stellar_peer_discovery_errors_total", "stellar_rollout_blocked", "stellar_network_upgrade_armed"} {
 		if !names[must] {
 			t.Fatalf("%s is not exported; exported: %v", must, names)
 		}
@@ -130,7 +132,7 @@ func TestAlertRulesParseAndNameExportedMetrics(t *testing.T) {
 	for _, want := range []string{"StellarCoreNodeQuorumFailAt", "StellarCoreClusterQuorumFailAt", "StellarCoreQuorumIntersectionLost",
 		"StellarCoreNodeLedgerAge", "StellarCoreClusterLedgerAge", "StellarCoreNodeOutOfSync", "StellarCoreClusterOutOfSync",
 		"StellarCoreHistoryPublishFailures", "StellarOperatorPeerDiscoveryErrors", "StellarOperatorRolloutBlocked",
-		"StellarOperatorValidatorRestarts"} {
+		"StellarOperatorValidatorRestarts", "StellarNetworkUpgradeNotArmed"} {
 		if !alerts[want] {
 			t.Errorf("alert %s is missing", want)
 		}
