@@ -132,6 +132,11 @@ cluster-wide-installer: manifests generate kustomize ## Write dist/install-clust
 	mkdir -p dist
 	$(KUSTOMIZE) build config/cluster-wide > dist/install-cluster-wide.yaml
 
+.PHONY: secure-metrics-installer
+secure-metrics-installer: manifests generate kustomize ## Write dist/install-secure-metrics.yaml: the operator with a cert-manager metrics certificate Prometheus verifies.
+	mkdir -p dist
+	$(KUSTOMIZE) build config/secure-metrics > dist/install-secure-metrics.yaml
+
 .PHONY: monitoring
 monitoring: kustomize ## Render the optional monitoring: config/prometheus and config/grafana into dist/.
 	mkdir -p dist

@@ -11,9 +11,11 @@ import (
 
 // Config is every setting of the operator. Each flag falls back to an environment variable.
 type Config struct {
-	MetricsAddr             string
-	ProbeAddr               string
-	SecureMetrics           bool
+	MetricsAddr   string
+	ProbeAddr     string
+	SecureMetrics bool
+	// MetricsCertDir holds tls.crt and tls.key for the metrics server; empty: a self-signed certificate.
+	MetricsCertDir          string
 	EnableHTTP2             bool
 	LeaderElect             bool
 	LeaderElectionNamespace string
@@ -48,6 +50,9 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		"address of the metrics endpoint, which also serves /peers; 0 disables it")
 	fs.BoolVar(&c.SecureMetrics, "metrics-secure", env.boolean("METRICS_SECURE"),
 		"serve metrics over HTTPS with Kubernetes authentication and authorization")
+	fs.StringVar(&c.MetricsCertDir, "metrics-cert-dir", env.str("METRICS_CERT_DIR", ""),
+		"directory of tls.crt and tls.key for the HTTPS metrics server (reloaded when they change), such as a "+
+			"cert-manager Secret mounted there; empty: a self-signed certificate no scraper can verify")
 	fs.BoolVar(&c.EnableHTTP2, "enable-http2", env.boolean("ENABLE_HTTP2"), "allow HTTP/2 on the metrics server")
 	fs.StringVar(&c.ProbeAddr, "health-probe-bind-address", env.str("HEALTH_PROBE_BIND_ADDRESS", ":8081"),
 		"address of the /healthz and /readyz endpoints")

@@ -138,6 +138,10 @@ func metricsOptions(c Config) metricsserver.Options {
 	if c.SecureMetrics {
 		opts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
+	if c.MetricsCertDir != "" {
+		// A certificate Prometheus can verify (config/secure-metrics), watched for renewals.
+		opts.CertDir, opts.CertName, opts.KeyName = c.MetricsCertDir, "tls.crt", "tls.key"
+	}
 	return opts
 }
 

@@ -84,12 +84,18 @@ var _ = BeforeSuite(func() {
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 
-	By("installing the CRD and volumes the validators' claims can bind to")
-	data, err := os.ReadFile(filepath.Join(root, "config", "crd", "bases", "stellar.org_stellarnodes.yaml"))
+	By("installing the CRDs and volumes the validators' claims can bind to")
+	crdFiles, err := filepath.Glob(filepath.Join(root, "config", "crd", "bases", "*.yaml"))
 	Expect(err).NotTo(HaveOccurred())
-	crd := &apiextensionsv1.CustomResourceDefinition{}
-	Expect(yaml.Unmarshal(data, crd)).To(Succeed())
-	Expect(k8sClient.Create(ctx, crd)).To(Succeed())
+	var crds []*apiextensionsv1.CustomResourceDefinition
+	for _, file := range crdFiles {
+		data, err := os.ReadFile(file)
+		Expect(err).NotTo(HaveOccurred())
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		Expect(yaml.Unmarshal(data, crd)).To(Succeed())
+		Expect(k8sClient.Create(ctx, crd)).To(Succeed())
+		crds = append(crds, crd)
+	}
 	for i := range 16 {
 		Expect(k8sClient.Create(ctx, &corev1.PersistentVolume{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("e2e-pv-%d", i)},
@@ -101,15 +107,17 @@ var _ = BeforeSuite(func() {
 			},
 		})).To(Succeed())
 	}
-	Eventually(func(g Gomega) {
-		established := false
-		got := &apiextensionsv1.CustomResourceDefinition{}
-		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: crd.Name}, got)).To(Succeed())
-		for _, c := range got.Status.Conditions {
-			established = established || (c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue)
-		}
-		g.Expect(established).To(BeTrue())
-	}, 30*time.Second, 200*time.Millisecond).Should(Succeed())
+	for _, crd := range crds {
+		Eventually(func(g Gomega) {
+			established := false
+			got := &apiextensionsv1.CustomResourceDefinition{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: crd.Name}, got)).To(Succeed())
+			for _, c := range got.Status.Conditions {
+				established = established || (c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue)
+			}
+			g.Expect(established).To(BeTrue())
+		}, 30*time.Second, 200*time.Millisecond).Should(Succeed())
+	}
 
 	By("building and starting the operator as its own process")
 	Expect(runIn(root, "go", "build", "-o", filepath.Join(workDir, "manager"), "./cmd")).To(Succeed())
