@@ -8,7 +8,6 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stellar-k8s/stellar-operator/internal/health"
 	"github.com/stellar-k8s/stellar-operator/internal/votes"
 )
 
@@ -79,57 +79,16 @@ func (a *Admin) getJSON(ctx context.Context, route string, v any) error {
 	return nil
 }
 
-// Info is stellar-core's /info, the fields the agent uses (CommandHandler::info, ApplicationImpl::getJsonInfo).
-type Info struct {
-	Build           string `json:"build"`
-	Network         string `json:"network"`
-	State           string `json:"state"`
-	StartedOn       string `json:"startedOn"`
-	ProtocolVersion int64  `json:"protocol_version"`
-	Ledger          struct {
-		Num          int64 `json:"num"`
-		Age          int64 `json:"age"`
-		CloseTime    int64 `json:"closeTime"`
-		Version      int64 `json:"version"`
-		BaseFee      int64 `json:"baseFee"`
-		BaseReserve  int64 `json:"baseReserve"`
-		MaxTxSetSize int64 `json:"maxTxSetSize"`
-	} `json:"ledger"`
-	Peers struct {
-		Authenticated int64 `json:"authenticated_count"`
-		Pending       int64 `json:"pending_count"`
-	} `json:"peers"`
-	Quorum struct {
-		QSet struct {
-			Agree    *int64 `json:"agree"`
-			Missing  *int64 `json:"missing"`
-			Disagree *int64 `json:"disagree"`
-			Delayed  *int64 `json:"delayed"`
-			FailAt   *int64 `json:"fail_at"`
-			Phase    string `json:"phase"`
-			Ledger   int64  `json:"ledger"`
-		} `json:"qset"`
-		Transitive *struct {
-			Intersection    bool       `json:"intersection"`
-			LastCheckLedger int64      `json:"last_check_ledger"`
-			NodeCount       int64      `json:"node_count"`
-			Critical        [][]string `json:"critical"`
-		} `json:"transitive"`
-	} `json:"quorum"`
-}
+// Info is stellar-core's /info (internal/health parses it, for the probe too).
+type Info = health.Info
 
 // Info asks /info.
 func (a *Admin) Info(ctx context.Context) (Info, error) {
-	var doc struct {
-		Info *Info `json:"info"`
-	}
-	if err := a.getJSON(ctx, "info", &doc); err != nil {
+	body, err := a.get(ctx, "info")
+	if err != nil {
 		return Info{}, err
 	}
-	if doc.Info == nil {
-		return Info{}, errors.New("stellar-core's /info has no info")
-	}
-	return *doc.Info, nil
+	return health.ParseInfo(body)
 }
 
 // Peer is an authenticated peer of /peers?fullkeys=true (CommandHandler::peers, Peer::getJsonInfo).

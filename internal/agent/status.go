@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/stellar-k8s/stellar-operator/internal/health"
 	"github.com/stellar-k8s/stellar-operator/internal/votes"
 )
 
@@ -58,8 +59,10 @@ type QuorumStatus struct {
 	Intersection *bool `json:"intersection,omitempty"`
 }
 
-// InSync reports whether stellar-core says it is synced.
-func (s Status) InSync() bool { return s.Error == "" && s.State == "Synced!" }
+// InSync reports whether stellar-core is in consensus (internal/health): synced, its last ledger recent.
+func (s Status) InSync() bool {
+	return s.Error == "" && health.InConsensus(s.State, s.Ledger.Num, s.Ledger.Age, health.MaxLedgerAge) == nil
+}
 
 // StatusFromInfo is the status document of an /info answer.
 func StatusFromInfo(info Info, at time.Time) Status {

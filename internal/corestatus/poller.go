@@ -26,6 +26,7 @@ import (
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/agent"
+	"github.com/stellar-k8s/stellar-operator/internal/health"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/votes"
 )
@@ -309,8 +310,8 @@ func Merge(prev *stellarv1alpha1.CoreStatus, doc agent.Status, fetchErr error, n
 // no longer is, Synced when it says it is again (or for the first time), "" otherwise. A silent agent is
 // no transition: the pod's readiness says what it means.
 func Transition(prev, next *stellarv1alpha1.CoreStatus) string {
-	wasSynced := prev != nil && prev.State == "Synced!"
-	isSynced := next.State == "Synced!"
+	wasSynced := prev != nil && inConsensus(prev)
+	isSynced := inConsensus(next)
 	switch {
 	case next.Error != "" && (prev == nil || prev.State == next.State):
 		return ""
@@ -320,6 +321,11 @@ func Transition(prev, next *stellarv1alpha1.CoreStatus) string {
 		return ReasonSynced
 	}
 	return ""
+}
+
+// inConsensus is status.core's verdict by the one definition the readiness probe uses too.
+func inConsensus(c *stellarv1alpha1.CoreStatus) bool {
+	return health.InConsensus(c.State, c.Ledger, c.LedgerAgeSeconds, health.MaxLedgerAge) == nil
 }
 
 // coreVote is the agent's report of the validator's vote as status.core shows it.

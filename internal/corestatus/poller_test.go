@@ -21,6 +21,7 @@ import (
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/agent"
+	"github.com/stellar-k8s/stellar-operator/internal/readiness"
 	"github.com/stellar-k8s/stellar-operator/internal/corestatus"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
@@ -150,6 +151,16 @@ var _ = Describe("Merge and Transition", func() {
 		Expect(booting.State).To(BeEmpty())
 		Expect(booting.Ledger).To(Equal(int64(7)))
 		Expect(corestatus.Transition(synced, booting)).To(Equal(corestatus.ReasonLostSync))
+	})
+
+	It("calls a stellar-core that says Synced! over a stale ledger out of sync, as its readiness probe does", func() {
+		fresh := corestatus.Merge(nil, agent.Status{State: "Synced!", Ledger: agent.LedgerStatus{Num: 7, Age: 4}}, nil, testNow)
+		stale := corestatus.Merge(fresh, agent.Status{State: "Synced!", Ledger: agent.LedgerStatus{Num: 7, Age: 31}}, nil, testNow)
+		Expect(corestatus.Transition(fresh, stale)).To(Equal(corestatus.ReasonLostSync))
+		Expect(corestatus.Transition(stale, fresh)).To(Equal(corestatus.ReasonSynced))
+		Expect(readiness.Decide([]byte(`{"info": {"state": "Synced!", "ledger": {"num": 7, "age": 31}}}`), readiness.DefaultMaxLedgerAge)).
+			To(MatchError(ContainSubstring("closed 31 s ago")), "the probe agrees")
+		Expect(agent.Status{State: "Synced!", Ledger: agent.LedgerStatus{Num: 7, Age: 31}}.InSync()).To(BeFalse(), "and the agent")
 	})
 })
 

@@ -1,63 +1,26 @@
-// Package readiness decides whether a validator is in consensus, from stellar-core's own /info: the
-// `manager ready` subcommand that the stellar-core container's readiness probe runs.
-//
-// "Synced!" alone is not enough: stellar-core says it right after it boots and falls back to "Joining
-// SCP" only after 35 s without closing a ledger. In consensus means Synced! and a ledger closed
-// recently (ledgers close about every 5 s).
+// Package readiness is the `manager ready` subcommand that the stellar-core container's readiness probe
+// runs: Ready means in consensus, as internal/health defines it, from stellar-core's own /info.
 package readiness
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/stellar-k8s/stellar-operator/internal/health"
 )
 
 // Command is the subcommand of the operator's binary that runs the check.
 const Command = "ready"
 
 // DefaultMaxLedgerAge is how old the last closed ledger may be for a validator to count as in consensus.
-const DefaultMaxLedgerAge = 30 * time.Second
-
-// synced is the state stellar-core reports when it follows the network (ApplicationImpl::getStateHuman).
-const synced = "Synced!"
-
-// info is the part of GET /info the check reads (ApplicationImpl::getJsonInfo). While it boots,
-// stellar-core answers {"error": "Core is booting, try again later"} (CommandHandler::safeRouter).
-type info struct {
-	Error string `json:"error"`
-	Info  *struct {
-		State  string `json:"state"`
-		Ledger struct {
-			Num int64 `json:"num"`
-			Age int64 `json:"age"`
-		} `json:"ledger"`
-	} `json:"info"`
-}
+const DefaultMaxLedgerAge = health.MaxLedgerAge
 
 // Decide reads an /info body: nil when the node is in consensus, else why not.
-func Decide(body []byte, maxAge time.Duration) error {
-	var doc info
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return fmt.Errorf("stellar-core's /info is not JSON: %w", err)
-	}
-	switch {
-	case doc.Error != "":
-		return fmt.Errorf("stellar-core is not ready: %s", doc.Error)
-	case doc.Info == nil:
-		return errors.New("stellar-core's /info has no info")
-	case doc.Info.State != synced:
-		return fmt.Errorf("stellar-core is %q, not %q", doc.Info.State, synced)
-	case time.Duration(doc.Info.Ledger.Age)*time.Second > maxAge:
-		return fmt.Errorf("stellar-core says %s but its last ledger (%d) closed %d s ago: it is not in consensus",
-			synced, doc.Info.Ledger.Num, doc.Info.Ledger.Age)
-	}
-	return nil
-}
+func Decide(body []byte, maxAge time.Duration) error { return health.Decide(body, maxAge) }
 
 // Args are the subcommand's arguments.
 type Args struct {
