@@ -21,8 +21,8 @@ import (
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/agent"
-	"github.com/stellar-k8s/stellar-operator/internal/readiness"
 	"github.com/stellar-k8s/stellar-operator/internal/corestatus"
+	"github.com/stellar-k8s/stellar-operator/internal/readiness"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )

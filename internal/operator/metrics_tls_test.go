@@ -1,7 +1,6 @@
 package operator
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -122,9 +121,7 @@ func TestMetricsServeTheGivenCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = srv.Start(ctx) }()
+	go func() { _ = srv.Start(t.Context()) }()
 
 	trusted := x509.NewCertPool()
 	trusted.AppendCertsFromPEM(certPEM)
