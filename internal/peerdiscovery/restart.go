@@ -22,6 +22,11 @@ func (d *PeerDiscovery) restartDue(ctx context.Context, ns string, nodes []*stel
 	index peers.Index, lookup Lookup, now time.Time, report *NamespaceReport) []error {
 	networks := rollout.Networks(nodes, lookup)
 	var errs []error
+	ids := make([]string, 0, len(view.Networks))
+	for _, nw := range view.Networks {
+		ids = append(ids, nw.ID)
+	}
+	d.planner.Retain(ns, ids)
 	for _, nw := range view.Networks {
 		members := networks[nw.ID]
 		var due []ValidatorState

@@ -7,6 +7,7 @@ package rollout
 
 import (
 	"fmt"
+	"k8s.io/apimachinery/pkg/types"
 	"strings"
 )
 
@@ -24,8 +25,10 @@ type Member struct {
 	Pending bool
 	// Immediate: its rolloutPolicy lets its changes through at once.
 	Immediate bool
-	// Generation is its StatefulSet's metadata.generation as the cache shows it.
+	// Generation is its StatefulSet's metadata.generation as the cache shows it, UID the
+	// StatefulSet's (a validator deleted and created again has a new one).
 	Generation int64
+	UID        types.UID
 }
 
 // Why a turn was granted, or why not.
@@ -38,6 +41,9 @@ const (
 	// GrantedAlreadyDown: the validator itself is out of consensus; replacing its pod takes no other
 	// validator out.
 	GrantedAlreadyDown = "AlreadyDown"
+	// GrantedNotMember: the validator is no running member of its network (suspended, scaled to zero,
+	// being deleted): nothing of the network depends on it.
+	GrantedNotMember = "NotMember"
 	// GrantedImmediate: rolloutPolicy Immediate.
 	GrantedImmediate = "Immediate"
 	// WaitingForMembers: some members are being replaced, not back in consensus, or refused.
@@ -68,7 +74,7 @@ func Decide(members []Member, inFlight map[string]bool, name string) Decision {
 	self, found := find(members, name)
 	if !found {
 		// Not a member (suspended, being deleted): nothing of the network's depends on it.
-		return Decision{Granted: true, Reason: GrantedNetworkDown, Detail: "not a running member of its network"}
+		return Decision{Granted: true, Reason: GrantedNotMember, Detail: "not a running member of its network"}
 	}
 	if self.Immediate {
 		return Decision{Granted: true, Reason: GrantedImmediate, Detail: "rolloutPolicy is Immediate"}

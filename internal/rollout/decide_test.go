@@ -69,7 +69,7 @@ func TestDecide(t *testing.T) {
 			members: []Member{with(up("a"), func(m *Member) { immediate(m); down(m) }), up("b"), up("c")}, ask: "b",
 			reason: WaitingForMembers, waiting: []string{"a"}},
 		{name: "a validator outside the members (suspended) waits for nobody",
-			members: []Member{up("a"), up("b")}, ask: "z", granted: true, reason: GrantedNetworkDown},
+			members: []Member{up("a"), up("b")}, ask: "z", granted: true, reason: GrantedNotMember},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -45,7 +45,7 @@ func MemberOf(node *stellarv1alpha1.StellarNode, sts *appsv1.StatefulSet, pod *c
 		Immediate: node.RollsOutImmediately(),
 	}
 	if sts != nil {
-		m.Generation = sts.Generation
+		m.Generation, m.UID = sts.Generation, sts.UID
 		m.Settled = m.InConsensus && RolledOut(sts)
 	}
 	return m

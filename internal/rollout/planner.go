@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Planner hands out the turns of every network to its two clients, the reconciler and peer
@@ -17,16 +19,24 @@ import (
 // from the objects, so a restarted operator decides exactly as the killed one would have.
 type Planner struct {
 	mu sync.Mutex
-	// written holds, per namespace/validator, the StatefulSet generation a granted turn wrote
-	// (reserved while the write is under way) until the cache shows that generation.
-	written map[string]int64
+	// written holds, per namespace/validator, the StatefulSet a granted turn wrote to and the
+	// generation it wrote (reserved while the write is under way), until the cache shows that
+	// generation of that StatefulSet. Another StatefulSet of the same name (the validator deleted and
+	// created again) ends it: that write is gone with its object.
+	written map[string]write
 	// networks is the latest view of each namespace/network and its decisions, for /rollouts.
 	networks map[string]*NetworkQueue
 }
 
 // NewPlanner returns a planner with no turn in flight.
 func NewPlanner() *Planner {
-	return &Planner{written: map[string]int64{}, networks: map[string]*NetworkQueue{}}
+	return &Planner{written: map[string]write{}, networks: map[string]*NetworkQueue{}}
+}
+
+// write is a granted turn's write to one StatefulSet.
+type write struct {
+	uid        types.UID
+	generation int64
 }
 
 const reserved = math.MaxInt64
@@ -37,6 +47,8 @@ type Turn struct {
 	p             *Planner
 	namespace, nw string
 	name          string
+	// held is false for a validator that is no member: its turn holds nothing of the network.
+	held bool
 }
 
 // Request asks for a turn for one validator of a network. members are the network's members as the
@@ -51,9 +63,12 @@ func (p *Planner) Request(namespace, network string, members []Member, name stri
 	if !d.Granted {
 		return d, nil
 	}
-	p.written[namespace+"/"+name] = reserved
 	turnsTotal.WithLabelValues(namespace, d.Reason).Inc()
-	return d, &Turn{p: p, namespace: namespace, nw: network, name: name}
+	self, member := find(members, name)
+	if member {
+		p.written[namespace+"/"+name] = write{uid: self.UID, generation: reserved}
+	}
+	return d, &Turn{p: p, namespace: namespace, nw: network, name: name, held: member}
 }
 
 // Observe records a network's members as the cache shows them, for /rollouts, without asking anything.
@@ -67,7 +82,9 @@ func (p *Planner) Observe(namespace, network string, members []Member) {
 func (t *Turn) Done(generation int64) {
 	t.p.mu.Lock()
 	defer t.p.mu.Unlock()
-	t.p.written[t.namespace+"/"+t.name] = generation
+	if w, ok := t.p.written[t.namespace+"/"+t.name]; ok && t.held {
+		t.p.written[t.namespace+"/"+t.name] = write{uid: w.uid, generation: generation}
+	}
 }
 
 // Cancel gives the turn back: nothing was written.
@@ -82,17 +99,29 @@ func (p *Planner) inFlightLocked(namespace string, members []Member) map[string]
 	inFlight := map[string]bool{}
 	for _, m := range members {
 		k := namespace + "/" + m.Name
-		gen, ok := p.written[k]
+		w, ok := p.written[k]
 		if !ok {
 			continue
 		}
-		if gen != reserved && m.Generation >= gen {
+		if w.uid != m.UID || (w.generation != reserved && m.Generation >= w.generation) {
 			delete(p.written, k)
 			continue
 		}
 		inFlight[m.Name] = true
 	}
 	return inFlight
+}
+
+// Retain forgets the namespace's networks but these, for /rollouts: a network whose validators are
+// all gone is no rollout any more.
+func (p *Planner) Retain(namespace string, networks []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, q := range p.networks {
+		if q.Namespace == namespace && !slices.Contains(networks, q.Network) {
+			delete(p.networks, k)
+		}
+	}
 }
 
 // NetworkQueue is one network's rollout as /rollouts shows it.

@@ -107,3 +107,48 @@ func TestPlannerServesQueues(t *testing.T) {
 		t.Fatalf("queue = %+v", q)
 	}
 }
+
+// A validator deleted and created again under its name has a new StatefulSet, at generation 1: the
+// turn its old StatefulSet was granted holds nothing of it, and its network's rollouts go on.
+func TestPlannerForgetsATurnOfAStatefulSetThatIsGone(t *testing.T) {
+	p := NewPlanner()
+	members := []Member{with(up("a"), pending), up("b")}
+	members[0].UID, members[0].Generation = "old", 4
+	_, turn := p.Request("ns", "net", members, "a")
+	turn.Done(5)
+	members[0] = with(up("a"), pending)
+	members[0].UID, members[0].Generation = "new", 1
+	members[1] = with(up("b"), pending)
+	if d, turn := p.Request("ns", "net", members, "a"); turn == nil {
+		t.Fatalf("the new a is held by the old one's turn: %+v", d)
+	}
+}
+
+// A suspended validator's turn holds nothing: its network's members keep getting theirs.
+func TestPlannerTurnOfANonMemberHoldsNothing(t *testing.T) {
+	p := NewPlanner()
+	members := []Member{with(up("a"), pending), up("b")}
+	d, turn := p.Request("ns", "net", members, "suspended")
+	if turn == nil || d.Reason != GrantedNotMember {
+		t.Fatalf("%+v", d)
+	}
+	turn.Done(3)
+	if d, turn := p.Request("ns", "net", members, "a"); turn == nil {
+		t.Fatalf("a waits on a suspended validator: %+v", d)
+	}
+}
+
+func TestPlannerRetainForgetsNetworksGone(t *testing.T) {
+	p := NewPlanner()
+	p.Observe("ns", "gone", []Member{up("a")})
+	p.Observe("ns", "kept", []Member{up("b")})
+	p.Observe("other", "gone", []Member{up("c")})
+	p.Retain("ns", []string{"kept"})
+	var left []string
+	for _, q := range p.Snapshot() {
+		left = append(left, q.Namespace+"/"+q.Network)
+	}
+	if !slices.Equal(left, []string{"ns/kept", "other/gone"}) {
+		t.Errorf("left %v", left)
+	}
+}
