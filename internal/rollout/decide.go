@@ -7,8 +7,9 @@ package rollout
 
 import (
 	"fmt"
-	"k8s.io/apimachinery/pkg/types"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Member is one validator of a network as the planner sees it.
