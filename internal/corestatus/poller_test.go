@@ -25,6 +25,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/readiness"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
+	"github.com/stellar-k8s/stellar-operator/internal/votes"
 )
 
 // fakeAgent serves a validator's status document on loopback.
@@ -136,6 +137,27 @@ var _ = Describe("Core status from the validators' agents", func() {
 		a1.set(func(s *agent.Status) { s.State, s.Ledger.Age = "Synced!", 1 })
 		Eventually(events(ns, "v1", corestatus.ReasonSynced)).Should(Equal(2))
 		Expect(events(ns, "silent", corestatus.ReasonLostSync)(Default)).To(BeZero(), "a silent agent is not a loss of sync")
+
+		By("a stellar-core that still says Synced! over a ledger 31 s old has lost sync, as its readiness probe says")
+		a2.set(func(s *agent.Status) { s.Ledger.Age = 31 })
+		Eventually(events(ns, "v2", corestatus.ReasonLostSync)).Should(Equal(1))
+		Expect(core(ns, "v2")(Default)).To(HaveField("State", "Synced!"))
+	})
+
+	It("shows the vote the agent keeps armed, and the ledger's fee, reserve and size", func() {
+		ns, err := testutil.NewNamespace(ctx, k8sClient, "core")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(k8sClient.Create(ctx, testutil.Validator(ns, "voter"))).To(Succeed())
+		a := startFakeAgent("Synced!", 100)
+		confirmed := testNow
+		a.set(func(s *agent.Status) {
+			s.Ledger.BaseFee, s.Ledger.BaseReserve, s.Ledger.MaxTxSetSize = 100, 5000000, 1000
+			s.Vote = &votes.Report{Vote: "fees/1", Armed: true, ConfirmedAt: &confirmed}
+		})
+		podServedBy(ns, "voter", a.Server)
+		Eventually(core(ns, "voter")).Should(And(HaveField("BaseFee", int64(100)), HaveField("BaseReserve", int64(5000000)),
+			HaveField("MaxTxSetSize", int64(1000)), HaveField("Vote", HaveValue(And(HaveField("Vote", "fees/1"),
+				HaveField("Armed", true), HaveField("ConfirmedAt", HaveValue(HaveField("Time", BeTemporally("==", testNow)))))))))
 	})
 })
 
