@@ -215,7 +215,8 @@ var _ = Describe("Rollouts of validator changes", func() {
 		Eventually(func() error {
 			return k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: resources.NetworkDisruptionBudgetName(id)}, pdb)
 		}, timeout, interval).Should(Succeed())
-		Expect(pdb.Spec.MaxUnavailable.IntValue()).To(Equal(1))
+		Expect(pdb.Spec.MinAvailable.IntValue()).To(Equal(2), "three validators, one may go")
+		Expect(pdb.Spec.MaxUnavailable).To(BeNil())
 		Expect(pdb.OwnerReferences).To(HaveLen(3), "every validator of the network owns it")
 		selector, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
 		Expect(err).NotTo(HaveOccurred())
@@ -254,7 +255,7 @@ var _ = Describe("Rollouts of validator changes", func() {
 })
 
 // writeDisruptionStatus writes the status kube-controller-manager's disruption controller would give a
-// maxUnavailable budget over the pods its selector matches.
+// budget of a number of minAvailable over the pods its selector matches: expected are the pods that exist.
 func writeDisruptionStatus(pdb *policyv1.PodDisruptionBudget, selector labels.Selector) {
 	EventuallyWithOffset(1, func(g Gomega) {
 		live := &policyv1.PodDisruptionBudget{}
@@ -267,7 +268,7 @@ func writeDisruptionStatus(pdb *policyv1.PodDisruptionBudget, selector labels.Se
 				healthy++
 			}
 		}
-		desired := expected - int32(live.Spec.MaxUnavailable.IntValue())
+		desired := int32(live.Spec.MinAvailable.IntValue())
 		live.Status = policyv1.PodDisruptionBudgetStatus{
 			ObservedGeneration: live.Generation, ExpectedPods: expected, CurrentHealthy: healthy, DesiredHealthy: desired,
 			DisruptionsAllowed: max(healthy-desired, 0),

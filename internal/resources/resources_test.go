@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 )
@@ -184,5 +185,29 @@ func TestValidatorContainersHaveReadOnlyRoots(t *testing.T) {
 	if !slices.ContainsFunc(core.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == "/tmp" && !m.ReadOnly }) ||
 		!slices.Contains(core.Env, corev1.EnvVar{Name: "HOME", Value: "/tmp"}) {
 		t.Errorf("stellar-core needs a writable /tmp as HOME: %+v %+v", core.VolumeMounts, core.Env)
+	}
+}
+
+// A network's budget asks all its running validators but one to stay: a number, so a pod deleted and
+// not yet created again counts as missing (see NetworkDisruptionBudget).
+func TestNetworkDisruptionBudgetCountsRunningValidators(t *testing.T) {
+	named := func(name string, more ...func(*stellarv1alpha1.StellarNode)) *stellarv1alpha1.StellarNode {
+		return validator(append([]func(*stellarv1alpha1.StellarNode){func(n *stellarv1alpha1.StellarNode) { n.Name = name }}, more...)...)
+	}
+	nodes := []*stellarv1alpha1.StellarNode{named("a"), named("b"), named("c"),
+		named("suspended", func(n *stellarv1alpha1.StellarNode) { n.Spec.Suspended = true }),
+		named("deleting", func(n *stellarv1alpha1.StellarNode) { n.DeletionTimestamp = &metav1.Time{} }),
+		named("test", func(n *stellarv1alpha1.StellarNode) { n.Spec.Network = stellarv1alpha1.NetworkTestnet }),
+	}
+	pdb := NetworkDisruptionBudget("stellar", nodes[0].NetworkID(), nodes)
+	if pdb.Spec.MaxUnavailable != nil || pdb.Spec.MinAvailable == nil || pdb.Spec.MinAvailable.IntValue() != 2 ||
+		pdb.Spec.MinAvailable.Type != intstr.Int {
+		t.Errorf("three running validators: %+v", pdb.Spec)
+	}
+	if len(pdb.OwnerReferences) != 4 {
+		t.Errorf("owners %v: every validator of the network but the one being deleted", pdb.OwnerReferences)
+	}
+	if got := NetworkDisruptionBudget("stellar", nodes[5].NetworkID(), nodes).Spec.MinAvailable.IntValue(); got != 0 {
+		t.Errorf("a network of one: minAvailable %d, a drain could never move it", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -153,5 +154,38 @@ var _ = Describe("Rollouts on a simulated cluster", Ordered, func() {
 		tracker.setHold(pacedHold)
 		tracker.release()
 		settledWith(ns, four...)
+
+		By("twenty rounds: two evictions sent at once, then the second retried as a drain does while the first is away")
+		for round := range 20 {
+			Eventually(func(g Gomega) {
+				pdb := &policyv1.PodDisruptionBudget{}
+				g.Expect(k8sClient.Get(ctx, pdbKey, pdb)).To(Succeed())
+				g.Expect(pdb.Status.CurrentHealthy).To(Equal(int32(4)))
+				g.Expect(pdb.Status.DisruptionsAllowed).To(Equal(int32(1)))
+			}, wait, poll).Should(Succeed())
+			pair := []string{four[round%4] + "-0", four[(round+1+round/4%3)%4] + "-0"}
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			for i, name := range pair {
+				wg.Go(func() { errs[i] = evict(name) })
+			}
+			wg.Wait()
+			var evicted, kept []string
+			for i, err := range errs {
+				if err == nil {
+					evicted = append(evicted, pair[i])
+				} else {
+					Expect(apierrors.IsTooManyRequests(err)).To(BeTrue(), "round %d, %s: %v", round, pair[i], err)
+					kept = append(kept, pair[i])
+				}
+			}
+			Expect(evicted).To(HaveLen(1), "round %d: %v sent at once, evicted %v", round, pair, evicted)
+			// While the evicted pod is deleted, created again and held NotReady, the other is asked for again and again.
+			for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+				err := evict(kept[0])
+				Expect(apierrors.IsTooManyRequests(err)).To(BeTrue(), "round %d: %s evicted while %s was away: %v", round, kept[0], evicted[0], err)
+			}
+			settledWith(ns, four...)
+		}
 	})
 })
