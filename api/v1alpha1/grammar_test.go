@@ -54,6 +54,8 @@ func TestCRDPatternsAreTheGrammar(t *testing.T) {
 		".spec.validatorConfig.history.objectStorage.put":           CommandPattern,
 		".spec.validatorConfig.history.objectStorage.mkdir":         CommandPattern,
 		".spec.validatorConfig.knownPeers":                          AddressPattern,
+		".spec.validatorConfig.externalPeer.advertisedAddress":      AddressPattern,
+		".spec.validatorConfig.history.publicURL":                   URLPattern,
 		".spec.validatorConfig.quorum.validators.address":           AddressPattern,
 		".spec.validatorConfig.homeDomain":                          HostPattern,
 		".spec.validatorConfig.quorum.validators.homeDomain":        HostPattern,

@@ -172,6 +172,10 @@ type ValidatorConfig struct {
 	// +kubebuilder:validation:Maximum=65535
 	HTTPPort int32 `json:"httpPort,omitempty"`
 
+	// ExternalPeer exposes the validator's peer port, and only it, outside the cluster.
+	// +optional
+	ExternalPeer *ExternalPeer `json:"externalPeer,omitempty"`
+
 	// HomeDomain is NODE_HOME_DOMAIN; a matching [[HOME_DOMAINS]] entry is written with it.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
@@ -347,8 +351,36 @@ type HistorySpec struct {
 	Port int32 `json:"port,omitempty"`
 
 	// ObjectStorage publishes to object storage instead of the validator's volume.
+	// PublicURL is where everyone reads the validator's own archive from outside the cluster, when you
+	// expose its archive port; the SEP-1 fragment names it as HISTORY (objectStorage.url otherwise).
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~%+=:@/-]*)?$`
+	PublicURL string `json:"publicURL,omitempty"`
+
 	// +optional
 	ObjectStorage *ObjectStorageArchive `json:"objectStorage,omitempty"`
+}
+
+// ExternalPeer is a Service <name>-peer that exposes the validator's peer port outside the cluster.
+// The admin port is never exposed.
+type ExternalPeer struct {
+	// ServiceType is LoadBalancer (with externalTrafficPolicy Local, so peers see the real source
+	// address) or NodePort.
+	// +optional
+	// +kubebuilder:default=LoadBalancer
+	// +kubebuilder:validation:Enum=LoadBalancer;NodePort
+	ServiceType corev1.ServiceType `json:"serviceType,omitempty"`
+	// AdvertisedAddress is host:port that validators elsewhere dial, such as a public DNS name you point
+	// at the Service. Unset, a LoadBalancer's address is used once the cloud assigns one.
+	// +optional
+	// +kubebuilder:validation:MaxLength=260
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$`
+	AdvertisedAddress string `json:"advertisedAddress,omitempty"`
+	// Annotations of the Service, such as a cloud's load balancer settings.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // ObjectStorageArchive is a history archive in object storage: stellar-core runs the put and mkdir
@@ -551,6 +583,11 @@ type StellarNodeStatus struct {
 	// ReadyReplicas is the number of ready pods.
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+
+	// ExternalAddress is host:port validators outside the cluster dial: spec.validatorConfig.externalPeer's
+	// advertisedAddress, else its LoadBalancer's address and the peer port; empty until there is one.
+	// +optional
+	ExternalAddress string `json:"externalAddress,omitempty"`
 
 	// Endpoint is the in-cluster address of the node's service.
 	// +optional

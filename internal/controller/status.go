@@ -35,6 +35,8 @@ type observed struct {
 	endpoint       string
 	peerAddress    string
 	historyArchive string
+	// externalAddress is what validators outside the cluster dial, when the validator is exposed.
+	externalAddress string
 	// releaseLine is the stellar-core release line the validator's configuration follows;
 	// releaseLineNote says why it is not the version's own, when it is not.
 	releaseLine, releaseLineNote string
@@ -77,6 +79,7 @@ func computeStatus(prev stellarv1alpha1.StellarNodeStatus, generation int64, obs
 		st.Endpoint = obs.endpoint
 		st.PeerAddress = obs.peerAddress
 		st.HistoryArchive = obs.historyArchive
+		st.ExternalAddress = obs.externalAddress
 		if obs.podProblem != "" {
 			set(stellarv1alpha1.ConditionDegraded, yes, cmp.Or(obs.podReason, stellarv1alpha1.ReasonPodCannotStart), obs.podProblem)
 		} else {

@@ -8,6 +8,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
@@ -64,23 +66,10 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 	if err != nil {
 		return observed{}, err
 	}
-	atOnce := []client.Object{
-		resources.ValidatorHeadlessService(node),
-		resources.ValidatorService(node),
-		resources.NetworkDisruptionBudget(node.Namespace, node.NetworkID(), nodes),
-	}
-	if r.Options.NetworkPolicies {
-		atOnce = append(atOnce, resources.ValidatorNetworkPolicy(node, r.Options))
-	}
-	if waiting == nil {
-		// The pod reads its base configuration at start: it changes with the template, in the same turn.
-		atOnce = append([]client.Object{resources.ValidatorConfigMap(node, base)}, atOnce...)
-	}
-	for _, obj := range atOnce {
-		if _, err := r.apply(ctx, node, obj, nil); err != nil {
-			turn.cancel()
-			return observed{}, err
-		}
+	external, err := r.applyAtOnce(ctx, node, nodes, base, waiting == nil)
+	if err != nil {
+		turn.cancel()
+		return observed{}, err
 	}
 
 	sts := &appsv1.StatefulSet{}
@@ -107,6 +96,7 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 	obs.endpoint = fmt.Sprintf("%s.%s.svc.%s:%d", node.Name, node.Namespace, r.Options.ClusterDomain, node.PeerPort())
 	obs.peerAddress = resources.PeerAddress(node, r.Options.ClusterDomain)
 	obs.historyArchive = resources.HistoryArchiveURL(node, r.Options.ClusterDomain)
+	obs.externalAddress = resources.ExternalAddress(node, external)
 	return obs, nil
 }
 
@@ -245,4 +235,52 @@ func (r *StellarNodeReconciler) observe(ctx context.Context, node *stellarv1alph
 func lastLine(msg string) string {
 	lines := strings.Split(strings.TrimSpace(msg), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// applyAtOnce applies the validator's children that change without replacing its pod: Services, the
+// network's PodDisruptionBudget, the NetworkPolicy, and, with the template's turn, the base
+// configuration the pod reads at start. It returns the external peer Service, nil when there is none.
+func (r *StellarNodeReconciler) applyAtOnce(ctx context.Context, node *stellarv1alpha1.StellarNode,
+	nodes []*stellarv1alpha1.StellarNode, base string, withConfig bool) (*corev1.Service, error) {
+	atOnce := []client.Object{
+		resources.ValidatorHeadlessService(node),
+		resources.ValidatorService(node),
+		resources.NetworkDisruptionBudget(node.Namespace, node.NetworkID(), nodes),
+	}
+	if r.Options.NetworkPolicies {
+		atOnce = append(atOnce, resources.ValidatorNetworkPolicy(node, r.Options))
+	}
+	external := resources.ValidatorExternalPeerService(node)
+	if external != nil {
+		atOnce = append(atOnce, external)
+	} else if err := r.removeExternalPeerService(ctx, node); err != nil {
+		return nil, err
+	}
+	if withConfig {
+		// The pod reads its base configuration at start: it changes with the template, in the same turn.
+		atOnce = append([]client.Object{resources.ValidatorConfigMap(node, base)}, atOnce...)
+	}
+	for _, obj := range atOnce {
+		if _, err := r.apply(ctx, node, obj, nil); err != nil {
+			return nil, err
+		}
+	}
+	return external, nil
+}
+
+// removeExternalPeerService deletes the validator's external peer Service once externalPeer is unset:
+// exposure ends with the spec that asked for it. Only the StellarNode's own Service is deleted.
+func (r *StellarNodeReconciler) removeExternalPeerService(ctx context.Context, node *stellarv1alpha1.StellarNode) error {
+	svc := &corev1.Service{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: node.Namespace, Name: resources.ExternalPeerServiceName(node)}, svc)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if c := metav1.GetControllerOf(svc); c == nil || c.UID != node.UID {
+		return nil
+	}
+	return client.IgnoreNotFound(r.Delete(ctx, svc, client.Preconditions{UID: &svc.UID}))
 }

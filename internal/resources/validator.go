@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -77,6 +78,53 @@ func ValidatorHeadlessService(node *stellarv1alpha1.StellarNode) *corev1.Service
 // ValidatorService exposes the validator's peer port inside the cluster.
 func ValidatorService(node *stellarv1alpha1.StellarNode) *corev1.Service {
 	return clusterIPService(node, node.Name, servicePort(portPeer, node.PeerPort()))
+}
+
+// ExternalPeerServiceName names the Service that exposes a validator's peer port outside the cluster.
+func ExternalPeerServiceName(node *stellarv1alpha1.StellarNode) string { return node.Name + "-peer" }
+
+// ValidatorExternalPeerService exposes the validator's peer port, and only it, outside the cluster, or
+// is nil when spec.validatorConfig.externalPeer is unset. A LoadBalancer keeps the client's address
+// (externalTrafficPolicy Local): stellar-core sees who connects, and the traffic takes no extra hop.
+func ValidatorExternalPeerService(node *stellarv1alpha1.StellarNode) *corev1.Service {
+	ext := node.Spec.ValidatorConfig.ExternalPeer
+	if ext == nil {
+		return nil
+	}
+	svc := clusterIPService(node, ExternalPeerServiceName(node), servicePort(portPeer, node.PeerPort()))
+	svc.Spec.Type = ext.ServiceType
+	if svc.Spec.Type == "" {
+		svc.Spec.Type = corev1.ServiceTypeLoadBalancer
+	}
+	svc.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+	if len(ext.Annotations) > 0 {
+		svc.Annotations = maps.Clone(ext.Annotations)
+	}
+	return svc
+}
+
+// ExternalAddress is what validators outside the cluster dial: the advertised address, else the
+// LoadBalancer's first address with the peer port, else "" (a NodePort needs an advertised address:
+// which node address is reachable is the user's to say).
+func ExternalAddress(node *stellarv1alpha1.StellarNode, svc *corev1.Service) string {
+	ext := node.Spec.ValidatorConfig.ExternalPeer
+	switch {
+	case ext == nil:
+		return ""
+	case ext.AdvertisedAddress != "":
+		return ext.AdvertisedAddress
+	case svc == nil || svc.Spec.Type != corev1.ServiceTypeLoadBalancer || len(svc.Status.LoadBalancer.Ingress) == 0:
+		return ""
+	}
+	ingress := svc.Status.LoadBalancer.Ingress[0]
+	host := ingress.Hostname
+	if host == "" {
+		host = ingress.IP
+	}
+	if stellarv1alpha1.ValidHost("load balancer address", host) != nil {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d", host, node.PeerPort())
 }
 
 // ValidatorStatefulSet runs stellar-core. Its pod template carries the hash of the base configuration
