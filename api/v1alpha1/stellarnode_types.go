@@ -714,6 +714,12 @@ type RolloutStatus struct {
 	// Reason says why, in words.
 	// +optional
 	Reason string `json:"reason,omitempty"`
+
+	// Changes are what the waiting change replaces the pod for: a new image, configuration,
+	// arguments, resources.
+	// +optional
+	// +listType=atomic
+	Changes []string `json:"changes,omitempty"`
 }
 
 // StellarNode runs a Stellar validator, Horizon or Soroban RPC node.

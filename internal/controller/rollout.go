@@ -2,11 +2,12 @@ package controller
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -51,7 +52,8 @@ func (r *StellarNodeReconciler) turnFor(ctx context.Context, node *stellarv1alph
 	if err != nil {
 		return turn{}, nil, err
 	}
-	if !replacesPod(desired, live) {
+	changes := rollout.Changes(desired, live)
+	if len(changes) == 0 {
 		return turn{}, nil, nil
 	}
 	lookup, err := r.rolloutLookup(ctx, node.Namespace)
@@ -60,18 +62,13 @@ func (r *StellarNodeReconciler) turnFor(ctx context.Context, node *stellarv1alph
 	}
 	members := rollout.Networks(nodes, lookup)[node.NetworkID()]
 	decision, granted := r.Planner.Request(node.Namespace, node.NetworkID(), members, node.Name)
+	decision.Changes = changes
 	if granted == nil {
 		return turn{}, &decision, nil
 	}
 	r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, "RolloutStarted", "Rollout",
-		"replacing the validator's pod with its new spec: %s", decision.Detail)
+		"replacing the validator's pod for %s: %s", strings.Join(changes, ", "), decision.Detail)
 	return turn{granted}, nil, nil
-}
-
-// replacesPod reports whether applying desired would change the pod template, which makes the
-// StatefulSet controller replace the running pod.
-func replacesPod(desired, live *appsv1.StatefulSet) bool {
-	return !equality.Semantic.DeepDerivative(desired.Spec.Template, live.Spec.Template)
 }
 
 // rolloutLookup finds each validator's StatefulSet and pod of a namespace in the cache.

@@ -123,7 +123,8 @@ func waitingStatus(prev *stellarv1alpha1.RolloutStatus, obs observed) *stellarv1
 	if prev != nil {
 		since = prev.WaitingSince
 	}
-	return &stellarv1alpha1.RolloutStatus{WaitingSince: since, WaitingFor: obs.waiting.WaitingFor, Reason: obs.waiting.Detail}
+	return &stellarv1alpha1.RolloutStatus{WaitingSince: since, WaitingFor: obs.waiting.WaitingFor, Reason: obs.waiting.Detail,
+		Changes: obs.waiting.Changes}
 }
 
 // phaseOf is the one-word summary of the conditions.

@@ -86,6 +86,7 @@ var _ = Describe("Rollouts of validator changes", func() {
 			for _, e := range events.Items {
 				if e.Reason == "RolloutStarted" {
 					started[e.Regarding.Name]++
+					Expect(e.Note).To(And(HavePrefix("replacing the validator's pod for "), ContainSubstring("container stellar-core ")), "the event says what changed")
 				}
 			}
 			Expect(started).To(Equal(map[string]int{"r1": 1, "r2": 1, "r3": 1, "r4": 1}), "one turn each")
@@ -136,6 +137,8 @@ var _ = Describe("Rollouts of validator changes", func() {
 			st := node(second)(g).Status
 			g.Expect(st.Rollout).NotTo(BeNil())
 			g.Expect(st.Rollout.WaitingFor).To(Equal([]string{first}))
+			g.Expect(st.Rollout.Changes).To(ContainElement(
+				"container stellar-core image stellar/stellar-core:"+testutil.DefaultVersion+" -> stellar/stellar-core:22.3.0"), "what it waits to change")
 			c := meta.FindStatusCondition(st.Conditions, stellarv1alpha1.ConditionProgressing)
 			g.Expect(c).NotTo(BeNil())
 			g.Expect(c.Reason).To(Equal(stellarv1alpha1.ReasonWaitingForTurn))

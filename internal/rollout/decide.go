@@ -61,6 +61,8 @@ type Decision struct {
 	WaitingFor []string
 	// Detail says it in words, for status and events.
 	Detail string
+	// Changes are what the pod would be replaced for (Changes), filled in by the reconciler.
+	Changes []string `json:",omitempty"`
 }
 
 // Decide says whether the named member may have its pod replaced now. members are all validators of
