@@ -60,6 +60,11 @@ func run() error {
 		return err
 	}
 	ctrl.SetLogger(logger)
+	c.OnRefusedDial = func(address string) {
+		// A test or demo that would send traffic off this host: stop, loudly.
+		logger.Error(nil, "a dial outside loopback was refused; exiting (--loopback-only-dials)", "address", address)
+		os.Exit(3)
+	}
 	namespaces := "all"
 	if len(c.Namespaces) > 0 {
 		namespaces = strings.Join(c.Namespaces, ",")

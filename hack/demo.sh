@@ -74,7 +74,7 @@ PV
   KUBECONFIG="${KUBECONFIG_PATH}" nohup "${ROOT}/bin/manager" --watch-namespaces="${NAMESPACE}" \
     --metrics-bind-address="${METRICS_ADDR}" --health-probe-bind-address="${PROBE_ADDR}" \
     --operator-image=stellar-operator:demo --log-format=console \
-    --core-status-interval=0 >"${STATE}/operator.log" 2>&1 &
+    --core-status-interval=0 --loopback-only-dials >"${STATE}/operator.log" 2>&1 &
   echo $! >"${STATE}/operator.pid"
   for _ in $(seq 1 100); do
     curl -sf "http://${PROBE_ADDR}/readyz" >/dev/null 2>&1 && break

@@ -48,6 +48,8 @@ type Config struct {
 	Timeout time.Duration
 	// Concurrency bounds the requests in flight.
 	Concurrency int
+	// Dial, when set, makes the agents' and APIs' connections (netguard.LoopbackOnly in tests).
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 // Poller is the runnable. Add it with mgr.Add.
@@ -73,9 +75,13 @@ func New(c client.Client, ca cache.Cache, rec recorder.EventRecorder, log logr.L
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 8
 	}
+	dial := cfg.Dial
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: cfg.Timeout}).DialContext
+	}
 	return &Poller{
 		client: c, cache: ca, recorder: rec, log: log.WithName("core-status"), cfg: cfg,
-		http:    &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{DialContext: (&net.Dialer{Timeout: cfg.Timeout}).DialContext}},
+		http:    &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{DialContext: dial}},
 		pending: map[client.ObjectKey]bool{}, wake: make(chan struct{}, 1),
 	}
 }

@@ -144,6 +144,24 @@ var _ = Describe("Core status from the validators' agents", func() {
 		Expect(core(ns, "v2")(Default)).To(HaveField("State", "Synced!"))
 	})
 
+	It("never dials a pod IP outside loopback when told so: the dial is refused before it leaves", func() {
+		ns, err := testutil.NewNamespace(ctx, k8sClient, "core")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(k8sClient.Create(ctx, testutil.Validator(ns, "elsewhere"))).To(Succeed())
+		sts := &appsv1.StatefulSet{}
+		Eventually(func() error { return k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "elsewhere"}, sts) }).Should(Succeed())
+		pod := testutil.PodFor(sts)
+		Expect(k8sClient.Create(ctx, pod)).To(Succeed())
+		testutil.Assign(pod, "10.77.0.1", true)
+		Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+		target := fmt.Sprintf("10.77.0.1:%d", resources.AgentPort)
+		Eventually(func() int { return refusedDials.Snapshot()[target] }).Should(BeNumerically(">=", 1))
+		Eventually(core(ns, "elsewhere")).Should(HaveField("Error", ContainSubstring("refused: only 127.0.0.0/8")))
+		for address := range refusedDials.Snapshot() {
+			Expect(address).To(Equal(target), "no other dial outside loopback")
+		}
+	})
+
 	It("shows the vote the agent keeps armed, and the ledger's fee, reserve and size", func() {
 		ns, err := testutil.NewNamespace(ctx, k8sClient, "core")
 		Expect(err).NotTo(HaveOccurred())

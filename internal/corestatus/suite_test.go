@@ -24,6 +24,8 @@ var (
 	cfg       *rest.Config
 	k8sClient client.Client
 	poller    *corestatus.Poller
+	// refusedDials are the operator's dials outside loopback, which the guard stopped.
+	refusedDials testutil.Tally
 )
 
 func TestCoreStatus(t *testing.T) {
@@ -46,6 +48,7 @@ var _ = BeforeSuite(func() {
 	c := testutil.TestConfig()
 	// Every pod of this suite is on 127.0.0.1, served by a fake agent of the test's own.
 	c.CoreStatusInterval = 300 * time.Millisecond
+	c.OnRefusedDial = refusedDials.Add
 	op, stop, err := testutil.RunOperator(ctx, cfg, &testutil.RequestCounter{}, c, func(err error) { Fail(err.Error()) })
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(stop)

@@ -37,6 +37,10 @@ type Config struct {
 	AllowedArchivePrograms []string
 	LogLevel               string
 	LogFormat              string
+	// LoopbackOnlyDials refuses the operator's own connections to anything but loopback (tests,
+	// demos); OnRefusedDial is told of each, and fails the run (cmd/main exits, test harnesses fail).
+	LoopbackOnlyDials bool
+	OnRefusedDial     func(address string)
 }
 
 // ParseConfig reads the flags in args, each falling back to its environment variable through getenv.
@@ -82,6 +86,9 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		"comma-separated prefixes spec.image must start with (registry.example.org/); empty allows any image")
 	fs.StringVar(&programs, "allowed-archive-programs", env.str("ALLOWED_ARCHIVE_PROGRAMS", ""),
 		"comma-separated programs objectStorage put and mkdir may run (aws,gsutil); empty allows any")
+	fs.BoolVar(&c.LoopbackOnlyDials, "loopback-only-dials", env.boolean("LOOPBACK_ONLY_DIALS"),
+		"refuse, and exit on, any connection of the operator's own to an address outside 127.0.0.0/8 and ::1 "+
+			"(validators' agents, Horizon, Soroban RPC): for tests and demos on a simulated cluster")
 	fs.StringVar(&c.LogLevel, "log-level", env.str("LOG_LEVEL", "info"), "log level: debug, info or error")
 	fs.StringVar(&c.LogFormat, "log-format", env.str("LOG_FORMAT", "json"), "log format: json or console")
 	if err := fs.Parse(args); err != nil {

@@ -6,6 +6,7 @@ package operator
 import (
 	"crypto/tls"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -31,6 +32,7 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/controller"
 	"github.com/stellar-k8s/stellar-operator/internal/corestatus"
+	"github.com/stellar-k8s/stellar-operator/internal/netguard"
 	"github.com/stellar-k8s/stellar-operator/internal/peerdiscovery"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
@@ -109,8 +111,11 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 	}
 	var poller *corestatus.Poller
 	if c.CoreStatusInterval > 0 {
-		poller = corestatus.New(mgr.GetClient(), mgr.GetCache(), mgr.GetEventRecorder("core-status"), mgr.GetLogger(),
-			corestatus.Config{Interval: c.CoreStatusInterval})
+		cfg := corestatus.Config{Interval: c.CoreStatusInterval}
+		if c.LoopbackOnlyDials {
+			cfg.Dial = netguard.LoopbackOnly((&net.Dialer{Timeout: 2 * time.Second}).DialContext, c.OnRefusedDial)
+		}
+		poller = corestatus.New(mgr.GetClient(), mgr.GetCache(), mgr.GetEventRecorder("core-status"), mgr.GetLogger(), cfg)
 		if err := mgr.Add(poller); err != nil {
 			return nil, fmt.Errorf("add core status: %w", err)
 		}

@@ -60,6 +60,9 @@ func TestConfig() operator.Config {
 	c.MetricsAddr, c.ProbeAddr = "0", "0"
 	// Pod IPs in tests lead nowhere: no test reads agents unless it serves them on loopback itself.
 	c.CoreStatusInterval = 0
+	// And should a suite turn polling on, nothing but loopback is dialled: a refused dial panics the run.
+	c.LoopbackOnlyDials = true
+	c.OnRefusedDial = func(address string) { panic("the operator dialled " + address + ": tests send traffic to loopback only") }
 	c.LeaderElectionNamespace = "default"
 	c.OperatorImage = "example.org/stellar-operator:test"
 	return c

@@ -193,7 +193,7 @@ func managerMemory(t *testing.T, direct client.Client, bin, kubeconfig string, n
 	// The core-status poller is off: it would dial every simulated pod's agent at its pod IP, and a
 	// benchmark sends traffic to loopback only.
 	cmd := exec.Command(bin, "--watch-namespaces="+ns, "--metrics-bind-address=0", "--health-probe-bind-address=0",
-		"--core-status-interval=0")
+		"--core-status-interval=0", "--loopback-only-dials")
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	log, err := os.Create(filepath.Join(t.TempDir(), "manager.log"))
 	must(t, err)

@@ -152,7 +152,7 @@ func (o *operatorProcess) start() {
 		"--leader-elect", "--leader-election-namespace=kube-system",
 		"--health-probe-bind-address="+probeAddr, "--operator-image=stellar-operator:e2e", "--log-format=console",
 		// kwok's pod IPs are private addresses with nothing behind them: the agents are never read here.
-		"--core-status-interval=0")
+		"--core-status-interval=0", "--loopback-only-dials")
 	o.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	o.cmd.Stdout, o.cmd.Stderr = log, log
 	Expect(o.cmd.Start()).To(Succeed())
