@@ -62,7 +62,9 @@ func TestConfig() operator.Config {
 	c.CoreStatusInterval = 0
 	// And should a suite turn polling on, nothing but loopback is dialled: a refused dial panics the run.
 	c.LoopbackOnlyDials = true
-	c.OnRefusedDial = func(address string) { panic("the operator dialled " + address + ": tests send traffic to loopback only") }
+	c.OnRefusedDial = func(address string) {
+		panic("the operator dialled " + address + ": tests send traffic to loopback only")
+	}
 	c.LeaderElectionNamespace = "default"
 	c.OperatorImage = "example.org/stellar-operator:test"
 	return c
