@@ -153,9 +153,7 @@ func (ag *Agent) RunPeering(ctx context.Context) {
 	if ag.peering == nil {
 		return
 	}
-	ticker := time.NewTicker(ag.interval)
-	defer ticker.Stop()
-	for {
+	ag.everyInterval(ctx, func() {
 		dialled, err := ag.peering.Round(ctx, time.Now())
 		ag.connects.Add(float64(len(dialled)))
 		if len(dialled) > 0 {
@@ -165,12 +163,7 @@ func (ag *Agent) RunPeering(ctx context.Context) {
 			ag.peeringErrors.Inc()
 			_, _ = fmt.Fprintf(ag.log, "live peering: %v\n", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-	}
+	})
 }
 
 // RunVoting keeps the validator's vote armed until ctx ends, a round per interval. An error is
@@ -179,9 +172,7 @@ func (ag *Agent) RunVoting(ctx context.Context) {
 	if ag.voting == nil {
 		return
 	}
-	ticker := time.NewTicker(ag.interval)
-	defer ticker.Stop()
-	for {
+	ag.everyInterval(ctx, func() {
 		did, err := ag.voting.Round(ctx, time.Now())
 		if did != "" {
 			_, _ = fmt.Fprintf(ag.log, "votes: %s\n", did)
@@ -190,6 +181,15 @@ func (ag *Agent) RunVoting(ctx context.Context) {
 			ag.voteErrors.Inc()
 			_, _ = fmt.Fprintf(ag.log, "votes: %v\n", err)
 		}
+	})
+}
+
+// everyInterval runs round at once, then once per interval, until ctx ends.
+func (ag *Agent) everyInterval(ctx context.Context, round func()) {
+	ticker := time.NewTicker(ag.interval)
+	defer ticker.Stop()
+	for {
+		round()
 		select {
 		case <-ctx.Done():
 			return
