@@ -13,17 +13,18 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 )
 
 // fullValidator is a validator of a Custom network, where publishing an archive is the default.
-func fullValidator(ns, name string, opts ...testutil.Option) *stellarv1alpha1.StellarNode {
-	n := validator(ns, name, append([]testutil.Option{testutil.OnNetwork(stellarv1alpha1.NetworkCustom)}, opts...)...)
+func fullValidator(ns, name string, opts ...fixture.Option) *stellarv1alpha1.StellarNode {
+	n := validator(ns, name, append([]fixture.Option{fixture.OnNetwork(stellarv1alpha1.NetworkCustom)}, opts...)...)
 	n.Spec.CustomNetworkPassphrase = "Archive Test Network ; 2026"
 	n.Spec.ValidatorConfig.ProtocolVersion = new(int32(22))
 	return n
 }
 
-func objectStorage(bucket string) testutil.Option {
+func objectStorage(bucket string) fixture.Option {
 	return func(n *stellarv1alpha1.StellarNode) {
 		n.Spec.ValidatorConfig.History = &stellarv1alpha1.HistorySpec{ObjectStorage: &stellarv1alpha1.ObjectStorageArchive{
 			Put: "aws s3 cp {0} s3://" + bucket + "/{1}", URL: "https://" + bucket + ".s3.example.org",
@@ -131,7 +132,7 @@ var _ = Describe("Full validators (history archives)", func() {
 	})
 
 	It("refuses a HIGH-quality validator that publishes no archive", func() {
-		high := validator(ns, "high", testutil.InOrganisation("example.org", "", &stellarv1alpha1.QuorumSpec{Quality: stellarv1alpha1.QualityHigh}))
+		high := validator(ns, "high", fixture.InOrganisation("example.org", "", &stellarv1alpha1.QuorumSpec{Quality: stellarv1alpha1.QualityHigh}))
 		err := k8sClient.Create(ctx, high)
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
 		Expect(err.Error()).To(ContainSubstring("must publish a history archive"))

@@ -12,7 +12,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
-	"github.com/stellar-k8s/stellar-operator/internal/testutil"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 	"github.com/stellar-k8s/stellar-operator/internal/votes"
 )
 
@@ -62,7 +62,7 @@ var _ = Describe("Network upgrade votes", func() {
 		for _, name := range []string{"v1", "v2", "v3"} {
 			Expect(k8sClient.Create(ctx, validator(ns, name))).To(Succeed())
 		}
-		Expect(k8sClient.Create(ctx, validator(ns, "elsewhere", testutil.OnNetwork(stellarv1alpha1.NetworkMainnet)))).To(Succeed())
+		Expect(k8sClient.Create(ctx, validator(ns, "elsewhere", fixture.OnNetwork(stellarv1alpha1.NetworkMainnet)))).To(Succeed())
 		Expect(k8sClient.Create(ctx, upgrade("fees", time.Now().Add(time.Hour), fees))).To(Succeed())
 
 		Eventually(document, timeout, interval).Should(HaveField("Votes", HaveLen(3)))
@@ -182,7 +182,7 @@ var _ = Describe("Network upgrade votes", func() {
 	})
 
 	It("votes a Custom network's protocol through the agents, not through COMMANDS", func() {
-		custom := validator(ns, "private", testutil.OnNetwork(stellarv1alpha1.NetworkCustom))
+		custom := validator(ns, "private", fixture.OnNetwork(stellarv1alpha1.NetworkCustom))
 		custom.Spec.CustomNetworkPassphrase = "private ; 2026"
 		custom.Spec.ValidatorConfig.ProtocolVersion = new(int32(27))
 		custom.Spec.ValidatorConfig.AllowUnsafeQuorum = true

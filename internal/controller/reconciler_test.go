@@ -21,6 +21,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 )
 
 const (
@@ -28,8 +29,8 @@ const (
 	interval = 50 * time.Millisecond
 )
 
-func validator(ns, name string, opts ...testutil.Option) *stellarv1alpha1.StellarNode {
-	return testutil.Validator(ns, name, append([]testutil.Option{testutil.WithHomeDomain("example.org")}, opts...)...)
+func validator(ns, name string, opts ...fixture.Option) *stellarv1alpha1.StellarNode {
+	return fixture.Validator(ns, name, append([]fixture.Option{fixture.WithHomeDomain("example.org")}, opts...)...)
 }
 
 func key(ns, name string) client.ObjectKey { return client.ObjectKey{Namespace: ns, Name: name} }
@@ -133,7 +134,7 @@ var _ = Describe("StellarNode reconciler", func() {
 	})
 
 	It("sends no write when it reconciles an unchanged StellarNode", func() {
-		for _, n := range []*stellarv1alpha1.StellarNode{validator(ns, "quiet"), testutil.Horizon(ns, "quiet-horizon")} {
+		for _, n := range []*stellarv1alpha1.StellarNode{validator(ns, "quiet"), fixture.Horizon(ns, "quiet-horizon")} {
 			Expect(k8sClient.Create(ctx, n)).To(Succeed())
 			Eventually(condition(ns, n.Name, stellarv1alpha1.ConditionProgressing), timeout, interval).Should(HaveField("ObservedGeneration", n.Generation))
 		}
@@ -185,7 +186,7 @@ var _ = Describe("StellarNode reconciler", func() {
 	It("reverts hand edits but keeps peer discovery's annotations", func() {
 		// No pod is ever Ready here, so the planner would let discovery restart gamma at once (a network
 		// down rolls together): restartPolicy None keeps discovery's annotations as the test writes them.
-		Expect(k8sClient.Create(ctx, validator(ns, "gamma", testutil.WithRestartPolicy(stellarv1alpha1.PeerRestartNone)))).To(Succeed())
+		Expect(k8sClient.Create(ctx, validator(ns, "gamma", fixture.WithRestartPolicy(stellarv1alpha1.PeerRestartNone)))).To(Succeed())
 		Eventually(getSTS(ns, "gamma"), timeout, interval).Should(Not(BeNil()))
 
 		// Peer discovery writes its annotations with its own field manager.
@@ -225,7 +226,7 @@ var _ = Describe("StellarNode reconciler", func() {
 
 	It("starts a new validator with the current membership of its network", func() {
 		// restartPolicy None: only the reconciler could change m1's membership.
-		Expect(k8sClient.Create(ctx, validator(ns, "m1", testutil.WithRestartPolicy(stellarv1alpha1.PeerRestartNone)))).To(Succeed())
+		Expect(k8sClient.Create(ctx, validator(ns, "m1", fixture.WithRestartPolicy(stellarv1alpha1.PeerRestartNone)))).To(Succeed())
 		Eventually(getSTS(ns, "m1"), timeout, interval).Should(Not(BeNil()))
 		Expect(k8sClient.Create(ctx, validator(ns, "m2"))).To(Succeed())
 		Eventually(func(g Gomega) string {
@@ -249,7 +250,7 @@ var _ = Describe("StellarNode reconciler", func() {
 
 		// Fixing it lets the validator be created.
 		updateNode(ns, "broken", func(n *stellarv1alpha1.StellarNode) {
-			n.Spec.ValidatorConfig.QuorumSet = testutil.SafeQuorumSet
+			n.Spec.ValidatorConfig.QuorumSet = fixture.SafeQuorumSet
 		})
 		Eventually(getSTS(ns, "broken"), timeout, interval).Should(Not(BeNil()))
 		Eventually(condition(ns, "broken", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(HaveField("Status", metav1.ConditionFalse))
@@ -285,16 +286,16 @@ var _ = Describe("StellarNode reconciler", func() {
 		Entry("one key twice", "InvalidQuorumSet", "Duplicate node", quorumSetTo(67, sdf1, sdf1, sdf3, other)),
 		Entry("an empty VALIDATORS", "InvalidQuorumSet", "lists no validator", quorumSetTo(67)),
 		Entry("a stray key inside [QUORUM_SET]", "InvalidQuorumSet", "should be a group", func(n *stellarv1alpha1.StellarNode) {
-			n.Spec.ValidatorConfig.QuorumSet = testutil.SafeQuorumSet + "CATCHUP_COMPLETE = true\n"
+			n.Spec.ValidatorConfig.QuorumSet = fixture.SafeQuorumSet + "CATCHUP_COMPLETE = true\n"
 		}),
 		Entry("a quorum that needs UNSAFE_QUORUM", "UnsafeQuorum", "stops when any one of them fails", quorumSetTo(67, sdf1, sdf2, sdf3)),
 		Entry("an organisation of one without an archive", "ArchivesNotBlocking", "Quorum can be reached without validators with an archive",
-			testutil.InOrganisation("example.org", "", nil)),
+			fixture.InOrganisation("example.org", "", nil)),
 		Entry("a quorum of LOW validators only on v22.1", "LowQualityQuorum", "At least one validator must have a quality level higher than LOW",
 			func(n *stellarv1alpha1.StellarNode) {
 				n.Spec.Version = "22.1.0"
-				testutil.InOrganisation("example.org", "", &stellarv1alpha1.QuorumSpec{Quality: stellarv1alpha1.QualityLow})(n)
-				testutil.AllowingUnsafeQuorum()(n)
+				fixture.InOrganisation("example.org", "", &stellarv1alpha1.QuorumSpec{Quality: stellarv1alpha1.QualityLow})(n)
+				fixture.AllowingUnsafeQuorum()(n)
 			}),
 		Entry("ntpServer on v27.0, which has no NTP_DRIFT_CHECK_SERVER", "UnknownConfigKey", "NTP_DRIFT_CHECK_SERVER",
 			func(n *stellarv1alpha1.StellarNode) {
@@ -305,13 +306,13 @@ var _ = Describe("StellarNode reconciler", func() {
 
 	It("refuses a second validator of a network with the same publicKey", func() {
 		first := validator(ns, "first")
-		testutil.InOrganisation("example.org", other, nil)(first)
-		testutil.AllowingUnsafeQuorum()(first)
+		fixture.InOrganisation("example.org", other, nil)(first)
+		fixture.AllowingUnsafeQuorum()(first)
 		Expect(k8sClient.Create(ctx, first)).To(Succeed())
 		Eventually(getSTS(ns, "first"), timeout, interval).Should(Not(BeNil()))
 		second := validator(ns, "second")
-		testutil.InOrganisation("example.org", other, nil)(second)
-		testutil.AllowingUnsafeQuorum()(second)
+		fixture.InOrganisation("example.org", other, nil)(second)
+		fixture.AllowingUnsafeQuorum()(second)
 		Expect(k8sClient.Create(ctx, second)).To(Succeed())
 		Eventually(condition(ns, "second", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(And(
 			HaveField("Reason", "DuplicateKey"), HaveField("Message", ContainSubstring("validator first"))))
@@ -358,8 +359,8 @@ var _ = Describe("StellarNode reconciler", func() {
 	})
 
 	It("runs Horizon and Soroban RPC as Deployments with their own images", func() {
-		horizon := testutil.Horizon(ns, "horizon")
-		rpc := testutil.SorobanRPC(ns, "rpc")
+		horizon := fixture.Horizon(ns, "horizon")
+		rpc := fixture.SorobanRPC(ns, "rpc")
 		Expect(k8sClient.Create(ctx, horizon)).To(Succeed())
 		Expect(k8sClient.Create(ctx, rpc)).To(Succeed())
 

@@ -25,6 +25,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/readiness"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 	"github.com/stellar-k8s/stellar-operator/internal/votes"
 )
 
@@ -108,7 +109,7 @@ var _ = Describe("Core status from the validators' agents", func() {
 		ns, err := testutil.NewNamespace(ctx, k8sClient, "core")
 		Expect(err).NotTo(HaveOccurred())
 		for _, n := range []string{"v1", "v2", "silent"} {
-			Expect(k8sClient.Create(ctx, testutil.Validator(ns, n))).To(Succeed())
+			Expect(k8sClient.Create(ctx, fixture.Validator(ns, n))).To(Succeed())
 		}
 		a1, a2 := startFakeAgent("Synced!", 100), startFakeAgent("Synced!", 101)
 		podServedBy(ns, "v1", a1.Server)
@@ -147,7 +148,7 @@ var _ = Describe("Core status from the validators' agents", func() {
 	It("never dials a pod IP outside loopback when told so: the dial is refused before it leaves", func() {
 		ns, err := testutil.NewNamespace(ctx, k8sClient, "core")
 		Expect(err).NotTo(HaveOccurred())
-		Expect(k8sClient.Create(ctx, testutil.Validator(ns, "elsewhere"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Validator(ns, "elsewhere"))).To(Succeed())
 		sts := &appsv1.StatefulSet{}
 		Eventually(func() error { return k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "elsewhere"}, sts) }).Should(Succeed())
 		pod := testutil.PodFor(sts)
@@ -165,7 +166,7 @@ var _ = Describe("Core status from the validators' agents", func() {
 	It("shows the vote the agent keeps armed, and the ledger's fee, reserve and size", func() {
 		ns, err := testutil.NewNamespace(ctx, k8sClient, "core")
 		Expect(err).NotTo(HaveOccurred())
-		Expect(k8sClient.Create(ctx, testutil.Validator(ns, "voter"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Validator(ns, "voter"))).To(Succeed())
 		a := startFakeAgent("Synced!", 100)
 		confirmed := testNow
 		a.set(func(s *agent.Status) {
@@ -259,8 +260,8 @@ var _ = Describe("Health of Horizon and Soroban RPC", func() {
 			_, _ = fmt.Fprint(w, `{"jsonrpc":"2.0","id":1,"result":{"status":"healthy","latestLedger":51034,"oldestLedger":50000,"ledgerRetentionWindow":17280}}`)
 		}))
 		DeferCleanup(rpc.Close)
-		Expect(k8sClient.Create(ctx, testutil.Horizon(ns, "horizon"))).To(Succeed())
-		Expect(k8sClient.Create(ctx, testutil.SorobanRPC(ns, "rpc"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Horizon(ns, "horizon"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.SorobanRPC(ns, "rpc"))).To(Succeed())
 		apiPodServedBy(ns, "horizon", horizon)
 		apiPodServedBy(ns, "rpc", rpc)
 

@@ -22,6 +22,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 )
 
 const (
@@ -128,8 +129,8 @@ var _ = Describe("PeerDiscovery", func() {
 
 	It("publishes three validators within a second of the last pod becoming Ready", func() {
 		sim := startSimulator(ns, 300*time.Millisecond)
-		create(testutil.Validator(ns, "v1"), testutil.Validator(ns, "v2"),
-			testutil.Validator(ns, "v3"))
+		create(fixture.Validator(ns, "v1"), fixture.Validator(ns, "v2"),
+			fixture.Validator(ns, "v3"))
 
 		var seen time.Time
 		Eventually(func(g Gomega) {
@@ -176,12 +177,12 @@ var _ = Describe("PeerDiscovery", func() {
 	It("leaves out suspended, unready, other-network, Horizon and Soroban RPC nodes", func() {
 		sim := startSimulator(ns, 0)
 		sim.holdDown("unready", true)
-		suspended := testutil.Validator(ns, "suspended")
+		suspended := fixture.Validator(ns, "suspended")
 		suspended.Spec.Suspended = true
-		create(testutil.Validator(ns, "a"), testutil.Validator(ns, "b"),
-			testutil.Validator(ns, "unready"), suspended,
-			testutil.Validator(ns, "main", testutil.OnNetwork(stellarv1alpha1.NetworkMainnet)),
-			testutil.Horizon(ns, "horizon"), testutil.SorobanRPC(ns, "rpc"))
+		create(fixture.Validator(ns, "a"), fixture.Validator(ns, "b"),
+			fixture.Validator(ns, "unready"), suspended,
+			fixture.Validator(ns, "main", fixture.OnNetwork(stellarv1alpha1.NetworkMainnet)),
+			fixture.Horizon(ns, "horizon"), fixture.SorobanRPC(ns, "rpc"))
 
 		Eventually(func(g Gomega) {
 			g.Expect(knownPeers(ns)(g)).To(HaveLen(3)) // a, b and main: Ready validators
@@ -206,15 +207,15 @@ var _ = Describe("PeerDiscovery", func() {
 
 	It("restarts the first three validators exactly once each, one at a time, when a fourth joins", func() {
 		sim := startSimulator(ns, 400*time.Millisecond)
-		create(testutil.Validator(ns, "v1"), testutil.Validator(ns, "v2"),
-			testutil.Validator(ns, "v3"))
+		create(fixture.Validator(ns, "v1"), fixture.Validator(ns, "v2"),
+			fixture.Validator(ns, "v3"))
 		settled(ns, sim, 3)
 		before := map[string]string{}
 		for _, n := range []string{"v1", "v2", "v3"} {
 			before[n] = templateAnnotations(ns, n)[peers.AnnotationMembership]
 		}
 
-		create(testutil.Validator(ns, "v4"))
+		create(fixture.Validator(ns, "v4"))
 		Eventually(sim.restartCounts, timeout, interval).Should(Equal(map[string]int{"v1": 1, "v2": 1, "v3": 1}))
 		settled(ns, sim, 4)
 		Consistently(sim.restartCounts, 2*time.Second, interval).Should(BeEmpty(), "nothing restarts once the wave is done")
@@ -242,10 +243,10 @@ var _ = Describe("PeerDiscovery", func() {
 
 	It("never has two validators of a network restarting at once", func() {
 		sim := startSimulator(ns, 600*time.Millisecond)
-		create(testutil.Validator(ns, "p1"), testutil.Validator(ns, "p2"),
-			testutil.Validator(ns, "p3"))
+		create(fixture.Validator(ns, "p1"), fixture.Validator(ns, "p2"),
+			fixture.Validator(ns, "p3"))
 		settled(ns, sim, 3)
-		create(testutil.Validator(ns, "p4"))
+		create(fixture.Validator(ns, "p4"))
 		Eventually(sim.restartCounts, timeout, interval).Should(HaveLen(3))
 		settled(ns, sim, 4)
 		Expect(sim.mostDownAtOnce()).To(BeNumerically("<=", 1))
@@ -253,8 +254,8 @@ var _ = Describe("PeerDiscovery", func() {
 
 	It("updates KNOWN_PEERS for an IP-only change and restarts nothing", func() {
 		sim := startSimulator(ns, 100*time.Millisecond)
-		create(testutil.Validator(ns, "x1"), testutil.Validator(ns, "x2"),
-			testutil.Validator(ns, "x3"))
+		create(fixture.Validator(ns, "x1"), fixture.Validator(ns, "x2"),
+			fixture.Validator(ns, "x3"))
 		settled(ns, sim, 3)
 		old := knownPeers(ns)(Default)
 		annotations := templateAnnotations(ns, "x1")
@@ -274,7 +275,7 @@ var _ = Describe("PeerDiscovery", func() {
 
 	It("restores a deleted or hand-edited stellar-peers ConfigMap", func() {
 		sim := startSimulator(ns, 0)
-		create(testutil.Validator(ns, "r1"), testutil.Validator(ns, "r2"))
+		create(fixture.Validator(ns, "r1"), fixture.Validator(ns, "r2"))
 		settled(ns, sim, 2)
 		want := peersConfigMap(ns)(Default).Data
 
@@ -291,11 +292,11 @@ var _ = Describe("PeerDiscovery", func() {
 
 	It("never restarts a validator whose restartPolicy is None", func() {
 		sim := startSimulator(ns, 100*time.Millisecond)
-		quiet := testutil.Validator(ns, "quiet")
+		quiet := fixture.Validator(ns, "quiet")
 		quiet.Spec.ValidatorConfig.PeerDiscovery.RestartPolicy = stellarv1alpha1.PeerRestartNone
-		create(quiet, testutil.Validator(ns, "loud"))
+		create(quiet, fixture.Validator(ns, "loud"))
 		settled(ns, sim, 2)
-		create(testutil.Validator(ns, "late"))
+		create(fixture.Validator(ns, "late"))
 		Eventually(sim.restartCounts, timeout, interval).Should(Equal(map[string]int{"loud": 1}))
 		settled(ns, sim, 3)
 		Consistently(sim.restartCounts, time.Second, interval).Should(BeEmpty())
@@ -304,20 +305,20 @@ var _ = Describe("PeerDiscovery", func() {
 
 	It("removes a suspended validator and restarts the others once for it", func() {
 		sim := startSimulator(ns, 100*time.Millisecond)
-		create(testutil.Validator(ns, "s1"), testutil.Validator(ns, "s2"),
-			testutil.Validator(ns, "s3"))
+		create(fixture.Validator(ns, "s1"), fixture.Validator(ns, "s2"),
+			fixture.Validator(ns, "s3"))
 		settled(ns, sim, 3)
 		Expect(testutil.UpdateNode(ctx, k8sClient, ns, "s3", func(n *stellarv1alpha1.StellarNode) { n.Spec.Suspended = true })).To(Succeed())
 		Eventually(func(g Gomega) []peers.Peer { return document(g, ns).Peers }, timeout, interval).Should(HaveLen(2))
 		Eventually(sim.restartCounts, timeout, interval).Should(Equal(map[string]int{"s1": 1, "s2": 1}))
 
-		Expect(k8sClient.Delete(ctx, testutil.Validator(ns, "s3"))).To(Succeed())
+		Expect(k8sClient.Delete(ctx, fixture.Validator(ns, "s3"))).To(Succeed())
 		Consistently(sim.restartCounts, 2*time.Second, interval).Should(Equal(map[string]int{"s1": 1, "s2": 1}))
 	})
 
 	It("reads only from the cache: a pass sends no GET or LIST to the API server", func() {
 		sim := startSimulator(ns, 0)
-		create(testutil.Validator(ns, "c1"), testutil.Validator(ns, "c2"))
+		create(fixture.Validator(ns, "c1"), fixture.Validator(ns, "c2"))
 		settled(ns, sim, 2)
 		requests.Reset()
 		for range 20 {
@@ -331,7 +332,7 @@ var _ = Describe("PeerDiscovery", func() {
 		sim := startSimulator(ns, 0)
 		names := []string{"b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8"}
 		for _, n := range names {
-			create(testutil.Validator(ns, n))
+			create(fixture.Validator(ns, n))
 		}
 		settled(ns, sim, len(names))
 		before := discovery.Stats()
@@ -359,7 +360,7 @@ var _ = Describe("PeerDiscovery", func() {
 
 	It("serves the current peers on /peers", func() {
 		sim := startSimulator(ns, 0)
-		create(testutil.Validator(ns, "w1"))
+		create(fixture.Validator(ns, "w1"))
 		settled(ns, sim, 1)
 		rec := httptest.NewRecorder()
 		discovery.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/peers", nil))
@@ -379,8 +380,8 @@ var _ = Describe("PeerDiscovery watching some namespaces only", func() {
 	It("sees the validators of its namespaces and none of the others", func() {
 		ns, other := newNamespace(), newNamespace()
 		sim, otherSim := startSimulator(ns, 0), startSimulator(other, 0)
-		quiet := testutil.WithRestartPolicy(stellarv1alpha1.PeerRestartNone)
-		create(testutil.Validator(ns, "n1", quiet), testutil.Validator(ns, "n2", quiet), testutil.Validator(other, "o1", quiet))
+		quiet := fixture.WithRestartPolicy(stellarv1alpha1.PeerRestartNone)
+		create(fixture.Validator(ns, "n1", quiet), fixture.Validator(ns, "n2", quiet), fixture.Validator(other, "o1", quiet))
 		settled(ns, sim, 2)
 		settled(other, otherSim, 1)
 
@@ -417,7 +418,7 @@ var _ = Describe("PeerDiscovery under leader election", func() {
 
 		ns := newNamespace()
 		sim := startSimulator(ns, 0)
-		create(testutil.Validator(ns, "f1"))
+		create(fixture.Validator(ns, "f1"))
 		settled(ns, sim, 1) // the leader of this suite publishes
 
 		Consistently(func() map[string]int { return writes.Writes() }, 2*time.Second, 100*time.Millisecond).Should(BeEmpty())

@@ -20,6 +20,7 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 )
 
 // The operator as it ships (reconciler, discovery and their one planner) against the pod simulator,
@@ -64,7 +65,7 @@ var _ = Describe("Rollouts of validator changes", func() {
 		func(change func(*stellarv1alpha1.StellarNode), replaced func(*appsv1.StatefulSet) bool) {
 			sim := startSimulator(ns, 500*time.Millisecond)
 			for _, n := range four {
-				create(testutil.Validator(ns, n))
+				create(fixture.Validator(ns, n))
 			}
 			settled(ns, sim, 4)
 
@@ -107,10 +108,10 @@ var _ = Describe("Rollouts of validator changes", func() {
 		testnet := []string{"t1", "t2"}
 		mainnet := []string{"c1", "c2"}
 		for _, n := range testnet {
-			create(testutil.Validator(ns, n))
+			create(fixture.Validator(ns, n))
 		}
 		for _, n := range mainnet {
-			create(testutil.Validator(ns, n, testutil.OnNetwork(stellarv1alpha1.NetworkMainnet)))
+			create(fixture.Validator(ns, n, fixture.OnNetwork(stellarv1alpha1.NetworkMainnet)))
 		}
 		settled(ns, sim, 4)
 
@@ -138,13 +139,13 @@ var _ = Describe("Rollouts of validator changes", func() {
 			g.Expect(st.Rollout).NotTo(BeNil())
 			g.Expect(st.Rollout.WaitingFor).To(Equal([]string{first}))
 			g.Expect(st.Rollout.Changes).To(ContainElement(
-				"container stellar-core image stellar/stellar-core:"+testutil.DefaultVersion+" -> stellar/stellar-core:22.3.0"), "what it waits to change")
+				"container stellar-core image stellar/stellar-core:"+fixture.DefaultVersion+" -> stellar/stellar-core:22.3.0"), "what it waits to change")
 			c := meta.FindStatusCondition(st.Conditions, stellarv1alpha1.ConditionProgressing)
 			g.Expect(c).NotTo(BeNil())
 			g.Expect(c.Reason).To(Equal(stellarv1alpha1.ReasonWaitingForTurn))
 			g.Expect(c.Message).To(ContainSubstring(first))
 		}, timeout, interval).Should(Succeed())
-		Expect(image(second)(Default)).To(Equal("stellar/stellar-core:"+testutil.DefaultVersion), "no turn, no new template")
+		Expect(image(second)(Default)).To(Equal("stellar/stellar-core:"+fixture.DefaultVersion), "no turn, no new template")
 
 		By("past the threshold the waiting validator is Degraded, naming its blocker")
 		Eventually(condition(second, stellarv1alpha1.ConditionDegraded), timeout, interval).Should(And(
@@ -165,7 +166,7 @@ var _ = Describe("Rollouts of validator changes", func() {
 		sim := startSimulator(ns, 200*time.Millisecond)
 		three := []string{"d1", "d2", "d3"}
 		for _, n := range three {
-			create(testutil.Validator(ns, n))
+			create(fixture.Validator(ns, n))
 		}
 		settled(ns, sim, 3)
 		for _, n := range three {
@@ -189,7 +190,7 @@ var _ = Describe("Rollouts of validator changes", func() {
 
 	It("lets a change through at once with rolloutPolicy Immediate", func() {
 		sim := startSimulator(ns, 200*time.Millisecond)
-		create(testutil.Validator(ns, "i1"), testutil.Validator(ns, "i2"), testutil.Validator(ns, "i3"))
+		create(fixture.Validator(ns, "i1"), fixture.Validator(ns, "i2"), fixture.Validator(ns, "i3"))
 		settled(ns, sim, 3)
 		sim.holdDown("i1", true)
 		updateAll(newVersion, "i1")
@@ -208,9 +209,9 @@ var _ = Describe("Rollouts of validator changes", func() {
 		sim := startSimulator(ns, 200*time.Millisecond)
 		three := []string{"e1", "e2", "e3"}
 		for _, n := range three {
-			create(testutil.Validator(ns, n))
+			create(fixture.Validator(ns, n))
 		}
-		create(testutil.Validator(ns, "other", testutil.OnNetwork(stellarv1alpha1.NetworkMainnet)))
+		create(fixture.Validator(ns, "other", fixture.OnNetwork(stellarv1alpha1.NetworkMainnet)))
 		settled(ns, sim, 4)
 
 		id := node("e1")(Default).NetworkID()

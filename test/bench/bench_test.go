@@ -37,6 +37,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 )
 
 var (
@@ -257,7 +258,7 @@ func createValidators(t *testing.T, c client.Client, ns string, n int) []string 
 
 func createValidator(ctx context.Context, c client.Client, ns string, i int, network peers.SetHash) (string, error) {
 	name := fmt.Sprintf("v%04d", i)
-	node := testutil.Validator(ns, name)
+	node := fixture.Validator(ns, name)
 	if err := c.Create(ctx, node); err != nil {
 		return "", err
 	}

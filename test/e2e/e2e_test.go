@@ -25,6 +25,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/renderconfig"
 	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 )
 
 const (
@@ -41,7 +42,7 @@ func createValidators(ns string, names ...string) {
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: n + "-seed"},
 			StringData: map[string]string{"STELLAR_CORE_SEED": testSeed},
 		})).To(Succeed())
-		ExpectWithOffset(1, k8sClient.Create(ctx, testutil.Validator(ns, n))).To(Succeed())
+		ExpectWithOffset(1, k8sClient.Create(ctx, fixture.Validator(ns, n))).To(Succeed())
 	}
 }
 
@@ -168,8 +169,8 @@ var _ = Describe("Peer discovery on a simulated cluster", Ordered, func() {
 	It("brings three validators up, each configured with the two others and not itself", func() {
 		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "horizon-db"},
 			StringData: map[string]string{"DATABASE_URL": "postgres://h@db/h"}})).To(Succeed())
-		Expect(k8sClient.Create(ctx, testutil.Horizon(ns, "horizon"))).To(Succeed())
-		Expect(k8sClient.Create(ctx, testutil.SorobanRPC(ns, "rpc"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.Horizon(ns, "horizon"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.SorobanRPC(ns, "rpc"))).To(Succeed())
 		createValidators(ns, "v1", "v2", "v3")
 		settledWith(ns, "v1", "v2", "v3")
 
@@ -226,7 +227,7 @@ var _ = Describe("Peer discovery on a simulated cluster", Ordered, func() {
 		Expect(testutil.UpdateNode(ctx, k8sClient, ns, "v5", func(n *stellarv1alpha1.StellarNode) { n.Spec.Suspended = true })).To(Succeed())
 		Eventually(func(g Gomega) []peers.Peer { doc := peerDocument(g, ns); return doc.Peers }, wait, poll).Should(HaveLen(4))
 		settledWith(ns, "v1", "v2", "v3", "v4")
-		Expect(k8sClient.Delete(ctx, testutil.Validator(ns, "v5"))).To(Succeed())
+		Expect(k8sClient.Delete(ctx, fixture.Validator(ns, "v5"))).To(Succeed())
 		Consistently(func(g Gomega) []string { doc := peerDocument(g, ns); return readyNames(doc) }, 5*time.Second, poll).
 			Should(ConsistOf("v1", "v2", "v3", "v4"))
 		for name, n := range tracker.restartCounts() {
