@@ -70,8 +70,9 @@ func (r *NetworkUpgradeReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err := r.List(ctx, &upgrades, client.InNamespace(ns)); err != nil {
 		return ctrl.Result{}, err
 	}
+	// Read only: the plan copies what it keeps of them.
 	var nodes stellarv1alpha1.StellarNodeList
-	if err := r.List(ctx, &nodes, client.InNamespace(ns)); err != nil {
+	if err := r.List(ctx, &nodes, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, err
 	}
 	plan := votes.Make(upgrades.Items, nodes.Items, now)

@@ -26,8 +26,9 @@ type StellarTOMLReconciler struct {
 }
 
 func (r *StellarTOMLReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	// Read only: the fragments copy the strings they need.
 	var list stellarv1alpha1.StellarNodeList
-	if err := r.List(ctx, &list, client.InNamespace(req.Namespace)); err != nil {
+	if err := r.List(ctx, &list, client.InNamespace(req.Namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, err
 	}
 	nodes := make([]*stellarv1alpha1.StellarNode, len(list.Items))

@@ -131,7 +131,8 @@ func judge(u *stellarv1alpha1.StellarNetworkUpgrade, voters []voter, held map[st
 	for _, v := range voters {
 		vv := stellarv1alpha1.ValidatorVote{Name: v.node.Name, ReleaseLine: v.profile.Line}
 		if core := v.node.Status.Core; core != nil && core.Vote != nil && core.Vote.Vote == key {
-			vv.Armed, vv.ConfirmedAt, vv.LastError = core.Vote.Armed, core.Vote.ConfirmedAt, core.Vote.Error
+			// Copied: the nodes may be the cache's own objects.
+			vv.Armed, vv.ConfirmedAt, vv.LastError = core.Vote.Armed, core.Vote.ConfirmedAt.DeepCopy(), core.Vote.Error
 		}
 		verdict.Voters = append(verdict.Voters, vv)
 	}
