@@ -20,6 +20,7 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peerdiscovery"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
@@ -395,6 +396,40 @@ var _ = Describe("PeerDiscovery watching some namespaces only", func() {
 			g.Expect(report.Namespaces).NotTo(HaveKey(other))
 			g.Expect(report.Namespaces[ns].Peers).To(ConsistOf(HaveField("Name", "n1"), HaveField("Name", "n2")))
 		}, timeout, interval).Should(Succeed())
+	})
+})
+
+var _ = Describe("PeerDiscovery with its cache behind the API server", func() {
+	It("writes nothing, and does not fail, when the ConfigMap it would create already holds the peers", func() {
+		// Another namespace is watched, so this operator's own passes never touch ns: the only write
+		// attempted in ns is the one below, made as if the cache had not yet seen the ConfigMap.
+		ns, watched := newNamespace(), newNamespace()
+		c := testutil.TestConfig()
+		c.Namespaces = []string{watched}
+		behind := startOperator(&testutil.RequestCounter{}, c).Discovery
+
+		list := []peers.Peer{{Name: "v1", Network: "testnet", NetworkID: "n", PodName: "v1-0", PodIP: "10.0.0.1", Port: 11625,
+			DNSName: "v1-0.v1." + ns + ".svc.cluster.local"}}
+		data, err := peers.ConfigMapData(list)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(k8sClient.Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: peers.ConfigMapName, Namespace: ns, Labels: map[string]string{
+				resources.LabelName: peers.ConfigMapName, resources.LabelComponent: "peer-discovery",
+				resources.LabelManagedBy: resources.ManagedBy}},
+			Data: data,
+		})).To(Succeed())
+		before := peersConfigMap(ns)(Default).ResourceVersion
+
+		changed, err := behind.PublishIfChanged(ctx, ns, list, nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(changed).To(BeFalse())
+		Expect(peersConfigMap(ns)(Default).ResourceVersion).To(Equal(before))
+
+		// What it found is now what it published: the same peers again write nothing, even from a
+		// cache that has caught up.
+		changed, err = behind.PublishIfChanged(ctx, ns, list, peersConfigMap(ns)(Default))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(changed).To(BeFalse())
 	})
 })
 

@@ -145,50 +145,53 @@ func (d *PeerDiscovery) publishIfChanged(ctx context.Context, ns string, list []
 	if seen && existing != nil && existing.ResourceVersion == last.resourceVersion && slices.Equal(last.peers, list) {
 		return false, nil
 	}
-	written, err := d.publish(ctx, ns, list, existing, now)
+	current, wrote, err := d.publish(ctx, ns, list, existing, now)
 	if err != nil {
 		return false, err
-	}
-	current := existing
-	if written != nil {
-		current = written
 	}
 	d.mu.Lock()
 	d.published[ns] = published{peers: list, resourceVersion: current.ResourceVersion}
 	d.mu.Unlock()
-	return written != nil, nil
+	return wrote, nil
 }
 
 // publish writes the namespace's stellar-peers ConfigMap when its content differs from what is there,
 // which also repairs a ConfigMap deleted or edited by hand. It compares with the cache; only when a
 // write finds the cache behind does it read the ConfigMap from the API server and try once more.
-func (d *PeerDiscovery) publish(ctx context.Context, ns string, list []peers.Peer, existing *corev1.ConfigMap, now time.Time) (*corev1.ConfigMap, error) {
+// It returns the ConfigMap as the API server now has it and whether this call wrote it.
+func (d *PeerDiscovery) publish(ctx context.Context, ns string, list []peers.Peer, existing *corev1.ConfigMap, now time.Time) (*corev1.ConfigMap, bool, error) {
 	data, err := peers.ConfigMapData(list)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	current := existing
 	written, err := d.writeConfigMap(ctx, ns, data, len(list), existing, now)
 	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
-		fresh := &corev1.ConfigMap{}
-		if err := d.apiReader.Get(ctx, client.ObjectKey{Namespace: ns, Name: peers.ConfigMapName}, fresh); err != nil {
-			return nil, fmt.Errorf("read %s after a conflict: %w", peers.ConfigMapName, err)
+		// The cache was behind: the ConfigMap read here may already hold these peers, and then
+		// nothing is written and it is what was published.
+		current = &corev1.ConfigMap{}
+		if err := d.apiReader.Get(ctx, client.ObjectKey{Namespace: ns, Name: peers.ConfigMapName}, current); err != nil {
+			return nil, false, fmt.Errorf("read %s after a conflict: %w", peers.ConfigMapName, err)
 		}
-		written, err = d.writeConfigMap(ctx, ns, data, len(list), fresh, now)
+		written, err = d.writeConfigMap(ctx, ns, data, len(list), current, now)
 	}
-	if err != nil || written == nil {
-		return nil, err
+	if err != nil {
+		return nil, false, err
+	}
+	if written == nil {
+		return current, false, nil
 	}
 	configMapUpdatesTotal.WithLabelValues(ns).Inc()
 	var before []peers.Peer
-	if existing != nil {
-		if doc, err := peers.ParseDocument([]byte(existing.Data[peers.KeyPeersJSON])); err == nil {
+	if current != nil {
+		if doc, err := peers.ParseDocument([]byte(current.Data[peers.KeyPeersJSON])); err == nil {
 			before = doc.Peers
 		}
 	}
 	diff := DiffPeers(before, list)
 	d.log.Info("published peers", "namespace", ns, "validators", len(list), "ready", written.Annotations[peers.AnnotationPeerCount],
 		"joined", diff.Added, "left", diff.Removed, "readdressed", diff.Readdressed)
-	return written, nil
+	return written, true, nil
 }
 
 // writeConfigMap creates or updates the ConfigMap unless it already holds data. It returns the
