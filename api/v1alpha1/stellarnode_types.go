@@ -601,6 +601,15 @@ type StellarNodeStatus struct {
 	// +optional
 	Peers int32 `json:"peers,omitempty"`
 
+	// RemoteClusters are the other clusters the operator reads validators from, with how many of this
+	// validator's network each has. A stale one did not answer its last read: its last known members
+	// are kept, never dropped, and every rollout of the network waits for it.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	RemoteClusters []RemoteClusterStatus `json:"remoteClusters,omitempty"`
+
 	// ReleaseLine is the stellar-core release line whose rules the validator's configuration follows,
 	// such as "v27.1"; ReleaseLineNote says why it is not the version's own line, when it is not.
 	// +optional
@@ -623,6 +632,22 @@ type StellarNodeStatus struct {
 	// Rollout is set while a change that replaces the validator's pod waits for its turn.
 	// +optional
 	Rollout *RolloutStatus `json:"rollout,omitempty"`
+}
+
+// RemoteClusterStatus is one other cluster as the validator's network sees it.
+type RemoteClusterStatus struct {
+	// Name is the operator's name for the cluster (its kubeconfig file's name).
+	// +kubebuilder:validation:MaxLength=63
+	Name string `json:"name"`
+	// Members are the validators of this network there.
+	Members int32 `json:"members"`
+	// Stale: its last read failed; Members are the last known.
+	// +optional
+	Stale bool `json:"stale,omitempty"`
+	// Message says why it is stale.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	Message string `json:"message,omitempty"`
 }
 
 // CoreStatus is stellar-core's own state, as the validator's agent last reported it.

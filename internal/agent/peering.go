@@ -58,11 +58,12 @@ func (p *Peering) Round(ctx context.Context, now time.Time) ([]string, error) {
 	peers.Sort(list)
 	var dialled []string
 	for _, m := range list {
-		if m.NetworkID != p.NetworkID || m.Name == p.Self || m.PodIP == "" {
+		host := p.dialHost(m)
+		if host == "" {
 			continue
 		}
 		// By key once known: an inbound connection comes from an ephemeral port, an IP may be reused.
-		if (m.PublicKey != "" && keys[m.PublicKey]) || (m.PublicKey == "" && hosts[m.PodIP]) {
+		if (m.PublicKey != "" && keys[m.PublicKey]) || (m.PublicKey == "" && hosts[host]) {
 			continue
 		}
 		if last, ok := p.lastDial[m.Name]; ok && now.Sub(last) < p.Backoff {
@@ -72,10 +73,25 @@ func (p *Peering) Round(ctx context.Context, now time.Time) ([]string, error) {
 			break
 		}
 		p.lastDial[m.Name] = now
-		if err := p.Admin.Connect(ctx, m.PodIP, m.Port); err != nil {
+		if err := p.Admin.Connect(ctx, host, m.Port); err != nil {
 			return dialled, fmt.Errorf("connect %s: %w", m.Name, err)
 		}
 		dialled = append(dialled, m.Name)
 	}
 	return dialled, nil
+}
+
+// dialHost is where to dial a member of the validator's network: a member of this cluster at its pod
+// IP once Ready, one of another cluster at the address it advertises; "" for itself, another
+// network's, or one not Ready yet.
+func (p *Peering) dialHost(m peers.Peer) string {
+	switch {
+	case m.NetworkID != p.NetworkID:
+		return ""
+	case m.Remote():
+		return m.DNSName
+	case m.Name == p.Self:
+		return ""
+	}
+	return m.PodIP
 }

@@ -83,7 +83,7 @@ var _ = Describe("Examples", func() {
 		checked := 0
 		for f, objs := range manifestsIn(filepath.Join("..", "..", "examples", "*.yaml")) {
 			nodes := validatorsIn(objs)
-			index := peers.NewIndex(nodes)
+			index := peers.NewIndex(nodes, nil)
 			for _, node := range nodes {
 				// Each example's validators are checked with the rules of the release line they name.
 				profile, err := stellarcore.ProfileFor(node.Spec.Version)

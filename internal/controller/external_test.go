@@ -11,12 +11,8 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 )
-
-// Keys of three validators of example.org and one of other.org (valid strkeys, no seed known).
-var orgKeys = []string{"GDKXE2OZMJIPOSLNA6N6F2BVCI3O777I2OOC4BV7VOYUEHYX7RTRYA7Y",
-	"GCUCJTIYXSOXKBSNFGNFWW5MUQ54HKRPGJUTQFJ5RQXZXNOLNXYDHRAP", "GC2V2EFSXN6SQTWVYA5EPJPBWWIMSD2XQNKUOHGEKB535AQE2I6IXV2Z",
-	"GCYKZEUA6S5TU7CSMUEJNH7NGUQKKLHVCFK6W32GCUR6VB324MSCIKNS"}
 
 var _ = Describe("Public peer endpoints and the SEP-1 fragments", func() {
 	var ns string
@@ -87,7 +83,7 @@ var _ = Describe("Public peer endpoints and the SEP-1 fragments", func() {
 	It("publishes each home domain's [[VALIDATORS]], each validator once, and drops a domain with none left", func() {
 		for i, name := range []string{"org-1", "org-2", "org-3"} {
 			n := validator(ns, name)
-			n.Spec.ValidatorConfig.HomeDomain, n.Spec.ValidatorConfig.PublicKey = "example.org", orgKeys[i]
+			n.Spec.ValidatorConfig.HomeDomain, n.Spec.ValidatorConfig.PublicKey = "example.org", fixture.OrgKeys[i]
 			if i == 0 {
 				n.Spec.ValidatorConfig.ExternalPeer = &stellarv1alpha1.ExternalPeer{AdvertisedAddress: "core1.example.org:11625"}
 				n.Spec.ValidatorConfig.History = &stellarv1alpha1.HistorySpec{PublicURL: "https://history.example.org/core1"}
@@ -95,7 +91,7 @@ var _ = Describe("Public peer endpoints and the SEP-1 fragments", func() {
 			Expect(k8sClient.Create(ctx, n)).To(Succeed())
 		}
 		other := validator(ns, "other-1")
-		other.Spec.ValidatorConfig.HomeDomain, other.Spec.ValidatorConfig.PublicKey = "other.org", orgKeys[3]
+		other.Spec.ValidatorConfig.HomeDomain, other.Spec.ValidatorConfig.PublicKey = "other.org", fixture.OrgKeys[3]
 		Expect(k8sClient.Create(ctx, other)).To(Succeed())
 		Expect(k8sClient.Create(ctx, validator(ns, "anonymous"))).To(Succeed())
 
@@ -112,11 +108,11 @@ var _ = Describe("Public peer endpoints and the SEP-1 fragments", func() {
 			}
 		}
 		Eventually(fragment("example.org"), timeout, interval).Should(Equal([]entry{
-			{ALIAS: "org-1", DISPLAY_NAME: "org-1", PUBLIC_KEY: orgKeys[0], HOST: "core1.example.org:11625", HISTORY: "https://history.example.org/core1"},
-			{ALIAS: "org-2", DISPLAY_NAME: "org-2", PUBLIC_KEY: orgKeys[1]},
-			{ALIAS: "org-3", DISPLAY_NAME: "org-3", PUBLIC_KEY: orgKeys[2]},
+			{ALIAS: "org-1", DISPLAY_NAME: "org-1", PUBLIC_KEY: fixture.OrgKeys[0], HOST: "core1.example.org:11625", HISTORY: "https://history.example.org/core1"},
+			{ALIAS: "org-2", DISPLAY_NAME: "org-2", PUBLIC_KEY: fixture.OrgKeys[1]},
+			{ALIAS: "org-3", DISPLAY_NAME: "org-3", PUBLIC_KEY: fixture.OrgKeys[2]},
 		}))
-		Eventually(fragment("other.org"), timeout, interval).Should(ConsistOf(HaveField("PUBLIC_KEY", orgKeys[3])))
+		Eventually(fragment("other.org"), timeout, interval).Should(ConsistOf(HaveField("PUBLIC_KEY", fixture.OrgKeys[3])))
 
 		Expect(k8sClient.Delete(ctx, other)).To(Succeed())
 		Eventually(func() bool {

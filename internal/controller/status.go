@@ -68,6 +68,9 @@ func computeStatus(prev stellarv1alpha1.StellarNodeStatus, generation int64, obs
 		reason := cmp.Or(obs.configReason, stellarv1alpha1.ReasonInvalidConfig)
 		set(stellarv1alpha1.ConditionDegraded, yes, reason, obs.configError.Error())
 		set(stellarv1alpha1.ConditionProgressing, no, reason, "waiting for the spec to be fixed")
+		if obs.externalAddress != "" {
+			st.ExternalAddress = obs.externalAddress
+		}
 		// A validator that runs keeps running its last good configuration: it stays Ready.
 		if !meta.IsStatusConditionTrue(st.Conditions, stellarv1alpha1.ConditionReady) {
 			set(stellarv1alpha1.ConditionReady, no, reason, obs.configError.Error())

@@ -16,12 +16,15 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/remote"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 )
@@ -38,6 +41,8 @@ type StellarNodeReconciler struct {
 	RolloutBlockedAfter time.Duration
 	// Policy is what the administrator allows of images and archive programs.
 	Policy Policy
+	// Remote are the validators of other clusters; nil when there are none.
+	Remote *remote.Clusters
 }
 
 // +kubebuilder:rbac:groups=stellar.org,resources=stellarnodes,verbs=get;list;watch
@@ -100,7 +105,19 @@ func (r *StellarNodeReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 
 // SetupWithManager registers the reconciler and the objects it watches.
 func (r *StellarNodeReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr)
+	if r.Remote != nil {
+		// What another cluster says changes every local validator's quorum: each is checked again.
+		changed := make(chan event.TypedGenericEvent[*stellarv1alpha1.StellarNode], 1)
+		r.Remote.OnChange(func() {
+			select {
+			case changed <- event.TypedGenericEvent[*stellarv1alpha1.StellarNode]{Object: &stellarv1alpha1.StellarNode{}}:
+			default: // one pending is enough: it enqueues every validator
+			}
+		})
+		b = b.WatchesRawSource(source.Channel(changed, handler.TypedEnqueueRequestsFromMapFunc(r.everyValidator)))
+	}
+	return b.
 		For(&stellarv1alpha1.StellarNode{}).
 		Owns(&appsv1.StatefulSet{}).
 		Owns(&appsv1.Deployment{}).
@@ -113,6 +130,21 @@ func (r *StellarNodeReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToNode)).
 		Named("stellarnode").
 		Complete(r)
+}
+
+// everyValidator enqueues every validator the cache holds.
+func (r *StellarNodeReconciler) everyValidator(ctx context.Context, _ *stellarv1alpha1.StellarNode) []reconcile.Request {
+	var all stellarv1alpha1.StellarNodeList
+	if err := r.List(ctx, &all, client.UnsafeDisableDeepCopy); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range all.Items {
+		if all.Items[i].IsValidator() {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&all.Items[i])})
+		}
+	}
+	return out
 }
 
 func podToNode(_ context.Context, obj client.Object) []reconcile.Request {

@@ -47,7 +47,7 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 	if err != nil {
 		return observed{}, err
 	}
-	index := peers.NewIndex(nodes)
+	index := peers.NewIndex(nodes, r.Remote.Peers())
 	if older := index.DuplicateKeyOf(node); older != "" {
 		return observed{configReason: stellarv1alpha1.ReasonDuplicateKey, configError: fmt.Errorf(
 			"validator %s of the same network already has publicKey %s...: one key on two pods is one node twice; "+
@@ -59,7 +59,9 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 				"give this validator an archive of its own (spec.validatorConfig.history.objectStorage)", older)}, nil
 	}
 	if err := r.checkConfig(node, profile, base, index); err != nil {
-		return observed{configError: err, configReason: err.Rule()}, nil
+		// The advertised address is shown all the same: validators of other clusters find this one by
+		// it, and its quorum may be complete only once they have.
+		return observed{configError: err, configReason: err.Rule(), externalAddress: resources.ExternalAddress(node, nil)}, nil
 	}
 	desired := resources.ValidatorStatefulSet(node, base, r.Options)
 	turn, waiting, err := r.turnFor(ctx, node, nodes, desired)
@@ -146,6 +148,8 @@ func (r *StellarNodeReconciler) checkConfig(node *stellarv1alpha1.StellarNode, p
 		for _, member := range nw.Nodes {
 			doc.Peers = append(doc.Peers, resources.PeerOf(member, r.Options.ClusterDomain))
 		}
+		// Members of other clusters too: a quorum they change is checked here before any pod has it.
+		doc.Peers = append(doc.Peers, nw.Remote...)
 	}
 	in := stellarcore.RenderInput{
 		Profile: profile, NodeName: node.Name, NetworkID: node.NetworkID(), Discovered: doc, QuorumFromPeers: node.QuorumFromCluster(),

@@ -41,6 +41,10 @@ type Config struct {
 	// demos); OnRefusedDial is told of each, and fails the run (cmd/main exits, test harnesses fail).
 	LoopbackOnlyDials bool
 	OnRefusedDial     func(address string)
+	// RemoteClustersDir holds a kubeconfig file per other cluster whose validators join the local
+	// networks they share; empty: none. RemoteReadInterval is how often each is read.
+	RemoteClustersDir  string
+	RemoteReadInterval time.Duration
 }
 
 // ParseConfig reads the flags in args, each falling back to its environment variable through getenv.
@@ -89,6 +93,11 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.BoolVar(&c.LoopbackOnlyDials, "loopback-only-dials", env.boolean("LOOPBACK_ONLY_DIALS"),
 		"refuse, and exit on, any connection of the operator's own to an address outside 127.0.0.0/8 and ::1 "+
 			"(validators' agents, Horizon, Soroban RPC): for tests and demos on a simulated cluster")
+	fs.StringVar(&c.RemoteClustersDir, "remote-clusters-dir", env.str("REMOTE_CLUSTERS_DIR", ""),
+		"directory of kubeconfig files, one per other cluster (the file's name is the cluster's name), whose validators "+
+			"join the networks they share with this one; read-only access to StellarNodes there is enough; empty: none")
+	fs.DurationVar(&c.RemoteReadInterval, "remote-read-interval", env.duration("REMOTE_READ_INTERVAL", 30*time.Second),
+		"how often each remote cluster's StellarNodes are read")
 	fs.StringVar(&c.LogLevel, "log-level", env.str("LOG_LEVEL", "info"), "log level: debug, info or error")
 	fs.StringVar(&c.LogFormat, "log-format", env.str("LOG_FORMAT", "json"), "log format: json or console")
 	if err := fs.Parse(args); err != nil {
@@ -99,6 +108,9 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	if c.CoreStatusInterval < 0 {
 		return Config{}, fmt.Errorf("--core-status-interval must be 0 (off) or positive, got %s", c.CoreStatusInterval)
+	}
+	if c.RemoteReadInterval <= 0 {
+		return Config{}, fmt.Errorf("--remote-read-interval must be positive, got %s", c.RemoteReadInterval)
 	}
 	if c.DiscoveryInterval <= 0 {
 		return Config{}, fmt.Errorf("--peer-discovery-interval must be positive, got %s", c.DiscoveryInterval)

@@ -34,6 +34,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/corestatus"
 	"github.com/stellar-k8s/stellar-operator/internal/netguard"
 	"github.com/stellar-k8s/stellar-operator/internal/peerdiscovery"
+	"github.com/stellar-k8s/stellar-operator/internal/remote"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 )
@@ -84,7 +85,23 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)
 	}
+	var clusters *remote.Clusters
+	if c.RemoteClustersDir != "" {
+		rc := remote.Config{Dir: c.RemoteClustersDir, Interval: c.RemoteReadInterval}
+		if c.LoopbackOnlyDials {
+			rc.Dial = netguard.LoopbackOnly((&net.Dialer{Timeout: 2 * time.Second}).DialContext, c.OnRefusedDial)
+		}
+		if clusters, err = remote.Load(rc, mgr.GetScheme(), mgr.GetLogger()); err != nil {
+			return nil, err
+		}
+		if err := mgr.Add(clusters); err != nil {
+			return nil, fmt.Errorf("add remote clusters: %w", err)
+		}
+	}
 	planner := rollout.NewPlanner()
+	if clusters != nil {
+		planner.WithRemote(clusters.RolloutMembers)
+	}
 	if err := (&controller.StellarNodeReconciler{
 		Client:   mgr.GetClient(),
 		Scheme:   mgr.GetScheme(),
@@ -94,6 +111,7 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 		Planner:             planner,
 		RolloutBlockedAfter: c.RolloutBlockedAfter,
 		Policy:              controller.Policy{ImageRegistries: c.AllowedImageRegistries, ArchivePrograms: c.AllowedArchivePrograms},
+		Remote:              clusters,
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up reconciler: %w", err)
 	}
@@ -105,9 +123,14 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 	if err := (&controller.StellarTOMLReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up stellar.toml fragments: %w", err)
 	}
-	discovery := peerdiscovery.New(mgr, peerdiscovery.Config{Interval: c.DiscoveryInterval, ClusterDomain: c.ClusterDomain, Planner: planner})
+	discovery := peerdiscovery.New(mgr, peerdiscovery.Config{Interval: c.DiscoveryInterval, ClusterDomain: c.ClusterDomain, Planner: planner,
+		Remote: clusters})
 	if err := mgr.Add(discovery); err != nil {
 		return nil, fmt.Errorf("add peer discovery: %w", err)
+	}
+	if clusters != nil {
+		// What another cluster says changes the local networks: a pass publishes and paces it.
+		clusters.OnChange(discovery.Trigger)
 	}
 	var poller *corestatus.Poller
 	if c.CoreStatusInterval > 0 {

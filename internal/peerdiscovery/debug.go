@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/remote"
 )
 
 // NamespaceReport is what /peers shows of one namespace.
@@ -22,6 +23,8 @@ type NamespaceReport struct {
 type PeersReport struct {
 	LastPass   *time.Time                 `json:"lastPass,omitempty"`
 	Namespaces map[string]NamespaceReport `json:"namespaces"`
+	// RemoteClusters are the other clusters read, with their members (stale ones: the last known).
+	RemoteClusters []remote.Cluster `json:"remoteClusters,omitempty"`
 }
 
 // reportStore keeps the latest report for the HTTP handler.
@@ -30,7 +33,7 @@ type reportStore struct {
 	report PeersReport
 }
 
-func (s *reportStore) update(at time.Time, namespaces map[string]NamespaceReport) {
+func (s *reportStore) update(at time.Time, namespaces map[string]NamespaceReport, clusters []remote.Cluster) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for ns, r := range namespaces {
@@ -39,13 +42,13 @@ func (s *reportStore) update(at time.Time, namespaces map[string]NamespaceReport
 		}
 		namespaces[ns] = r
 	}
-	s.report = PeersReport{LastPass: &at, Namespaces: namespaces}
+	s.report = PeersReport{LastPass: &at, Namespaces: namespaces, RemoteClusters: clusters}
 }
 
 func (s *reportStore) snapshot() PeersReport {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := PeersReport{LastPass: s.report.LastPass, Namespaces: map[string]NamespaceReport{}}
+	out := PeersReport{LastPass: s.report.LastPass, Namespaces: map[string]NamespaceReport{}, RemoteClusters: s.report.RemoteClusters}
 	for ns, r := range s.report.Namespaces {
 		r.Peers = slices.Clone(r.Peers)
 		out.Namespaces[ns] = r

@@ -23,6 +23,7 @@ import (
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/remote"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 )
 
@@ -40,6 +41,9 @@ type Config struct {
 	// Planner grants membership restarts their turns; the reconciler asks the same one. Nil gives
 	// discovery a planner of its own.
 	Planner *rollout.Planner
+	// Remote are the validators of other clusters, members of the local networks they share; nil
+	// when there are none.
+	Remote *remote.Clusters
 }
 
 // +kubebuilder:rbac:groups=stellar.org,resources=stellarnodes,verbs=get;list;watch

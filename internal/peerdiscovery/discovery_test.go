@@ -96,7 +96,7 @@ func settled(ns string, sim *simulator, validators int) {
 			g.Expect(s.Status.ReadyReplicas).To(Equal(*s.Spec.Replicas))
 		}
 	}, timeout, interval).Should(Succeed())
-	sim.resetCounts()
+	sim.ResetCounts()
 }
 
 // targetHash is the membership discovery computes for a validator from the live StellarNodes.
@@ -107,7 +107,7 @@ func targetHash(ns, name string) string {
 	for i := range list.Items {
 		nodes[i] = &list.Items[i]
 	}
-	for _, nw := range peerdiscovery.BuildView(peers.NewIndex(nodes), peerdiscovery.Lookup{}, "cluster.local").Networks {
+	for _, nw := range peerdiscovery.BuildView(peers.NewIndex(nodes, nil), peerdiscovery.Lookup{}, "cluster.local").Networks {
 		for _, s := range nw.States {
 			if s.Name == name {
 				return s.TargetHash
@@ -138,7 +138,7 @@ var _ = Describe("PeerDiscovery", func() {
 			g.Expect(knownPeers(ns)(g)).To(HaveLen(3))
 			seen = time.Now()
 		}, timeout, 5*time.Millisecond).Should(Succeed())
-		latency := seen.Sub(sim.lastReady())
+		latency := seen.Sub(sim.LastReady())
 		// Reported, not asserted: the interval timer is 30 s, longer than the test waits, so an event
 		// published the peers; how fast depends on the machine (make bench measures it).
 		AddReportEntry("detection latency (last pod Ready -> stellar-peers lists 3)", latency.String())
@@ -177,7 +177,7 @@ var _ = Describe("PeerDiscovery", func() {
 
 	It("leaves out suspended, unready, other-network, Horizon and Soroban RPC nodes", func() {
 		sim := startSimulator(ns, 0)
-		sim.holdDown("unready", true)
+		sim.HoldDown("unready", true)
 		suspended := fixture.Validator(ns, "suspended")
 		suspended.Spec.Suspended = true
 		create(fixture.Validator(ns, "a"), fixture.Validator(ns, "b"),
@@ -217,9 +217,9 @@ var _ = Describe("PeerDiscovery", func() {
 		}
 
 		create(fixture.Validator(ns, "v4"))
-		Eventually(sim.restartCounts, timeout, interval).Should(Equal(map[string]int{"v1": 1, "v2": 1, "v3": 1}))
+		Eventually(sim.RestartCounts, timeout, interval).Should(Equal(map[string]int{"v1": 1, "v2": 1, "v3": 1}))
 		settled(ns, sim, 4)
-		Consistently(sim.restartCounts, 2*time.Second, interval).Should(BeEmpty(), "nothing restarts once the wave is done")
+		Consistently(sim.RestartCounts, 2*time.Second, interval).Should(BeEmpty(), "nothing restarts once the wave is done")
 
 		for _, n := range []string{"v1", "v2", "v3"} {
 			a := templateAnnotations(ns, n)
@@ -248,9 +248,9 @@ var _ = Describe("PeerDiscovery", func() {
 			fixture.Validator(ns, "p3"))
 		settled(ns, sim, 3)
 		create(fixture.Validator(ns, "p4"))
-		Eventually(sim.restartCounts, timeout, interval).Should(HaveLen(3))
+		Eventually(sim.RestartCounts, timeout, interval).Should(HaveLen(3))
 		settled(ns, sim, 4)
-		Expect(sim.mostDownAtOnce()).To(BeNumerically("<=", 1))
+		Expect(sim.MostDownAtOnce()).To(BeNumerically("<=", 1))
 	})
 
 	It("updates KNOWN_PEERS for an IP-only change and restarts nothing", func() {
@@ -270,7 +270,7 @@ var _ = Describe("PeerDiscovery", func() {
 			g.Expect(now).To(HaveLen(3))
 			g.Expect(now).NotTo(ConsistOf(old))
 		}, timeout, interval).Should(Succeed())
-		Consistently(sim.restartCounts, 2*time.Second, interval).Should(BeEmpty())
+		Consistently(sim.RestartCounts, 2*time.Second, interval).Should(BeEmpty())
 		Expect(templateAnnotations(ns, "x1")).To(Equal(annotations))
 	})
 
@@ -298,9 +298,9 @@ var _ = Describe("PeerDiscovery", func() {
 		create(quiet, fixture.Validator(ns, "loud"))
 		settled(ns, sim, 2)
 		create(fixture.Validator(ns, "late"))
-		Eventually(sim.restartCounts, timeout, interval).Should(Equal(map[string]int{"loud": 1}))
+		Eventually(sim.RestartCounts, timeout, interval).Should(Equal(map[string]int{"loud": 1}))
 		settled(ns, sim, 3)
-		Consistently(sim.restartCounts, time.Second, interval).Should(BeEmpty())
+		Consistently(sim.RestartCounts, time.Second, interval).Should(BeEmpty())
 		Expect(templateAnnotations(ns, "quiet")).NotTo(HaveKey(peers.AnnotationRestartedAt))
 	})
 
@@ -311,10 +311,10 @@ var _ = Describe("PeerDiscovery", func() {
 		settled(ns, sim, 3)
 		Expect(testutil.UpdateNode(ctx, k8sClient, ns, "s3", func(n *stellarv1alpha1.StellarNode) { n.Spec.Suspended = true })).To(Succeed())
 		Eventually(func(g Gomega) []peers.Peer { return document(g, ns).Peers }, timeout, interval).Should(HaveLen(2))
-		Eventually(sim.restartCounts, timeout, interval).Should(Equal(map[string]int{"s1": 1, "s2": 1}))
+		Eventually(sim.RestartCounts, timeout, interval).Should(Equal(map[string]int{"s1": 1, "s2": 1}))
 
 		Expect(k8sClient.Delete(ctx, fixture.Validator(ns, "s3"))).To(Succeed())
-		Consistently(sim.restartCounts, 2*time.Second, interval).Should(Equal(map[string]int{"s1": 1, "s2": 1}))
+		Consistently(sim.RestartCounts, 2*time.Second, interval).Should(Equal(map[string]int{"s1": 1, "s2": 1}))
 	})
 
 	It("reads only from the cache: a pass sends no GET or LIST to the API server", func() {
@@ -402,14 +402,15 @@ var _ = Describe("PeerDiscovery watching some namespaces only", func() {
 var _ = Describe("PeerDiscovery with its cache behind the API server", func() {
 	It("writes nothing, and does not fail, when the ConfigMap it would create already holds the peers", func() {
 		// Another namespace is watched, so this operator's own passes never touch ns: the only write
-		// attempted in ns is the one below, made as if the cache had not yet seen the ConfigMap.
+		// it attempts in ns is the one below, made as if its cache had not yet seen the ConfigMap. The
+		// suite's operator watches ns too and finds no validator there: the ConfigMap holds no peers,
+		// as it would write, so it writes nothing either.
 		ns, watched := newNamespace(), newNamespace()
 		c := testutil.TestConfig()
 		c.Namespaces = []string{watched}
 		behind := startOperator(&testutil.RequestCounter{}, c).Discovery
 
-		list := []peers.Peer{{Name: "v1", Network: "testnet", NetworkID: "n", PodName: "v1-0", PodIP: "10.0.0.1", Port: 11625,
-			DNSName: "v1-0.v1." + ns + ".svc.cluster.local"}}
+		var list []peers.Peer
 		data, err := peers.ConfigMapData(list)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(k8sClient.Create(ctx, &corev1.ConfigMap{

@@ -17,6 +17,7 @@ import (
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/remote"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 )
 
@@ -38,12 +39,14 @@ type namespaceObjects struct {
 // what changed. One namespace or validator failing does not stop the others.
 func (d *PeerDiscovery) Pass(ctx context.Context) error {
 	byNamespace := d.byNamespace()
+	clusters := d.cfg.Remote.Snapshot()
+	others := remoteView{clusters: clusters, peers: remote.PeersOf(clusters)}
 	now := time.Now()
 	reports := map[string]NamespaceReport{}
 	ready := map[[2]string]int{}
 	var errs []error
 	for ns, objs := range byNamespace {
-		report, err := d.passNamespace(ctx, ns, objs, d.lookup(ns), now)
+		report, err := d.passNamespace(ctx, ns, objs, others, d.lookup(ns), now)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("namespace %s: %w", ns, err))
 		}
@@ -58,7 +61,7 @@ func (d *PeerDiscovery) Pass(ctx context.Context) error {
 	for k, n := range ready {
 		peersGauge.WithLabelValues(k[0], k[1]).Set(float64(n))
 	}
-	d.report.update(now, reports)
+	d.report.update(now, reports, clusters)
 	return errors.Join(errs...)
 }
 
@@ -98,8 +101,15 @@ func (d *PeerDiscovery) lookup(ns string) Lookup {
 	}
 }
 
-func (d *PeerDiscovery) passNamespace(ctx context.Context, ns string, objs *namespaceObjects, lookup Lookup, now time.Time) (NamespaceReport, error) {
-	index := peers.NewIndex(objs.nodes)
+// remoteView is what a pass knows of the other clusters: one snapshot, read once per pass.
+type remoteView struct {
+	clusters []remote.Cluster
+	peers    []peers.Peer
+}
+
+func (d *PeerDiscovery) passNamespace(ctx context.Context, ns string, objs *namespaceObjects, others remoteView, lookup Lookup,
+	now time.Time) (NamespaceReport, error) {
+	index := peers.NewIndex(objs.nodes, others.peers)
 	view := BuildView(index, lookup, d.cfg.ClusterDomain)
 	list := view.Peers()
 	report := NamespaceReport{Peers: list, PendingRestarts: []string{}}
@@ -117,7 +127,7 @@ func (d *PeerDiscovery) passNamespace(ctx context.Context, ns string, objs *name
 	errs = append(errs, d.restartDue(ctx, ns, objs.nodes, view, index, lookup, now, &report)...)
 	for i, nw := range view.Networks {
 		for j, s := range nw.States {
-			if err := d.recordApplied(ctx, s, index.Networks[i].Nodes[j]); err != nil {
+			if err := d.recordStatus(ctx, s, index.Networks[i].Nodes[j], remote.StatusFor(others.clusters, nw.ID)); err != nil {
 				errs = append(errs, err)
 			}
 		}

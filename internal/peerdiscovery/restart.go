@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
@@ -100,18 +101,23 @@ func (d *PeerDiscovery) restart(ctx context.Context, v ValidatorState, sts *apps
 	return patched.Generation, nil
 }
 
-// recordApplied shows in status.peers how many peers a validator's running configuration names,
-// once it runs its current membership.
-func (d *PeerDiscovery) recordApplied(ctx context.Context, v ValidatorState, node *stellarv1alpha1.StellarNode) error {
-	if node == nil || !v.HasStatefulSet || v.AppliedHash != v.TargetHash {
+// recordStatus shows in status.peers how many peers a validator's running configuration names, once
+// it runs its current membership, and in status.remoteClusters what is known of the other clusters.
+func (d *PeerDiscovery) recordStatus(ctx context.Context, v ValidatorState, node *stellarv1alpha1.StellarNode,
+	clusters []stellarv1alpha1.RemoteClusterStatus) error {
+	if node == nil {
 		return nil
 	}
-	count := int32(v.MemberCount)
-	if node.Status.Peers == count {
+	count := node.Status.Peers
+	if v.HasStatefulSet && v.AppliedHash == v.TargetHash {
+		count = int32(v.MemberCount)
+	}
+	if node.Status.Peers == count && equality.Semantic.DeepEqual(node.Status.RemoteClusters, clusters) {
 		return nil
 	}
 	patched := node.DeepCopy()
 	patched.Status.Peers = count
+	patched.Status.RemoteClusters = clusters
 	if err := d.client.Status().Patch(ctx, patched, client.MergeFrom(node), client.FieldOwner(FieldOwner)); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("status of %s: %w", v.Name, err))
 	}
@@ -133,6 +139,13 @@ func (d *PeerDiscovery) noteMembership(ns string, index peers.Index) {
 	// Members are sorted by name, so equal memberships are equal slices: no hashing needed.
 	for _, nw := range index.Networks {
 		members := nw.Members
+		if len(nw.Remote) > 0 {
+			members = slices.Clone(members)
+			for _, p := range nw.Remote {
+				members = append(members, peers.RemoteMemberOf(p))
+			}
+			slices.SortFunc(members, func(a, b peers.Member) int { return strings.Compare(a.Name, b.Name) })
+		}
 		k := key(ns, nw.ID)
 		prev, seen := d.networks[k]
 		if seen && !slices.Equal(prev, members) {

@@ -76,9 +76,9 @@ var _ = Describe("Rollouts of validator changes", func() {
 					g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: n}, sts)).To(Succeed())
 					g.Expect(replaced(sts)).To(BeTrue(), n)
 				}
-				g.Expect(sim.restartCounts()).To(Equal(map[string]int{"r1": 1, "r2": 1, "r3": 1, "r4": 1}))
+				g.Expect(sim.RestartCounts()).To(Equal(map[string]int{"r1": 1, "r2": 1, "r3": 1, "r4": 1}))
 			}, 2*timeout, interval).Should(Succeed())
-			Expect(sim.mostDownAtOnce()).To(Equal(1), "never two validators of the network not Ready at once")
+			Expect(sim.MostDownAtOnce()).To(Equal(1), "never two validators of the network not Ready at once")
 			settled(ns, sim, 4)
 
 			var events eventsv1.EventList
@@ -116,8 +116,8 @@ var _ = Describe("Rollouts of validator changes", func() {
 		settled(ns, sim, 4)
 
 		// Testnet's validator replaced first stays down: its network's next turn never comes.
-		sim.holdDown("t1", true)
-		sim.holdDown("t2", true)
+		sim.HoldDown("t1", true)
+		sim.HoldDown("t2", true)
 		updateAll(newVersion, append(slices.Clone(testnet), mainnet...)...)
 
 		By("the other network rolls on")
@@ -127,7 +127,7 @@ var _ = Describe("Rollouts of validator changes", func() {
 		By("one Testnet validator is replaced, the other waits for it, and says so")
 		var first, second string
 		Eventually(func(g Gomega) {
-			counts := sim.restartCounts()
+			counts := sim.RestartCounts()
 			g.Expect(counts["t1"] + counts["t2"]).To(Equal(1))
 			first, second = "t1", "t2"
 			if counts["t2"] == 1 {
@@ -151,12 +151,12 @@ var _ = Describe("Rollouts of validator changes", func() {
 		Eventually(condition(second, stellarv1alpha1.ConditionDegraded), timeout, interval).Should(And(
 			HaveField("Status", metav1.ConditionTrue), HaveField("Reason", stellarv1alpha1.ReasonRolloutBlocked),
 			HaveField("Message", ContainSubstring(first))))
-		Expect(sim.restartCounts()[second]).To(BeZero())
+		Expect(sim.RestartCounts()[second]).To(BeZero())
 
 		By("once the blocker is back, the waiting one gets its turn")
-		sim.holdDown(first, false)
+		sim.HoldDown(first, false)
 		Eventually(image(second), timeout, interval).Should(Equal("stellar/stellar-core:22.3.0"))
-		sim.holdDown(second, false)
+		sim.HoldDown(second, false)
 		settled(ns, sim, 4)
 		Eventually(condition(second, stellarv1alpha1.ConditionDegraded), timeout, interval).Should(HaveField("Status", metav1.ConditionFalse))
 		Expect(node(second)(Default).Status.Rollout).To(BeNil())
@@ -170,7 +170,7 @@ var _ = Describe("Rollouts of validator changes", func() {
 		}
 		settled(ns, sim, 3)
 		for _, n := range three {
-			sim.holdDown(n, true)
+			sim.HoldDown(n, true)
 			pod := &corev1.Pod{}
 			Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: n + "-0"}, pod)).To(Succeed())
 			testutil.SetReady(pod, false)
@@ -181,7 +181,7 @@ var _ = Describe("Rollouts of validator changes", func() {
 			for _, n := range three {
 				g.Expect(image(n)(g)).To(Equal("stellar/stellar-core:22.3.0"))
 			}
-			g.Expect(sim.restartCounts()).To(Equal(map[string]int{"d1": 1, "d2": 1, "d3": 1}))
+			g.Expect(sim.RestartCounts()).To(Equal(map[string]int{"d1": 1, "d2": 1, "d3": 1}))
 		}, timeout, interval).Should(Succeed())
 		var events eventsv1.EventList
 		Expect(k8sClient.List(ctx, &events, client.InNamespace(ns))).To(Succeed())
@@ -192,9 +192,9 @@ var _ = Describe("Rollouts of validator changes", func() {
 		sim := startSimulator(ns, 200*time.Millisecond)
 		create(fixture.Validator(ns, "i1"), fixture.Validator(ns, "i2"), fixture.Validator(ns, "i3"))
 		settled(ns, sim, 3)
-		sim.holdDown("i1", true)
+		sim.HoldDown("i1", true)
 		updateAll(newVersion, "i1")
-		Eventually(func() int { return sim.restartCounts()["i1"] }, timeout, interval).Should(Equal(1))
+		Eventually(func() int { return sim.RestartCounts()["i1"] }, timeout, interval).Should(Equal(1))
 
 		updateAll(newVersion, "i2")
 		Eventually(condition("i2", stellarv1alpha1.ConditionProgressing), timeout, interval).Should(HaveField("Reason", stellarv1alpha1.ReasonWaitingForTurn))
@@ -202,7 +202,7 @@ var _ = Describe("Rollouts of validator changes", func() {
 			n.Spec.ValidatorConfig.RolloutPolicy = stellarv1alpha1.RolloutImmediate
 		}, "i2")
 		Eventually(image("i2"), timeout, interval).Should(Equal("stellar/stellar-core:22.3.0"))
-		sim.holdDown("i1", false)
+		sim.HoldDown("i1", false)
 	})
 
 	It("keeps a PodDisruptionBudget per network that refuses to evict a second validator while one is down", func() {
@@ -235,7 +235,7 @@ var _ = Describe("Rollouts of validator changes", func() {
 			&policyv1.PodDisruptionBudget{})).To(Succeed())
 
 		// envtest runs no disruption controller: write the status it would, from the pods.
-		sim.holdDown("e1", true)
+		sim.HoldDown("e1", true)
 		writeDisruptionStatus(pdb, selector)
 		evict := func(name string) error {
 			pod := &corev1.Pod{}
@@ -254,7 +254,7 @@ var _ = Describe("Rollouts of validator changes", func() {
 		writeDisruptionStatus(pdb, selector)
 		err = evict("e2-0")
 		Expect(apierrors.IsTooManyRequests(err)).To(BeTrue(), "the API server refuses a second eviction while one is down: %v", err)
-		sim.holdDown("e1", false)
+		sim.HoldDown("e1", false)
 	})
 })
 

@@ -1,163 +1,18 @@
 package peerdiscovery_test
 
 import (
-	"fmt"
-	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )
 
-// simulator plays the StatefulSet controller and the kubelet for one namespace, which envtest lacks:
-// it creates each validator's pod, recreates it with a new IP when the pod template changes, holds a
-// new pod NotReady for a while, then marks it Ready and writes the StatefulSet's status.
-type simulator struct {
-	ns   string
-	hold time.Duration
+type simulator = testutil.Simulator
 
-	restarts testutil.Tally // pods recreated for a template change
-
-	mu       sync.Mutex
-	seenGen  map[string]int64     // template generation the current pod runs
-	notReady map[string]time.Time // pods not Ready yet, since when
-	readyAt  map[string]time.Time // when each pod last became Ready
-	keepDown map[string]bool      // pods held NotReady by the test
-	maxDown  int                  // most pods NotReady at once, after reset
-}
-
+// startSimulator plays the StatefulSet controller and the kubelet in ns until the spec ends.
 func startSimulator(ns string, hold time.Duration) *simulator {
-	s := &simulator{
-		ns: ns, hold: hold,
-		seenGen: map[string]int64{}, notReady: map[string]time.Time{}, readyAt: map[string]time.Time{}, keepDown: map[string]bool{},
-	}
-	DeferCleanup(testutil.Every(10*time.Millisecond, s.step))
+	s, stop := testutil.StartSimulator(ctx, k8sClient, ns, hold)
+	DeferCleanup(stop)
 	return s
-}
-
-func (s *simulator) step() {
-	var sets appsv1.StatefulSetList
-	if err := k8sClient.List(ctx, &sets, client.InNamespace(s.ns)); err != nil {
-		return
-	}
-	for i := range sets.Items {
-		if err := s.sync(&sets.Items[i]); err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
-			GinkgoWriter.Printf("simulator: %s: %v\n", sets.Items[i].Name, err)
-		}
-	}
-}
-
-func (s *simulator) sync(sts *appsv1.StatefulSet) error {
-	name := sts.Name
-	pod := &corev1.Pod{}
-	err := k8sClient.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: name + "-0"}, pod)
-	exists := err == nil
-	if err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if *sts.Spec.Replicas == 0 {
-		if exists {
-			delete(s.notReady, name)
-			if err := k8sClient.Delete(ctx, pod, client.GracePeriodSeconds(0)); err != nil {
-				return err
-			}
-		}
-		delete(s.seenGen, name)
-		return s.writeStatus(sts, 0)
-	}
-	switch {
-	case !exists:
-		s.seenGen[name] = sts.Generation
-		return s.createPod(sts)
-	case sts.Generation > s.seenGen[name]:
-		s.restarts.Add(name)
-		s.seenGen[name] = sts.Generation
-		if err := k8sClient.Delete(ctx, pod, client.GracePeriodSeconds(0)); err != nil {
-			return err
-		}
-		return s.createPod(sts)
-	}
-	since, down := s.notReady[name]
-	if down && !s.keepDown[name] && time.Since(since) >= s.hold {
-		testutil.SetReady(pod, true)
-		if err := k8sClient.Status().Update(ctx, pod); err != nil {
-			return err
-		}
-		delete(s.notReady, name)
-		s.readyAt[name] = time.Now()
-	}
-	ready := int32(1)
-	if _, down := s.notReady[name]; down {
-		ready = 0
-	}
-	if sts.Status.ReadyReplicas != ready || sts.Status.ObservedGeneration != sts.Generation {
-		return s.writeStatus(sts, ready)
-	}
-	return nil
-}
-
-func (s *simulator) createPod(sts *appsv1.StatefulSet) error {
-	pod := testutil.PodFor(sts)
-	if err := k8sClient.Create(ctx, pod); err != nil {
-		return err
-	}
-	testutil.Assign(pod, testutil.NextPodIP(), false)
-	if err := k8sClient.Status().Update(ctx, pod); err != nil {
-		return err
-	}
-	s.notReady[sts.Name] = time.Now()
-	s.maxDown = max(s.maxDown, len(s.notReady))
-	return s.writeStatus(sts, 0)
-}
-
-func (s *simulator) writeStatus(sts *appsv1.StatefulSet, ready int32) error {
-	replicas := *sts.Spec.Replicas
-	rev := fmt.Sprintf("%s-%d", sts.Name, sts.Generation)
-	sts.Status = appsv1.StatefulSetStatus{
-		ObservedGeneration: sts.Generation, Replicas: replicas, ReadyReplicas: ready, AvailableReplicas: ready,
-		CurrentReplicas: replicas, UpdatedReplicas: replicas, CurrentRevision: rev, UpdateRevision: rev,
-	}
-	return k8sClient.Status().Update(ctx, sts)
-}
-
-// holdDown keeps a validator's pod NotReady until release.
-func (s *simulator) holdDown(name string, down bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.keepDown[name] = down
-}
-
-// resetCounts forgets restarts and the most pods down at once so far.
-func (s *simulator) resetCounts() {
-	s.restarts.Reset()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.maxDown = len(s.notReady)
-}
-
-func (s *simulator) restartCounts() map[string]int { return s.restarts.Snapshot() }
-
-func (s *simulator) mostDownAtOnce() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.maxDown
-}
-
-func (s *simulator) lastReady() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var last time.Time
-	for _, t := range s.readyAt {
-		if t.After(last) {
-			last = t
-		}
-	}
-	return last
 }

@@ -61,7 +61,7 @@ func TestBuildView(t *testing.T) {
 			Status: appsv1.StatefulSetStatus{ObservedGeneration: 2, ReadyReplicas: 1, AvailableReplicas: 1, UpdatedReplicas: 1}},
 	}
 
-	view := flatten(BuildView(peers.NewIndex(nodes), lookupIn(sets, pods), "cluster.local"))
+	view := flatten(BuildView(peers.NewIndex(nodes, nil), lookupIn(sets, pods), "cluster.local"))
 	if len(view) != 3 {
 		t.Fatalf("members = %d, want a, b and main", len(view))
 	}
@@ -104,7 +104,7 @@ func BenchmarkBuildViewAndPlan1000(b *testing.B) {
 	lookup := lookupIn(nil, pods)
 	b.ReportAllocs()
 	for b.Loop() {
-		BuildView(peers.NewIndex(nodes), lookup, "cluster.local")
+		BuildView(peers.NewIndex(nodes, nil), lookup, "cluster.local")
 		rollout.Networks(nodes, lookup)
 	}
 }

@@ -56,7 +56,14 @@ type Peer struct {
 	// History is the URL of the validator's own history archive, when it publishes one: its peers read
 	// from it (the HISTORY of its [[VALIDATORS]] entry).
 	History string `json:"history,omitempty"`
+	// Cluster is the operator's name for the other cluster a member was read from; "" for a validator
+	// of this cluster. A remote member has no pod IP here: it is dialled at DNSName:Port, the address
+	// it advertises (its status.externalAddress).
+	Cluster string `json:"cluster,omitempty"`
 }
+
+// Remote reports whether the peer runs in another cluster.
+func (p Peer) Remote() bool { return p.Cluster != "" }
 
 // InQuorum reports whether the peer enters its network's generated quorums.
 func (p Peer) InQuorum() bool { return p.PublicKey != "" && p.HomeDomain != "" }
@@ -136,22 +143,68 @@ func (p Peer) Validate() error {
 	if p.History != "" {
 		checks = append(checks, stellarv1alpha1.ValidURL("history", p.History))
 	}
+	if p.Cluster != "" {
+		checks = append(checks, stellarv1alpha1.ValidName("cluster", p.Cluster))
+		if p.PodIP != "" {
+			checks = append(checks, fmt.Errorf("a member of cluster %q has no pod IP here", p.Cluster))
+		}
+	}
 	return errors.Join(checks...)
 }
 
 // Checked is the document without the peers that fail Validate, and why each was dropped.
+// A network's name or publicKey appearing twice keeps its first appearance among this cluster's
+// validators, then among remote ones: a remote cluster cannot make a validator list itself, or one
+// key twice, in [[VALIDATORS]].
 func (d Document) Checked() (Document, []error) {
 	out := Document{Peers: make([]Peer, 0, len(d.Peers))}
 	var dropped []error
-	for _, p := range d.Peers {
-		if err := p.Validate(); err != nil {
-			dropped = append(dropped, fmt.Errorf("peer %q dropped: %w", p.Name, err))
-			continue
+	taken := Claims{}
+	local := func(p Peer) bool { return !p.Remote() }
+	remote := func(p Peer) bool { return p.Remote() }
+	for _, pass := range []func(Peer) bool{local, remote} {
+		for _, p := range d.Peers {
+			if !pass(p) {
+				continue
+			}
+			if err := p.Validate(); err != nil {
+				dropped = append(dropped, fmt.Errorf("peer %q dropped: %w", p.Name, err))
+				continue
+			}
+			if !taken.Claim(p.NetworkID, p.Name, p.PublicKey) {
+				dropped = append(dropped, fmt.Errorf("peer %q dropped: its name or publicKey is listed already", p.Name))
+				continue
+			}
+			out.Peers = append(out.Peers, p)
 		}
-		out.Peers = append(out.Peers, p)
 	}
+	Sort(out.Peers)
 	return out, dropped
 }
+
+// Claims are the names and public keys taken in each network: the one rule that a network lists a
+// validator once, whoever came first (this cluster's validators are offered first).
+type Claims map[[3]string]bool
+
+// Claim takes name and key (when not "") in network, unless either is taken already; it reports
+// whether it took them.
+func (c Claims) Claim(network, name, key string) bool {
+	if c[claimOf(network, "name", name)] || (key != "" && c[claimOf(network, "key", key)]) {
+		return false
+	}
+	c.Take(network, name, key)
+	return true
+}
+
+// Take takes name and key (when not "") in network, taken before or not.
+func (c Claims) Take(network, name, key string) {
+	c[claimOf(network, "name", name)] = true
+	if key != "" {
+		c[claimOf(network, "key", key)] = true
+	}
+}
+
+func claimOf(network, kind, value string) [3]string { return [3]string{network, kind, value} }
 
 // ParseDocument reads peers.json.
 func ParseDocument(data []byte) (Document, error) {
@@ -173,6 +226,9 @@ type Member struct {
 	// Archive says where the validator publishes its history archive ("local:<port>" or the
 	// object-storage URL), else "": its peers' configurations read from it.
 	Archive string
+	// Address is where a member of another cluster is dialled (its advertised host:port), else "":
+	// a local member's address follows from its name.
+	Address string
 }
 
 func (m Member) String() string {
@@ -182,6 +238,9 @@ func (m Member) String() string {
 	}
 	if m.Archive != "" {
 		s += " archive " + m.Archive
+	}
+	if m.Address != "" {
+		s += " at " + m.Address
 	}
 	return s
 }

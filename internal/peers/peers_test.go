@@ -65,7 +65,7 @@ func validatorNode(name, key string, created int64) *stellarv1alpha1.StellarNode
 
 func TestIndexMembership(t *testing.T) {
 	a, b, c := validatorNode("a", "GA", 1), validatorNode("b", "GB", 2), validatorNode("c", "GC", 3)
-	ix := NewIndex([]*stellarv1alpha1.StellarNode{c, a, b})
+	ix := NewIndex([]*stellarv1alpha1.StellarNode{c, a, b}, nil)
 	nw := ix.Network(a.NetworkID())
 	if len(nw.Members) != 3 || nw.Members[0].Name != "a" || nw.Nodes[2] != c {
 		t.Fatalf("members = %+v: sorted by name with their nodes", nw.Members)
@@ -77,12 +77,12 @@ func TestIndexMembership(t *testing.T) {
 	// What a member brings to its peers' quorum is part of their membership.
 	b2 := b.DeepCopy()
 	b2.Spec.ValidatorConfig.Quorum.Quality = stellarv1alpha1.QualityHigh
-	if changed, _ := NewIndex([]*stellarv1alpha1.StellarNode{a, b2, c}).Membership(a); changed == hash {
+	if changed, _ := NewIndex([]*stellarv1alpha1.StellarNode{a, b2, c}, nil).Membership(a); changed == hash {
 		t.Error("a member's quality changes the others' membership")
 	}
 	// A later validator with an older one's key is one node twice: never a member.
 	dup := validatorNode("d", "GA", 4)
-	ix = NewIndex([]*stellarv1alpha1.StellarNode{a, b, c, dup})
+	ix = NewIndex([]*stellarv1alpha1.StellarNode{a, b, c, dup}, nil)
 	if ix.DuplicateKeyOf(dup) != "a" || ix.DuplicateKeyOf(a) != "" || len(ix.Network(a.NetworkID()).Members) != 3 {
 		t.Errorf("duplicate of a: %q, members %v", ix.DuplicateKeyOf(dup), ix.Network(a.NetworkID()).Members)
 	}
@@ -91,5 +91,23 @@ func TestIndexMembership(t *testing.T) {
 	plain.Spec.ValidatorConfig.Quorum = nil
 	if MemberOf(plain).String() != "p:11625" {
 		t.Errorf("member = %s", MemberOf(plain))
+	}
+}
+
+func TestCheckedKeepsLocalOverRemote(t *testing.T) {
+	key := "GDKXE2OZMJIPOSLNA6N6F2BVCI3O777I2OOC4BV7VOYUEHYX7RTRYA7Y"
+	local := Peer{Name: "v1", NetworkID: "n", Port: 11625, DNSName: "v1-0.v1.ns.svc.cluster.local", PublicKey: key, HomeDomain: "example.org"}
+	sameKey := Peer{Name: "v9.ns.cluster-b", NetworkID: "n", Port: 11625, DNSName: "v9.example.org", PublicKey: key,
+		HomeDomain: "example.org", Cluster: "cluster-b"}
+	sameName := Peer{Name: "v1", NetworkID: "n", Port: 11625, DNSName: "v1.example.org", Cluster: "cluster-b"}
+	withIP := Peer{Name: "v2.ns.cluster-b", NetworkID: "n", Port: 11625, DNSName: "v2.example.org", PodIP: "10.0.0.9", Cluster: "cluster-b"}
+	fine := Peer{Name: "v3.ns.cluster-b", NetworkID: "n", Port: 11625, DNSName: "v3.example.org", Cluster: "cluster-b"}
+	// Remote ones first in the document: the local one still wins.
+	doc, dropped := Document{Peers: []Peer{sameKey, sameName, withIP, fine, local}}.Checked()
+	if len(doc.Peers) != 2 || doc.Peers[0].Name != "v1" || doc.Peers[0].Remote() || doc.Peers[1].Name != "v3.ns.cluster-b" {
+		t.Errorf("kept %+v, want the local v1 and v3", doc.Peers)
+	}
+	if len(dropped) != 3 {
+		t.Errorf("dropped %v, want the same key, the same name and a remote one with a pod IP", dropped)
 	}
 }

@@ -30,6 +30,11 @@ type Member struct {
 	// StatefulSet's (a validator deleted and created again has a new one).
 	Generation int64
 	UID        types.UID
+	// Remote: a validator of another cluster, which paces its own; here it only holds turns back.
+	Remote bool
+	// Stale: its cluster did not answer its last read, so its state is unknown. It holds every
+	// turn, and counts as maybe in consensus.
+	Stale bool
 }
 
 // Why a turn was granted, or why not.
@@ -66,13 +71,13 @@ type Decision struct {
 }
 
 // Decide says whether the named member may have its pod replaced now. members are all validators of
-// one network in one namespace, sorted by name; inFlight names those granted a turn whose write the
-// cache may not show yet. The rules, in order:
+// one network in one namespace and its members in other clusters, sorted by name; inFlight names
+// those granted a turn whose write the cache may not show yet. The rules, in order:
 //   - rolloutPolicy Immediate goes through;
 //   - a network where no member is in consensus rolls at once;
 //   - a member that is itself out of consensus may be replaced;
 //   - otherwise every member must be settled, accepted and not in flight, and the turn goes to the
-//     first pending member by name.
+//     first pending member by name; a member in another cluster that does not answer holds it.
 func Decide(members []Member, inFlight map[string]bool, name string) Decision {
 	self, found := find(members, name)
 	if !found {
@@ -84,7 +89,7 @@ func Decide(members []Member, inFlight map[string]bool, name string) Decision {
 	}
 	anyInConsensus := false
 	for _, m := range members {
-		anyInConsensus = anyInConsensus || m.InConsensus
+		anyInConsensus = anyInConsensus || m.InConsensus || m.Stale
 	}
 	if !anyInConsensus {
 		return Decision{Granted: true, Reason: GrantedNetworkDown, Detail: "no validator of the network is in consensus"}
@@ -95,6 +100,9 @@ func Decide(members []Member, inFlight map[string]bool, name string) Decision {
 	var blockers, why []string
 	for _, m := range members {
 		switch {
+		case m.Stale:
+			blockers = append(blockers, m.Name)
+			why = append(why, m.Name+" (its cluster does not answer: its state is unknown)")
 		case inFlight[m.Name] || !m.Settled:
 			blockers = append(blockers, m.Name)
 			why = append(why, m.Name+" (being replaced or not back in consensus)")

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -124,5 +125,35 @@ func TestDecideNeverTwoDown(t *testing.T) {
 		if anyUp && downAfter > max(downBefore, 1) {
 			t.Fatalf("state %08b: %d down before, %d after granting %v", state, downBefore, downAfter, replaced)
 		}
+	}
+}
+
+func TestDecideWaitsForOtherClusters(t *testing.T) {
+	settled := func(name string) Member {
+		return Member{Name: name, InConsensus: true, Settled: true, Accepted: true}
+	}
+	a1, a2 := settled("a1"), settled("a2")
+	a1.Pending = true
+	remote := settled("b1.tier1.cluster-b")
+	remote.Remote = true
+
+	if d := Decide([]Member{a1, a2, remote}, nil, "a1"); !d.Granted {
+		t.Errorf("every member settled in both clusters: %+v, want granted", d)
+	}
+	rolling := remote
+	rolling.Settled = false
+	if d := Decide([]Member{a1, a2, rolling}, nil, "a1"); d.Granted || d.Reason != WaitingForMembers {
+		t.Errorf("a member of another cluster being rolled: %+v, want waiting", d)
+	}
+	stale := Member{Name: remote.Name, Remote: true, Stale: true, Accepted: true}
+	d := Decide([]Member{a1, a2, stale}, nil, "a1")
+	if d.Granted || !strings.Contains(d.Detail, "does not answer") {
+		t.Errorf("a member whose cluster does not answer: %+v, want waiting for it", d)
+	}
+	// Every local member down and the other cluster unknown: it may be in consensus there, so no
+	// NetworkDown shortcut; a member already down may still be replaced.
+	down := func(m Member) Member { m.InConsensus, m.Settled = false, false; return m }
+	if d := Decide([]Member{down(a1), down(a2), stale}, map[string]bool{"a1": true}, "a1"); d.Granted {
+		t.Errorf("network down here, unknown elsewhere: %+v, want waiting", d)
 	}
 }

@@ -26,6 +26,31 @@ type Planner struct {
 	written map[string]write
 	// networks is the latest view of each namespace/network and its decisions, for /rollouts.
 	networks map[string]*NetworkQueue
+	// remote lists a network's members in other clusters; nil when there are none.
+	remote func(network string) []Member
+}
+
+// WithRemote makes every decision count, beside a network's local members, its members in other
+// clusters as remote lists them (nil: none): a turn here waits for them to be settled too.
+func (p *Planner) WithRemote(remote func(network string) []Member) *Planner {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.remote = remote
+	return p
+}
+
+// withRemoteLocked adds the network's remote members, keeping the order by name.
+func (p *Planner) withRemoteLocked(network string, members []Member) []Member {
+	if p.remote == nil {
+		return members
+	}
+	remote := p.remote(network)
+	if len(remote) == 0 {
+		return members
+	}
+	all := append(slices.Clone(members), remote...)
+	slices.SortFunc(all, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
+	return all
 }
 
 // NewPlanner returns a planner with no turn in flight.
@@ -56,6 +81,7 @@ type Turn struct {
 func (p *Planner) Request(namespace, network string, members []Member, name string) (Decision, *Turn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	members = p.withRemoteLocked(network, members)
 	inFlight := p.inFlightLocked(namespace, members)
 	d := Decide(members, inFlight, name)
 	q := p.queueLocked(namespace, network, members, inFlight)
@@ -75,6 +101,7 @@ func (p *Planner) Request(namespace, network string, members []Member, name stri
 func (p *Planner) Observe(namespace, network string, members []Member) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	members = p.withRemoteLocked(network, members)
 	p.queueLocked(namespace, network, members, p.inFlightLocked(namespace, members))
 }
 

@@ -59,7 +59,7 @@ func assemble(base string, in RenderInput) (string, error) {
 	known := stringList(cfg["KNOWN_PEERS"])
 	var discoveredKnown, preferred []string
 	for _, p := range in.Discovered.Peers {
-		if p.NetworkID != in.NetworkID || p.Name == in.NodeName || (in.PodIP != "" && p.PodIP == in.PodIP) {
+		if p.NetworkID != in.NetworkID || in.isSelf(p) {
 			continue
 		}
 		if p.PodIP != "" {
@@ -86,6 +86,12 @@ func assemble(base string, in RenderInput) (string, error) {
 	return encode(cfg)
 }
 
+// isSelf reports whether a discovered peer is the node being rendered: a validator of this cluster
+// by its name or pod IP (a member of another cluster never is; Checked keeps its key off a local one's).
+func (in RenderInput) isSelf(p peers.Peer) bool {
+	return !p.Remote() && (p.Name == in.NodeName || (in.PodIP != "" && p.PodIP == in.PodIP))
+}
+
 // addQuorumMembers lists the network's other validators that are in its quorum in [[VALIDATORS]],
 // sorted by name, never the node itself, and their organisations in [[HOME_DOMAINS]] when missing.
 func addQuorumMembers(cfg map[string]any, in RenderInput) {
@@ -98,7 +104,7 @@ func addQuorumMembers(cfg map[string]any, in RenderInput) {
 	members := slices.Clone(in.Discovered.Peers)
 	peers.Sort(members)
 	for _, p := range members {
-		if p.NetworkID != in.NetworkID || p.Name == in.NodeName || !p.InQuorum() {
+		if p.NetworkID != in.NetworkID || in.isSelf(p) || !p.InQuorum() {
 			continue
 		}
 		entry := map[string]any{keyName: p.Name, keyHomeDomain: p.HomeDomain, keyPublicKey: p.PublicKey, keyAddress: p.StableAddress()}

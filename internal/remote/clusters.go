@@ -1,0 +1,317 @@
+// Package remote reads the validators of other clusters, through kubeconfig files mounted into the
+// operator's pod, so the validators of one network in several clusters name and dial each other.
+// What another cluster says is untrusted input: each member passes the input grammar like a local
+// spec, a cluster's answer is bounded in size, and a cluster that cannot be read keeps its last known
+// members, marked stale, and never loses them: an outage elsewhere never shrinks a quorum here.
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/netguard"
+	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/rollout"
+)
+
+const (
+	// MaxNodes is the most StellarNodes one cluster may list; a cluster listing more is not read
+	// (its last known members are kept) rather than read in part.
+	MaxNodes = 1000
+	// MaxResponseBytes bounds one answer of a remote API server.
+	MaxResponseBytes = 16 << 20
+)
+
+// Config says where the other clusters are and how often to read them.
+type Config struct {
+	// Dir holds one kubeconfig file per cluster; a file's name is the cluster's name here.
+	Dir string
+	// Interval between reads of every cluster.
+	Interval time.Duration
+	// Timeout of one cluster's read.
+	Timeout time.Duration
+	// Dial, when set, makes every connection to a remote API server (tests: loopback only).
+	Dial netguard.DialFunc
+}
+
+// Cluster is what is known of one other cluster.
+type Cluster struct {
+	Name string `json:"name"`
+	// Members are its validators taking part in discovery, sorted by name: from its last answer, so
+	// while it does not answer they are the last known ones.
+	Members []Member `json:"members"`
+	// Dropped names its validators left out and why ("namespace/name: reason").
+	Dropped []string `json:"dropped,omitempty"`
+	// LastRead is when it last answered; zero before its first answer.
+	LastRead time.Time `json:"lastRead"`
+	// Stale: its last read failed, or it never answered; Error says why.
+	Stale bool   `json:"stale"`
+	Error string `json:"error,omitempty"`
+}
+
+// Clusters reads every other cluster on an interval, as a leader-only runnable.
+type Clusters struct {
+	cfg     Config
+	log     logr.Logger
+	readers map[string]client.Reader
+	names   []string
+
+	mu       sync.RWMutex
+	state    map[string]Cluster
+	onChange []func()
+}
+
+// Load reads every kubeconfig file of cfg.Dir. A file that names a program to run for credentials
+// (exec, auth-provider) is refused: the operator runs no program another file chooses.
+func Load(cfg Config, scheme *runtime.Scheme, log logr.Logger) (*Clusters, error) {
+	if cfg.Interval <= 0 {
+		cfg.Interval = 30 * time.Second
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	c := &Clusters{cfg: cfg, log: log.WithName("remote-clusters"), readers: map[string]client.Reader{}, state: map[string]Cluster{}}
+	entries, err := os.ReadDir(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("remote clusters: %w", err)
+	}
+	for _, e := range entries {
+		// Mounted Secrets and ConfigMaps add dot-named links and directories: only plain names count.
+		if strings.HasPrefix(e.Name(), ".") || e.IsDir() {
+			continue
+		}
+		name := e.Name()
+		if err := stellarv1alpha1.ValidName("remote cluster name (kubeconfig file name)", name); err != nil || len(name) > 63 {
+			return nil, fmt.Errorf("remote clusters: %s: a file's name is its cluster's name, a DNS label of at most 63 characters", name)
+		}
+		restCfg, err := restConfig(filepath.Join(cfg.Dir, name), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("remote cluster %s: %w", name, err)
+		}
+		reader, err := client.New(restCfg, client.Options{Scheme: scheme})
+		if err != nil {
+			return nil, fmt.Errorf("remote cluster %s: %w", name, err)
+		}
+		c.readers[name] = reader
+		c.names = append(c.names, name)
+		c.state[name] = Cluster{Name: name, Stale: true, Error: "not read yet"}
+	}
+	slices.Sort(c.names)
+	return c, nil
+}
+
+func restConfig(path string, cfg Config) (*rest.Config, error) {
+	kc, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		return nil, err
+	}
+	for name, auth := range kc.AuthInfos {
+		if auth.Exec != nil || auth.AuthProvider != nil {
+			return nil, fmt.Errorf("user %q names a program to run for credentials: give a token or a client certificate", name)
+		}
+	}
+	restCfg, err := clientcmd.NewDefaultClientConfig(*kc, nil).ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	restCfg.Timeout = cfg.Timeout
+	restCfg.UserAgent = "stellar-operator-remote"
+	if cfg.Dial != nil {
+		restCfg.Dial = cfg.Dial
+	}
+	restCfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return boundedBodies{next: rt} }
+	return restCfg, nil
+}
+
+// Names are the clusters, sorted.
+func (c *Clusters) Names() []string { return c.names }
+
+// OnChange registers f, called after a read that changed what is known (members, dropped, staleness).
+func (c *Clusters) OnChange(f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.onChange = append(c.onChange, f)
+}
+
+// NeedLeaderElection: only the leader reconciles and runs discovery, the two readers of this.
+func (c *Clusters) NeedLeaderElection() bool { return true }
+
+// Start reads every cluster at once, then every interval, until ctx ends.
+func (c *Clusters) Start(ctx context.Context) error {
+	c.log.Info("reading remote clusters", "clusters", c.names, "interval", c.cfg.Interval.String())
+	ticker := time.NewTicker(c.cfg.Interval)
+	defer ticker.Stop()
+	for {
+		c.ReadAll(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+// ReadAll reads every cluster once.
+func (c *Clusters) ReadAll(ctx context.Context) {
+	changed := false
+	for _, name := range c.names {
+		changed = c.read(ctx, name) || changed
+	}
+	if changed {
+		c.mu.RLock()
+		fs := slices.Clone(c.onChange)
+		c.mu.RUnlock()
+		for _, f := range fs {
+			f()
+		}
+	}
+}
+
+// read lists one cluster's StellarNodes. A failure keeps its last known members and marks it stale.
+func (c *Clusters) read(ctx context.Context, name string) bool {
+	started := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	list := &stellarv1alpha1.StellarNodeList{}
+	err := c.readers[name].List(ctx, list, client.Limit(MaxNodes))
+	if err == nil && list.Continue != "" {
+		err = fmt.Errorf("it lists more than %d StellarNodes", MaxNodes)
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	before := c.state[name]
+	next := before
+	if err != nil {
+		next.Stale, next.Error = true, err.Error()
+		readErrorsTotal.WithLabelValues(name).Inc()
+		if !before.Stale || before.Error != next.Error {
+			c.log.Info("remote cluster not read: its last known members are kept", "cluster", name, "error", err.Error(),
+				"members", len(before.Members))
+		}
+	} else {
+		next.Members, next.Dropped = membersOf(name, list.Items)
+		next.LastRead, next.Stale, next.Error = started, false, ""
+		if !slices.Equal(before.Dropped, next.Dropped) {
+			for _, d := range next.Dropped {
+				c.log.Info("remote validator left out", "cluster", name, "validator", d)
+			}
+		}
+	}
+	c.state[name] = next
+	observe(next)
+	return before.Stale != next.Stale || before.Error != next.Error ||
+		!slices.Equal(before.Members, next.Members) || !slices.Equal(before.Dropped, next.Dropped)
+}
+
+// Snapshot is what is known of every cluster, sorted by name. The slices are shared: read only.
+func (c *Clusters) Snapshot() []Cluster {
+	if c == nil {
+		return nil
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]Cluster, 0, len(c.names))
+	for _, name := range c.names {
+		out = append(out, c.state[name])
+	}
+	return out
+}
+
+// Peers are the members of every cluster, as the local validators are given them.
+func (c *Clusters) Peers() []peers.Peer { return PeersOf(c.Snapshot()) }
+
+// PeersOf are the members of these clusters, as the local validators are given them.
+func PeersOf(clusters []Cluster) []peers.Peer {
+	var out []peers.Peer
+	for _, cl := range clusters {
+		for _, m := range cl.Members {
+			out = append(out, m.Peer)
+		}
+	}
+	return out
+}
+
+// StatusFor is what a validator of network shows of every cluster in status.remoteClusters.
+func StatusFor(clusters []Cluster, network string) []stellarv1alpha1.RemoteClusterStatus {
+	var out []stellarv1alpha1.RemoteClusterStatus
+	for _, cl := range clusters {
+		st := stellarv1alpha1.RemoteClusterStatus{Name: cl.Name, Stale: cl.Stale}
+		for _, m := range cl.Members {
+			if m.Peer.NetworkID == network {
+				st.Members++
+			}
+		}
+		if cl.Stale {
+			st.Message = cl.Error
+			if len(st.Message) > 500 {
+				st.Message = st.Message[:500]
+			}
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// RolloutMembers are a network's members in every cluster as the rollout planner counts them: a
+// cluster that does not answer gives its last known members, marked stale, so they hold every turn.
+func (c *Clusters) RolloutMembers(network string) []rollout.Member {
+	var out []rollout.Member
+	for _, cl := range c.Snapshot() {
+		for _, m := range cl.Members {
+			if m.Peer.NetworkID != network {
+				continue
+			}
+			out = append(out, rollout.Member{Name: m.Peer.Name, InConsensus: m.InConsensus && !cl.Stale,
+				Settled: m.Settled && !cl.Stale, Accepted: true, Remote: true, Stale: cl.Stale})
+		}
+	}
+	return out
+}
+
+// boundedBodies fails a read past MaxResponseBytes of one answer.
+type boundedBodies struct{ next http.RoundTripper }
+
+func (b boundedBodies) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := b.next.RoundTrip(req)
+	if err != nil || resp.Body == nil {
+		return resp, err
+	}
+	resp.Body = &boundedBody{ReadCloser: resp.Body, left: MaxResponseBytes}
+	return resp, nil
+}
+
+type boundedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+var errTooLarge = errors.New("answer larger than the bound for a remote cluster")
+
+func (b *boundedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
+}

@@ -1,0 +1,229 @@
+package remote_test
+
+import (
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/operator"
+	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
+)
+
+const (
+	timeout  = 30 * time.Second
+	interval = 20 * time.Millisecond
+	// operatorReadInterval is how often each operator reads the other cluster.
+	operatorReadInterval = 100 * time.Millisecond
+)
+
+// validator is a Full validator of example.org with key i, reachable from the other cluster at
+// <name>.example.org:11625, its archive at https://<name>.example.org/history.
+func validator(ns, name string, key int) *stellarv1alpha1.StellarNode {
+	return fixture.Validator(ns, name, fixture.InOrganisation("example.org", fixture.OrgKeys[key], nil),
+		fixture.WithAdvertisedAddress(name+".example.org:11625"), fixture.PublishingHistory("https://"+name+".example.org/history"))
+}
+
+func peersDoc(g Gomega, c cluster) peers.Document {
+	cm := &corev1.ConfigMap{}
+	g.Expect(c.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: peers.ConfigMapName}, cm)).To(Succeed())
+	doc, err := peers.ParseDocument([]byte(cm.Data[peers.KeyPeersJSON]))
+	g.Expect(err).NotTo(HaveOccurred())
+	return doc
+}
+
+func names(doc peers.Document) []string {
+	var out []string
+	for _, p := range doc.Peers {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// quorumKeys renders the configuration the validator's pod would start with from the live
+// ConfigMaps, checks it with stellar-core's rules, and returns the keys its [[VALIDATORS]] name.
+func quorumKeys(g Gomega, c cluster, name string) []string {
+	node := &stellarv1alpha1.StellarNode{}
+	g.Expect(c.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, node)).To(Succeed())
+	base := &corev1.ConfigMap{}
+	g.Expect(c.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-config"}, base)).To(Succeed())
+	profile, err := stellarcore.ProfileFor(node.Spec.Version)
+	g.Expect(err).NotTo(HaveOccurred())
+	out, err := stellarcore.Preview(base.Data["stellar-core.cfg"], stellarcore.RenderInput{
+		Profile: profile, NodeName: name, NetworkID: node.NetworkID(), Discovered: peersDoc(g, c),
+		QuorumFromPeers: node.QuorumFromCluster(),
+	})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(stellarcore.Check(out, stellarcore.CheckOptions{Profile: profile, SelfKey: node.Spec.ValidatorConfig.PublicKey})).
+		To(Succeed(), "stellar-core would refuse %s's configuration", name)
+	var cfg struct {
+		Validators []struct {
+			PublicKey string `toml:"PUBLIC_KEY"`
+			Address   string `toml:"ADDRESS"`
+		} `toml:"VALIDATORS"`
+	}
+	_, err = toml.Decode(out, &cfg)
+	g.Expect(err).NotTo(HaveOccurred())
+	var keys []string
+	for _, v := range cfg.Validators {
+		keys = append(keys, v.PublicKey)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func keys(i ...int) []string {
+	var out []string
+	for _, k := range i {
+		out = append(out, fixture.OrgKeys[k])
+	}
+	slices.Sort(out)
+	return out
+}
+
+func remoteStatus(c cluster, name string) func(g Gomega) []stellarv1alpha1.RemoteClusterStatus {
+	return func(g Gomega) []stellarv1alpha1.RemoteClusterStatus {
+		node := &stellarv1alpha1.StellarNode{}
+		g.Expect(c.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, node)).To(Succeed())
+		return node.Status.RemoteClusters
+	}
+}
+
+// settled waits until every validator of ns in c runs the membership discovery wants, Ready.
+func settled(op *operator.Operator, sim *testutil.Simulator) {
+	EventuallyWithOffset(1, func(g Gomega) {
+		r := op.Discovery.Report().Namespaces[ns]
+		g.Expect(r.Peers).NotTo(BeEmpty())
+		g.Expect(r.PendingRestarts).To(BeEmpty())
+		for _, p := range r.Peers {
+			if !p.Remote() {
+				g.Expect(p.Ready()).To(BeTrue(), "%s Ready", p.Name)
+			}
+		}
+	}, timeout, interval).Should(Succeed())
+	sim.ResetCounts()
+}
+
+// ns is the namespace of the validators in both clusters.
+const ns = "tier1"
+
+var _ = Describe("Validators of one network in two clusters", Ordered, func() {
+	var (
+		opA, opB   *operator.Operator
+		simA, simB *testutil.Simulator
+		toB        *proxy
+	)
+
+	BeforeAll(func() {
+		for _, c := range []cluster{clusterA, clusterB} {
+			Expect(c.client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+		}
+		// A reads B through a proxy the test can cut; B reads A directly. Each with the shipped role.
+		apiB, err := url.Parse(clusterB.cfg.Host)
+		Expect(err).NotTo(HaveOccurred())
+		toB = startProxy(apiB.Host)
+		dirA, dirB := GinkgoT().TempDir(), GinkgoT().TempDir()
+		readerKubeconfig(clusterB, "operator-of-a", dirA, "cluster-b", toB.addr)
+		readerKubeconfig(clusterA, "operator-of-b", dirB, "cluster-a", "")
+		opA, opB = runOperator(clusterA, ns, dirA), runOperator(clusterB, ns, dirB)
+		var stop func()
+		simA, stop = testutil.StartSimulator(ctx, clusterA.client, ns, 50*time.Millisecond)
+		DeferCleanup(stop)
+		simB, stop = testutil.StartSimulator(ctx, clusterB.client, ns, 50*time.Millisecond)
+		DeferCleanup(stop)
+	})
+
+	It("names every other validator of both clusters in each configuration, never itself", func() {
+		Expect(clusterA.client.Create(ctx, validator(ns, "a1", 0))).To(Succeed())
+		Expect(clusterA.client.Create(ctx, validator(ns, "a2", 1))).To(Succeed())
+		Expect(clusterB.client.Create(ctx, validator(ns, "b1", 2))).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			g.Expect(names(peersDoc(g, clusterA))).To(Equal([]string{"a1", "a2", "b1.tier1.cluster-b"}))
+			g.Expect(names(peersDoc(g, clusterB))).To(Equal([]string{"a1.tier1.cluster-a", "a2.tier1.cluster-a", "b1"}))
+			g.Expect(quorumKeys(g, clusterA, "a1")).To(Equal(keys(1, 2)))
+			g.Expect(quorumKeys(g, clusterA, "a2")).To(Equal(keys(0, 2)))
+			g.Expect(quorumKeys(g, clusterB, "b1")).To(Equal(keys(0, 1)))
+		}, timeout, interval).Should(Succeed())
+		remoteB := peersDoc(Default, clusterA).Peers[2]
+		Expect(remoteB).To(And(HaveField("Cluster", "cluster-b"), HaveField("DNSName", "b1.example.org"),
+			HaveField("Port", int32(11625)), HaveField("PodIP", "")))
+		settled(opA, simA)
+		settled(opB, simB)
+		Eventually(remoteStatus(clusterA, "a1"), timeout, interval).Should(Equal([]stellarv1alpha1.RemoteClusterStatus{
+			{Name: "cluster-b", Members: 1}}))
+	})
+
+	It("restarts each validator of both clusters once, one at a time per cluster, when one joins in cluster B", func() {
+		Expect(clusterB.client.Create(ctx, validator(ns, "b2", 3))).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(simA.RestartCounts()).To(Equal(map[string]int{"a1": 1, "a2": 1}))
+			g.Expect(simB.RestartCounts()).To(Equal(map[string]int{"b1": 1}))
+			g.Expect(quorumKeys(g, clusterA, "a1")).To(Equal(keys(1, 2, 3)))
+			g.Expect(quorumKeys(g, clusterB, "b2")).To(Equal(keys(0, 1, 2)))
+		}, timeout, interval).Should(Succeed())
+		settledA, settledB := simA.MostDownAtOnce(), simB.MostDownAtOnce()
+		Expect(settledA).To(BeNumerically("<=", 1))
+		Expect(settledB).To(BeNumerically("<=", 1))
+		settled(opA, simA)
+		settled(opB, simB)
+	})
+
+	It("drops and reports a remote validator with a hostile value, and restarts nobody for it", func() {
+		Expect(clusterB.client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "rogue"}})).To(Succeed())
+		evil := validator("rogue", "evil", 0)
+		evil.Spec.ValidatorConfig.ExternalPeer = nil
+		Expect(clusterB.client.Create(ctx, evil)).To(Succeed())
+		// Nobody manages "rogue" in B: its status says what a hostile writer wants.
+		evil.Status.ExternalAddress = "evil.example.org:11625\nNODE_SEED=\"SXXX\""
+		Expect(clusterB.client.Status().Update(ctx, evil)).To(Succeed())
+
+		Eventually(func(g Gomega) []string {
+			clusters := opA.Discovery.Report().RemoteClusters
+			g.Expect(clusters).To(HaveLen(1))
+			return clusters[0].Dropped
+		}, timeout, interval).Should(ConsistOf(HavePrefix("rogue/evil: status.externalAddress")))
+		Expect(names(peersDoc(Default, clusterA))).NotTo(ContainElement(ContainSubstring("evil")))
+		Expect(simA.RestartCounts()).To(BeEmpty())
+	})
+
+	It("keeps cluster B's members while it does not answer, says so, and restarts nothing then or after", func() {
+		before := peersDoc(Default, clusterA)
+		toB.down()
+		Eventually(remoteStatus(clusterA, "a1"), timeout, interval).Should(ConsistOf(And(
+			HaveField("Name", "cluster-b"), HaveField("Stale", true), HaveField("Members", int32(2)))))
+		Expect(peersDoc(Default, clusterA)).To(Equal(before))
+
+		By("a change in cluster A waits for cluster B to answer")
+		Expect(testutil.UpdateNode(ctx, clusterA.client, ns, "a1", func(n *stellarv1alpha1.StellarNode) {
+			n.Spec.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("3Gi")}
+		})).To(Succeed())
+		Eventually(func(g Gomega) string {
+			n := &stellarv1alpha1.StellarNode{}
+			g.Expect(clusterA.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "a1"}, n)).To(Succeed())
+			g.Expect(n.Status.Rollout).NotTo(BeNil())
+			return n.Status.Rollout.Reason
+		}, timeout, interval).Should(ContainSubstring("its cluster does not answer"))
+		Expect(simA.RestartCounts()).To(BeEmpty())
+
+		toB.up()
+		Eventually(remoteStatus(clusterA, "a1"), timeout, interval).Should(Equal([]stellarv1alpha1.RemoteClusterStatus{
+			{Name: "cluster-b", Members: 2}}))
+		Expect(peersDoc(Default, clusterA)).To(Equal(before))
+		By("cluster B back: the waiting change goes through, and nothing else restarts")
+		Eventually(simA.RestartCounts, timeout, interval).Should(Equal(map[string]int{"a1": 1}))
+		settled(opA, simA)
+		Expect(simA.RestartCounts()).To(BeEmpty())
+	})
+})
