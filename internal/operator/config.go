@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/controller"
 )
 
@@ -45,6 +46,9 @@ type Config struct {
 	// networks they share; empty: none. RemoteReadInterval is how often each is read.
 	RemoteClustersDir  string
 	RemoteReadInterval time.Duration
+	// ClusterName is this cluster's name as the other clusters' operators know it (required with
+	// RemoteClustersDir): it orders the network's turns across clusters.
+	ClusterName string
 }
 
 // ParseConfig reads the flags in args, each falling back to its environment variable through getenv.
@@ -98,6 +102,9 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 			"join the networks they share with this one; read-only access to StellarNodes there is enough; empty: none")
 	fs.DurationVar(&c.RemoteReadInterval, "remote-read-interval", env.duration("REMOTE_READ_INTERVAL", 30*time.Second),
 		"how often each remote cluster's StellarNodes are read")
+	fs.StringVar(&c.ClusterName, "cluster-name", env.str("CLUSTER_NAME", ""),
+		"this cluster's name, a DNS label, the same one the other clusters' operators give its kubeconfig file "+
+			"(required with --remote-clusters-dir)")
 	fs.StringVar(&c.LogLevel, "log-level", env.str("LOG_LEVEL", "info"), "log level: debug, info or error")
 	fs.StringVar(&c.LogFormat, "log-format", env.str("LOG_FORMAT", "json"), "log format: json or console")
 	if err := fs.Parse(args); err != nil {
@@ -108,6 +115,11 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	}
 	if c.CoreStatusInterval < 0 {
 		return Config{}, fmt.Errorf("--core-status-interval must be 0 (off) or positive, got %s", c.CoreStatusInterval)
+	}
+	if c.RemoteClustersDir != "" {
+		if err := stellarv1alpha1.ValidName("--cluster-name", c.ClusterName); err != nil || len(c.ClusterName) > 63 || strings.Contains(c.ClusterName, ".") {
+			return Config{}, fmt.Errorf("--remote-clusters-dir needs --cluster-name, this cluster's name as a DNS label (got %q)", c.ClusterName)
+		}
 	}
 	if c.RemoteReadInterval <= 0 {
 		return Config{}, fmt.Errorf("--remote-read-interval must be positive, got %s", c.RemoteReadInterval)

@@ -124,13 +124,14 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 		return nil, fmt.Errorf("set up stellar.toml fragments: %w", err)
 	}
 	discovery := peerdiscovery.New(mgr, peerdiscovery.Config{Interval: c.DiscoveryInterval, ClusterDomain: c.ClusterDomain, Planner: planner,
-		Remote: clusters})
+		Remote: clusters, ClusterName: c.ClusterName})
 	if err := mgr.Add(discovery); err != nil {
 		return nil, fmt.Errorf("add peer discovery: %w", err)
 	}
 	if clusters != nil {
 		// What another cluster says changes the local networks: a pass publishes and paces it.
 		clusters.OnChange(discovery.Trigger)
+		clusters.OnRead(discovery.AfterRemoteRead)
 	}
 	var poller *corestatus.Poller
 	if c.CoreStatusInterval > 0 {

@@ -42,8 +42,9 @@ type Config struct {
 	// discovery a planner of its own.
 	Planner *rollout.Planner
 	// Remote are the validators of other clusters, members of the local networks they share; nil
-	// when there are none.
-	Remote *remote.Clusters
+	// when there are none. ClusterName is this cluster's name in the registers they read.
+	Remote      *remote.Clusters
+	ClusterName string
 }
 
 // +kubebuilder:rbac:groups=stellar.org,resources=stellarnodes,verbs=get;list;watch
@@ -76,6 +77,10 @@ type PeerDiscovery struct {
 	lastChange map[string]membershipChange
 	// published is, per namespace, what stellar-peers holds as far as discovery knows.
 	published map[string]published
+	// turns are, per namespace, its turns across clusters (used by the pass only); claiming is set
+	// by a pass that left a claim waiting for the next read of the other clusters.
+	turns    map[string]*clusterTurns
+	claiming atomic.Bool
 	// Mirrors of the cached objects a pass reads.
 	nodes        *mirror[*stellarv1alpha1.StellarNode]
 	statefulSets *mirror[*appsv1.StatefulSet]
@@ -107,6 +112,7 @@ func New(mgr manager.Manager, cfg Config) *PeerDiscovery {
 		networks:   map[string][]peers.Member{},
 		lastChange: map[string]membershipChange{},
 		published:  map[string]published{},
+		turns:      map[string]*clusterTurns{},
 		nodes: newMirror(func(n *stellarv1alpha1.StellarNode) bool {
 			return n.Spec.NodeType == stellarv1alpha1.NodeTypeValidator
 		}),

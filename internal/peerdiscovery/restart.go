@@ -37,6 +37,12 @@ func (d *PeerDiscovery) restartDue(ctx context.Context, ns string, nodes []*stel
 				rollout.MarkPending(members, s.Name)
 			}
 		}
+		if d.cfg.Remote != nil {
+			// Before any turn is asked for: the reconciler's and these restarts alike.
+			if err := d.stepClusterTurn(ctx, ns, nw.ID, members); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if len(due) == 0 {
 			d.planner.Observe(ns, nw.ID, members)
 			continue

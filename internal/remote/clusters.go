@@ -13,12 +13,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -63,6 +66,9 @@ type Cluster struct {
 	// Stale: its last read failed, or it never answered; Error says why.
 	Stale bool   `json:"stale"`
 	Error string `json:"error,omitempty"`
+	// Turns are its registers of each network's turn across clusters, per namespace of its members
+	// (rollout.StepClusterTurn), from its last answer.
+	Turns map[string]map[string]rollout.Register `json:"turns,omitempty"`
 }
 
 // Clusters reads every other cluster on an interval, as a leader-only runnable.
@@ -75,6 +81,7 @@ type Clusters struct {
 	mu       sync.RWMutex
 	state    map[string]Cluster
 	onChange []func()
+	onRead   []func()
 }
 
 // Load reads every kubeconfig file of cfg.Dir. A file that names a program to run for credentials
@@ -149,6 +156,14 @@ func (c *Clusters) OnChange(f func()) {
 	c.onChange = append(c.onChange, f)
 }
 
+// OnRead registers f, called after every read of every cluster, changed or not: a claim on a turn
+// across clusters moves on with each fresh read.
+func (c *Clusters) OnRead(f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.onRead = append(c.onRead, f)
+}
+
 // NeedLeaderElection: only the leader reconciles and runs discovery, the two readers of this.
 func (c *Clusters) NeedLeaderElection() bool { return true }
 
@@ -173,13 +188,14 @@ func (c *Clusters) ReadAll(ctx context.Context) {
 	for _, name := range c.names {
 		changed = c.read(ctx, name) || changed
 	}
+	c.mu.RLock()
+	fs := slices.Clone(c.onRead)
 	if changed {
-		c.mu.RLock()
-		fs := slices.Clone(c.onChange)
-		c.mu.RUnlock()
-		for _, f := range fs {
-			f()
-		}
+		fs = append(fs, c.onChange...)
+	}
+	c.mu.RUnlock()
+	for _, f := range fs {
+		f()
 	}
 }
 
@@ -192,6 +208,13 @@ func (c *Clusters) read(ctx context.Context, name string) bool {
 	err := c.readers[name].List(ctx, list, client.Limit(MaxNodes))
 	if err == nil && list.Continue != "" {
 		err = fmt.Errorf("it lists more than %d StellarNodes", MaxNodes)
+	}
+	var members []Member
+	var dropped []string
+	var turns map[string]map[string]rollout.Register
+	if err == nil {
+		members, dropped = membersOf(name, list.Items)
+		turns, err = c.readTurns(ctx, name, members)
 	}
 
 	c.mu.Lock()
@@ -206,7 +229,7 @@ func (c *Clusters) read(ctx context.Context, name string) bool {
 				"members", len(before.Members))
 		}
 	} else {
-		next.Members, next.Dropped = membersOf(name, list.Items)
+		next.Members, next.Dropped, next.Turns = members, dropped, turns
 		next.LastRead, next.Stale, next.Error = started, false, ""
 		if !slices.Equal(before.Dropped, next.Dropped) {
 			for _, d := range next.Dropped {
@@ -217,7 +240,53 @@ func (c *Clusters) read(ctx context.Context, name string) bool {
 	c.state[name] = next
 	observe(next)
 	return before.Stale != next.Stale || before.Error != next.Error ||
-		!slices.Equal(before.Members, next.Members) || !slices.Equal(before.Dropped, next.Dropped)
+		!slices.Equal(before.Members, next.Members) || !slices.Equal(before.Dropped, next.Dropped) ||
+		!reflect.DeepEqual(before.Turns, next.Turns)
+}
+
+// readTurns reads the stellar-turns ConfigMap of each namespace that has members: a cluster whose
+// registers cannot be read is not read at all (stale), since its claims on turns would be unknown.
+func (c *Clusters) readTurns(ctx context.Context, name string, members []Member) (map[string]map[string]rollout.Register, error) {
+	turns := map[string]map[string]rollout.Register{}
+	for _, m := range members {
+		ns := m.Namespace
+		if _, done := turns[ns]; done {
+			continue
+		}
+		cm := &corev1.ConfigMap{}
+		err := c.readers[name].Get(ctx, client.ObjectKey{Namespace: ns, Name: rollout.TurnsConfigMapName}, cm)
+		if apierrors.IsNotFound(err) {
+			turns[ns] = map[string]rollout.Register{}
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s/%s: %w", ns, rollout.TurnsConfigMapName, err)
+		}
+		regs, err := rollout.ParseRegisters(cm.Data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ns, err)
+		}
+		turns[ns] = regs
+	}
+	return turns, nil
+}
+
+// Participants are the network's participants in other clusters (each namespace there with members
+// of it), with the register each last showed and when that read started.
+func (c *Clusters) Participants(network string) []rollout.Participant {
+	var out []rollout.Participant
+	for _, cl := range c.Snapshot() {
+		seen := map[string]bool{}
+		for _, m := range cl.Members {
+			if m.Peer.NetworkID != network || seen[m.Namespace] {
+				continue
+			}
+			seen[m.Namespace] = true
+			out = append(out, rollout.Participant{Source: cl.Name, Namespace: m.Namespace, Register: cl.Turns[m.Namespace][network],
+				ReadAt: cl.LastRead})
+		}
+	}
+	return out
 }
 
 // Snapshot is what is known of every cluster, sorted by name. The slices are shared: read only.

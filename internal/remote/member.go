@@ -19,6 +19,8 @@ type Member struct {
 	// Peer is what this cluster's validators are given: its name is "<name>.<namespace>.<cluster>",
 	// its address the one it advertises.
 	Peer peers.Peer `json:"peer"`
+	// Namespace is its namespace there.
+	Namespace string `json:"namespace"`
 	// InConsensus: its StellarNode is Ready there, and a validator's readiness is being in consensus.
 	InConsensus bool `json:"inConsensus"`
 	// Settled: in consensus, its spec reconciled and no rollout of it waiting or under way.
@@ -77,6 +79,7 @@ func memberOf(cluster string, n *stellarv1alpha1.StellarNode) (Member, error) {
 	ready := meta.IsStatusConditionTrue(n.Status.Conditions, stellarv1alpha1.ConditionReady)
 	return Member{
 		Peer:        p,
+		Namespace:   n.Namespace,
 		InConsensus: ready,
 		Settled:     ready && n.Status.ObservedGeneration == n.Generation && n.Status.Rollout == nil,
 	}, nil

@@ -144,8 +144,9 @@ func (p *proxy) down() {
 }
 
 // runOperator runs the operator as it ships against c, managing ns, reading the clusters of dir.
-func runOperator(c cluster, ns, dir string) *operator.Operator {
+func runOperator(c cluster, name, ns, dir string) *operator.Operator {
 	conf := testutil.TestConfig()
+	conf.ClusterName = name
 	conf.Namespaces = []string{ns}
 	conf.RemoteClustersDir = dir
 	conf.RemoteReadInterval = operatorReadInterval

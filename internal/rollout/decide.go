@@ -56,6 +56,9 @@ const (
 	WaitingForMembers = "WaitingForMembers"
 	// WaitingForOrder: the network is settled but another validator comes first.
 	WaitingForOrder = "WaitingForOrder"
+	// WaitingForClusters: the network is settled, but another cluster of it holds, or may be taking,
+	// the network's turn across clusters.
+	WaitingForClusters = "WaitingForClusters"
 )
 
 // Decision is whether a validator may have its pod replaced now.

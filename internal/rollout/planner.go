@@ -28,6 +28,56 @@ type Planner struct {
 	networks map[string]*NetworkQueue
 	// remote lists a network's members in other clusters; nil when there are none.
 	remote func(network string) []Member
+	// clusterTurns says, per namespace/network with members in other clusters, whether this cluster
+	// holds the network's turn across clusters (StepClusterTurn), and why not.
+	clusterTurns map[string]clusterTurn
+}
+
+type clusterTurn struct {
+	held bool
+	why  string
+}
+
+// SetClusterTurn records whether the namespace's part of a network holds the network's turn across
+// clusters. A network with members in other clusters grants a turn to a settled network only then.
+func (p *Planner) SetClusterTurn(namespace, network string, held bool, why string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.clusterTurns == nil {
+		p.clusterTurns = map[string]clusterTurn{}
+	}
+	p.clusterTurns[namespace+"/"+network] = clusterTurn{held: held, why: why}
+}
+
+// Busy reports whether one of the members (of one network of one namespace, here) is being replaced
+// or not back in consensus: a turn granted here is not over.
+func (p *Planner) Busy(namespace string, members []Member) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	inFlight := p.inFlightLocked(namespace, members)
+	for _, m := range members {
+		if inFlight[m.Name] || !m.Settled {
+			return true
+		}
+	}
+	return false
+}
+
+// acrossClustersLocked withholds a turn the network's members granted when the network has members in
+// other clusters and this cluster does not hold its turn across them.
+func (p *Planner) acrossClustersLocked(namespace, network string, members []Member, d Decision) Decision {
+	if !d.Granted || d.Reason != GrantedSettled || !slices.ContainsFunc(members, func(m Member) bool { return m.Remote }) {
+		return d
+	}
+	ct, ok := p.clusterTurns[namespace+"/"+network]
+	if ok && ct.held {
+		return d
+	}
+	why := "the network's turn across clusters is not this cluster's yet"
+	if ok && ct.why != "" {
+		why += ": " + ct.why
+	}
+	return Decision{Reason: WaitingForClusters, Detail: why}
 }
 
 // WithRemote makes every decision count, beside a network's local members, its members in other
@@ -83,7 +133,7 @@ func (p *Planner) Request(namespace, network string, members []Member, name stri
 	defer p.mu.Unlock()
 	members = p.withRemoteLocked(network, members)
 	inFlight := p.inFlightLocked(namespace, members)
-	d := Decide(members, inFlight, name)
+	d := p.acrossClustersLocked(namespace, network, members, Decide(members, inFlight, name))
 	q := p.queueLocked(namespace, network, members, inFlight)
 	q.Decisions[name] = d
 	if !d.Granted {

@@ -361,7 +361,8 @@ func fullOrganisation(t *testing.T, bin string) []*node {
 	var nodes []*node
 	for i := range 3 {
 		seed, public := genSeed(t, bin)
-		port := int32(33625 + 10*i)
+		// Below the kernel's ephemeral range (32768 and up): no outgoing connection can hold them.
+		port := int32(30625 + 10*i)
 		spec := customValidator(fmt.Sprintf("full-%d", i+1), public, port)
 		spec.Spec.ValidatorConfig.Quorum = &stellarv1alpha1.QuorumSpec{Quality: stellarv1alpha1.QualityHigh}
 		spec.Spec.ValidatorConfig.History = &stellarv1alpha1.HistorySpec{Port: port + 2}

@@ -86,11 +86,16 @@ func assemble(base string, in RenderInput) (string, error) {
 	return encode(cfg)
 }
 
-// isSelf reports whether a discovered peer is the node being rendered: a validator of this cluster
-// by its name or pod IP (a member of another cluster never is; Checked keeps its key off a local one's).
+// isSelf reports whether a discovered peer's address is the node being rendered's own: a validator
+// of this cluster by its name or its pod IP (a member of another cluster never is; Checked keeps its
+// key off a local one's).
 func (in RenderInput) isSelf(p peers.Peer) bool {
-	return !p.Remote() && (p.Name == in.NodeName || (in.PodIP != "" && p.PodIP == in.PodIP))
+	return in.isSelfByName(p) || (!p.Remote() && in.PodIP != "" && p.PodIP == in.PodIP)
 }
+
+// isSelfByName reports whether a discovered peer is the node itself, by name: its quorum entries
+// never name it (a pod IP says nothing of who a quorum member is).
+func (in RenderInput) isSelfByName(p peers.Peer) bool { return !p.Remote() && p.Name == in.NodeName }
 
 // addQuorumMembers lists the network's other validators that are in its quorum in [[VALIDATORS]],
 // sorted by name, never the node itself, and their organisations in [[HOME_DOMAINS]] when missing.
@@ -104,7 +109,7 @@ func addQuorumMembers(cfg map[string]any, in RenderInput) {
 	members := slices.Clone(in.Discovered.Peers)
 	peers.Sort(members)
 	for _, p := range members {
-		if p.NetworkID != in.NetworkID || in.isSelf(p) || !p.InQuorum() {
+		if p.NetworkID != in.NetworkID || in.isSelfByName(p) || !p.InQuorum() {
 			continue
 		}
 		entry := map[string]any{keyName: p.Name, keyHomeDomain: p.HomeDomain, keyPublicKey: p.PublicKey, keyAddress: p.StableAddress()}

@@ -29,6 +29,10 @@ type Simulator struct {
 	readyAt  map[string]time.Time // when each pod last became Ready
 	keepDown map[string]bool      // pods held NotReady by the test
 	maxDown  int                  // most pods NotReady at once, after reset
+	// restarting holds when each pod being replaced for a template change went down; downs are
+	// those replacements, from going down to Ready again.
+	restarting map[string]time.Time
+	downs      []Down
 }
 
 // StartSimulator runs a simulator for ns through c every 10 ms until stop is called. A new pod stays
@@ -37,6 +41,7 @@ func StartSimulator(ctx context.Context, c client.Client, ns string, hold time.D
 	s = &Simulator{
 		ctx: ctx, c: c, ns: ns, hold: hold,
 		seenGen: map[string]int64{}, notReady: map[string]time.Time{}, readyAt: map[string]time.Time{}, keepDown: map[string]bool{},
+		restarting: map[string]time.Time{},
 	}
 	return s, Every(10*time.Millisecond, s.step)
 }
@@ -79,6 +84,7 @@ func (s *Simulator) sync(sts *appsv1.StatefulSet) error {
 		return s.createPod(sts)
 	case sts.Generation > s.seenGen[name]:
 		s.restarts.Add(name)
+		s.restarting[name] = time.Now()
 		s.seenGen[name] = sts.Generation
 		if err := s.c.Delete(s.ctx, pod, client.GracePeriodSeconds(0)); err != nil {
 			return err
@@ -93,6 +99,10 @@ func (s *Simulator) sync(sts *appsv1.StatefulSet) error {
 		}
 		delete(s.notReady, name)
 		s.readyAt[name] = time.Now()
+		if from, ok := s.restarting[name]; ok {
+			s.downs = append(s.downs, Down{Name: name, From: from, To: s.readyAt[name]})
+			delete(s.restarting, name)
+		}
 	}
 	ready := int32(1)
 	if _, down := s.notReady[name]; down {
@@ -164,4 +174,35 @@ func (s *Simulator) LastReady() time.Time {
 		}
 	}
 	return last
+}
+
+// Down is one pod replaced for a template change: down from From until Ready again at To (zero while
+// it is still down).
+type Down struct {
+	Name     string
+	From, To time.Time
+}
+
+// Downs are the replacements so far, those still down last.
+func (s *Simulator) Downs() []Down {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := append([]Down(nil), s.downs...)
+	for name, from := range s.restarting {
+		out = append(out, Down{Name: name, From: from})
+	}
+	return out
+}
+
+// Overlapping names two replacements, of all given, that were down at the same time, or "".
+func Overlapping(downs []Down) string {
+	for i, a := range downs {
+		for _, b := range downs[i+1:] {
+			aEnds, bEnds := a.To.IsZero() || b.From.Before(a.To), b.To.IsZero() || a.From.Before(b.To)
+			if aEnds && bEnds {
+				return a.Name + " and " + b.Name
+			}
+		}
+	}
+	return ""
 }
