@@ -292,3 +292,54 @@ func discovered(self *stellarv1alpha1.StellarNode) peers.Document {
 			DNSName: "other-net-0.other-net-headless.stellar.svc.cluster.local"},
 	}}
 }
+
+// TestRenderMembersOfOtherClusters: a member read from another cluster is in [[VALIDATORS]] and
+// PREFERRED_PEERS at its advertised address, never in KNOWN_PEERS (it has no pod IP here); and a
+// pod IP shared with the node (validators on one host, as in the real-binary tests) keeps a member
+// out of the addresses only, never out of the quorum.
+func TestRenderMembersOfOtherClusters(t *testing.T) {
+	node, seed, doc := fullOrganisationMember(1)
+	profile := profileOf(t, node)
+	base, err := BaseConfig(node, profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range doc.Peers {
+		doc.Peers[i].PodIP = "10.0.0.1"
+	}
+	// The third member lives in another cluster now.
+	remote := &doc.Peers[2]
+	remote.Name, remote.Cluster, remote.PodIP, remote.DNSName = remote.Name+".tier1.cluster-b", "cluster-b", "", "v3.example.org"
+	out, err := Render(base, RenderInput{Profile: profile, Seed: seed, NodeName: node.Name, PodIP: "10.0.0.1",
+		NetworkID: node.NetworkID(), Discovered: doc, QuorumFromPeers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkWellFormed(t, profile, out, "", true)
+	var cfg struct {
+		KnownPeers     []string `toml:"KNOWN_PEERS"`
+		PreferredPeers []string `toml:"PREFERRED_PEERS"`
+		Validators     []struct {
+			Name    string `toml:"NAME"`
+			Address string `toml:"ADDRESS"`
+		} `toml:"VALIDATORS"`
+	}
+	if _, err := toml.Decode(out, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	var names, addresses []string
+	for _, v := range cfg.Validators {
+		names, addresses = append(names, v.Name), append(addresses, v.Address)
+	}
+	if len(names) != 2 || names[1] != remote.Name || addresses[1] != "v3.example.org:11625" {
+		t.Errorf("[[VALIDATORS]] = %v at %v, want the other local member and %s at v3.example.org:11625", names, addresses, remote.Name)
+	}
+	if !slices.Contains(cfg.PreferredPeers, "v3.example.org:11625") {
+		t.Errorf("PREFERRED_PEERS = %v, want the remote member's advertised address", cfg.PreferredPeers)
+	}
+	for _, k := range cfg.KnownPeers {
+		if strings.HasPrefix(k, "10.0.0.1:") || strings.HasPrefix(k, "v3.") {
+			t.Errorf("KNOWN_PEERS = %v: the node's own pod IP or a remote member", cfg.KnownPeers)
+		}
+	}
+}
