@@ -137,6 +137,11 @@ secure-metrics-installer: manifests generate kustomize ## Write dist/install-sec
 	mkdir -p dist
 	$(KUSTOMIZE) build config/secure-metrics > dist/install-secure-metrics.yaml
 
+.PHONY: remote-clusters-installer
+remote-clusters-installer: manifests generate kustomize ## Write dist/install-remote-clusters.yaml: the operator reading other clusters (docs/TIER1.md).
+	mkdir -p dist
+	$(KUSTOMIZE) build config/remote-clusters > dist/install-remote-clusters.yaml
+
 .PHONY: remote-access
 remote-access: kustomize ## Write dist/remote-access.yaml: the read-only access other clusters' operators get here (docs/TIER1.md).
 	mkdir -p dist

@@ -56,3 +56,22 @@ func TestParseConfigReportsEveryBadValue(t *testing.T) {
 		t.Error("a zero interval must be refused")
 	}
 }
+
+func TestRemoteClustersNeedAClusterName(t *testing.T) {
+	none := func(string) string { return "" }
+	for _, args := range [][]string{
+		{"--remote-clusters-dir=/etc/remote"},
+		{"--remote-clusters-dir=/etc/remote", "--cluster-name=cluster.a"},
+		{"--remote-clusters-dir=/etc/remote", "--cluster-name=Cluster-A"},
+	} {
+		if _, err := ParseConfig(args, none); err == nil || !strings.Contains(err.Error(), "--cluster-name") {
+			t.Errorf("%v: %v, want an error naming --cluster-name", args, err)
+		}
+	}
+	c, err := ParseConfig([]string{"--remote-clusters-dir=/etc/remote"}, func(k string) string {
+		return map[string]string{"CLUSTER_NAME": "cluster-a"}[k]
+	})
+	if err != nil || c.ClusterName != "cluster-a" || c.RemoteClustersDir != "/etc/remote" || c.RemoteReadInterval != 30*time.Second {
+		t.Errorf("CLUSTER_NAME from the environment: %+v, %v", c, err)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -16,7 +15,6 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/operator"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
-	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 )
@@ -51,35 +49,10 @@ func names(doc peers.Document) []string {
 	return out
 }
 
-// quorumKeys renders the configuration the validator's pod would start with from the live
-// ConfigMaps, checks it with stellar-core's rules, and returns the keys its [[VALIDATORS]] name.
+// quorumKeys are the keys the validator's rendered, checked configuration names in [[VALIDATORS]].
 func quorumKeys(g Gomega, c cluster, name string) []string {
-	node := &stellarv1alpha1.StellarNode{}
-	g.Expect(c.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, node)).To(Succeed())
-	base := &corev1.ConfigMap{}
-	g.Expect(c.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-config"}, base)).To(Succeed())
-	profile, err := stellarcore.ProfileFor(node.Spec.Version)
+	keys, err := testutil.RenderedQuorum(ctx, c.client, ns, name)
 	g.Expect(err).NotTo(HaveOccurred())
-	out, err := stellarcore.Preview(base.Data["stellar-core.cfg"], stellarcore.RenderInput{
-		Profile: profile, NodeName: name, NetworkID: node.NetworkID(), Discovered: peersDoc(g, c),
-		QuorumFromPeers: node.QuorumFromCluster(),
-	})
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(stellarcore.Check(out, stellarcore.CheckOptions{Profile: profile, SelfKey: node.Spec.ValidatorConfig.PublicKey})).
-		To(Succeed(), "stellar-core would refuse %s's configuration", name)
-	var cfg struct {
-		Validators []struct {
-			PublicKey string `toml:"PUBLIC_KEY"`
-			Address   string `toml:"ADDRESS"`
-		} `toml:"VALIDATORS"`
-	}
-	_, err = toml.Decode(out, &cfg)
-	g.Expect(err).NotTo(HaveOccurred())
-	var keys []string
-	for _, v := range cfg.Validators {
-		keys = append(keys, v.PublicKey)
-	}
-	slices.Sort(keys)
 	return keys
 }
 

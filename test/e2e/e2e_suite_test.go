@@ -66,62 +66,15 @@ var _ = BeforeSuite(func() {
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	bin = lines[len(lines)-1]
 
-	By("starting the simulated cluster")
-	_ = run(filepath.Join(bin, "kwokctl"), "delete", "cluster", "--name", clusterName)
-	Expect(run(filepath.Join(bin, "kwokctl"), "create", "cluster", "--name", clusterName, "--runtime", "binary",
-		"--etcd-binary", filepath.Join(bin, "etcd"), "--kube-apiserver-binary", filepath.Join(bin, "kube-apiserver"),
-		"--kube-controller-manager-binary", filepath.Join(bin, "kube-controller-manager"),
-		"--kube-scheduler-binary", filepath.Join(bin, "kube-scheduler"), "--kwok-controller-binary", filepath.Join(bin, "kwok"),
-		"--kubeconfig", kubeconfig, "--wait", "60s")).To(Succeed())
-	Expect(run(filepath.Join(bin, "kwokctl"), "scale", "node", "--name", clusterName, "--replicas", "3")).To(Succeed())
-
 	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
 	Expect(stellarv1alpha1.AddToScheme(scheme)).To(Succeed())
 	Expect(apiextensionsv1.AddToScheme(scheme)).To(Succeed())
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	Expect(err).NotTo(HaveOccurred())
-	cfg.QPS, cfg.Burst = 100, 200
-	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
-	Expect(err).NotTo(HaveOccurred())
-
-	By("installing the CRDs and volumes the validators' claims can bind to")
-	crdFiles, err := filepath.Glob(filepath.Join(root, "config", "crd", "bases", "*.yaml"))
-	Expect(err).NotTo(HaveOccurred())
-	var crds []*apiextensionsv1.CustomResourceDefinition
-	for _, file := range crdFiles {
-		data, err := os.ReadFile(file)
-		Expect(err).NotTo(HaveOccurred())
-		crd := &apiextensionsv1.CustomResourceDefinition{}
-		Expect(yaml.Unmarshal(data, crd)).To(Succeed())
-		Expect(k8sClient.Create(ctx, crd)).To(Succeed())
-		crds = append(crds, crd)
-	}
-	for i := range 16 {
-		Expect(k8sClient.Create(ctx, &corev1.PersistentVolume{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("e2e-pv-%d", i)},
-			Spec: corev1.PersistentVolumeSpec{
-				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("20Gi")},
-				AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimDelete,
-				PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: fmt.Sprintf("/tmp/e2e-pv-%d", i)}},
-			},
-		})).To(Succeed())
-	}
-	for _, crd := range crds {
-		Eventually(func(g Gomega) {
-			established := false
-			got := &apiextensionsv1.CustomResourceDefinition{}
-			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: crd.Name}, got)).To(Succeed())
-			for _, c := range got.Status.Conditions {
-				established = established || (c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue)
-			}
-			g.Expect(established).To(BeTrue())
-		}, 30*time.Second, 200*time.Millisecond).Should(Succeed())
-	}
+	k8sClient = startKwokCluster(clusterName, kubeconfig)
 
 	By("building and starting the operator as its own process")
 	Expect(runIn(root, "go", "build", "-o", filepath.Join(workDir, "manager"), "./cmd")).To(Succeed())
-	operator = &operatorProcess{path: filepath.Join(workDir, "manager"), logPath: filepath.Join(workDir, "operator.log")}
+	operator = &operatorProcess{path: filepath.Join(workDir, "manager"), logPath: filepath.Join(workDir, "operator.log"),
+		kubeconfig: kubeconfig, metricsAddr: metricsAddr, probeAddr: probeAddr}
 	operator.start()
 })
 
@@ -138,22 +91,82 @@ var _ = AfterSuite(func() {
 	}
 })
 
-// operatorProcess is the operator binary running against the simulated cluster.
+// startKwokCluster creates a simulated cluster of three nodes, writes its kubeconfig, installs the
+// CRDs and volumes the validators' claims can bind to, and returns a client for it.
+func startKwokCluster(name, kubeconfig string) client.Client {
+	By("starting the simulated cluster " + name)
+	kwokctl := filepath.Join(bin, "kwokctl")
+	_ = run(kwokctl, "delete", "cluster", "--name", name)
+	Expect(run(kwokctl, "create", "cluster", "--name", name, "--runtime", "binary",
+		"--etcd-binary", filepath.Join(bin, "etcd"), "--kube-apiserver-binary", filepath.Join(bin, "kube-apiserver"),
+		"--kube-controller-manager-binary", filepath.Join(bin, "kube-controller-manager"),
+		"--kube-scheduler-binary", filepath.Join(bin, "kube-scheduler"), "--kwok-controller-binary", filepath.Join(bin, "kwok"),
+		"--kubeconfig", kubeconfig, "--wait", "60s")).To(Succeed())
+	Expect(run(kwokctl, "scale", "node", "--name", name, "--replicas", "3")).To(Succeed())
+
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	Expect(err).NotTo(HaveOccurred())
+	cfg.QPS, cfg.Burst = 100, 200
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+
+	By("installing the CRDs and volumes the validators' claims can bind to")
+	crdFiles, err := filepath.Glob(filepath.Join(root, "config", "crd", "bases", "*.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	var crds []*apiextensionsv1.CustomResourceDefinition
+	for _, file := range crdFiles {
+		data, err := os.ReadFile(file)
+		Expect(err).NotTo(HaveOccurred())
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		Expect(yaml.Unmarshal(data, crd)).To(Succeed())
+		Expect(c.Create(ctx, crd)).To(Succeed())
+		crds = append(crds, crd)
+	}
+	for i := range 16 {
+		Expect(c.Create(ctx, &corev1.PersistentVolume{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("e2e-pv-%d", i)},
+			Spec: corev1.PersistentVolumeSpec{
+				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("20Gi")},
+				AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimDelete,
+				PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: fmt.Sprintf("/tmp/%s-pv-%d", name, i)}},
+			},
+		})).To(Succeed())
+	}
+	for _, crd := range crds {
+		Eventually(func(g Gomega) {
+			established := false
+			got := &apiextensionsv1.CustomResourceDefinition{}
+			g.Expect(c.Get(ctx, client.ObjectKey{Name: crd.Name}, got)).To(Succeed())
+			for _, cond := range got.Status.Conditions {
+				established = established || (cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue)
+			}
+			g.Expect(established).To(BeTrue())
+		}, 30*time.Second, 200*time.Millisecond).Should(Succeed())
+	}
+	return c
+}
+
+// operatorProcess is the operator binary running against a simulated cluster.
 type operatorProcess struct {
-	path, logPath string
-	cmd           *exec.Cmd
-	exited        chan struct{}
+	path, logPath                      string
+	kubeconfig, metricsAddr, probeAddr string
+	// extraArgs are added to the command line at the next start.
+	extraArgs []string
+	cmd       *exec.Cmd
+	exited    chan struct{}
 }
 
 func (o *operatorProcess) start() {
 	log, err := os.OpenFile(o.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	Expect(err).NotTo(HaveOccurred())
-	o.cmd = exec.Command(o.path, "--watch-namespaces=all", "--metrics-bind-address="+metricsAddr,
+	args := append([]string{"--watch-namespaces=all", "--metrics-bind-address=" + o.metricsAddr,
 		"--leader-elect", "--leader-election-namespace=kube-system",
-		"--health-probe-bind-address="+probeAddr, "--operator-image=stellar-operator:e2e", "--log-format=console",
+		"--health-probe-bind-address=" + o.probeAddr, "--operator-image=stellar-operator:e2e", "--log-format=console",
 		// kwok's pod IPs are private addresses with nothing behind them: the agents are never read here.
-		"--core-status-interval=0", "--loopback-only-dials")
-	o.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+		"--core-status-interval=0", "--loopback-only-dials"}, o.extraArgs...)
+	o.cmd = exec.Command(o.path, args...)
+	o.cmd.Env = append(os.Environ(), "KUBECONFIG="+o.kubeconfig)
 	o.cmd.Stdout, o.cmd.Stderr = log, log
 	Expect(o.cmd.Start()).To(Succeed())
 	o.exited = make(chan struct{})

@@ -65,8 +65,11 @@ func readyNames(doc peers.Document) []string {
 }
 
 // report is what the operator's /peers endpoint says about one namespace.
-func report(g Gomega, ns string) (pending []string, ok bool) {
-	resp, err := http.Get("http://" + metricsAddr + "/peers")
+func report(g Gomega, ns string) (pending []string, ok bool) { return reportAt(g, metricsAddr, ns) }
+
+// reportAt reads the /peers of the operator whose metrics listen on addr.
+func reportAt(g Gomega, addr, ns string) (pending []string, ok bool) {
+	resp, err := http.Get("http://" + addr + "/peers")
 	g.Expect(err).NotTo(HaveOccurred())
 	defer func() { _ = resp.Body.Close() }()
 	var body struct {
@@ -239,7 +242,7 @@ var _ = Describe("Peer discovery on a simulated cluster", Ordered, func() {
 
 	It("recovers from kube-apiserver being stopped for 10 seconds without restarting itself", func() {
 		pid := operator.cmd.Process.Pid
-		stopAPIServerFor(10 * time.Second)
+		stopAPIServerFor(clusterName, k8sClient, 10*time.Second)
 		Expect(operator.running()).To(BeTrue(), "the operator exited while the API server was away")
 		Expect(operator.cmd.Process.Pid).To(Equal(pid))
 
@@ -256,19 +259,29 @@ var _ = Describe("Peer discovery on a simulated cluster", Ordered, func() {
 // stopAPIServerFor stops the cluster's kube-apiserver process and starts it again with the same command.
 // kube-controller-manager and kube-scheduler exit when they cannot renew their leases; a kubelet would
 // restart them, so this does too.
-func stopAPIServerFor(d time.Duration) {
-	apiserver := componentProcess("kube-apiserver")
-	others := []component{componentProcess("kube-controller-manager"), componentProcess("kube-scheduler")}
+func stopAPIServerFor(cluster string, c client.Client, d time.Duration) {
+	restore := stopAPIServer(cluster)
+	time.Sleep(d)
+	restore(c)
+}
+
+// stopAPIServer stops the cluster's kube-apiserver process; restore starts it again, waits until it
+// answers through c, and brings back the components that exited meanwhile.
+func stopAPIServer(cluster string) (restore func(c client.Client)) {
+	apiserver := componentProcess(cluster, "kube-apiserver")
+	others := []component{componentProcess(cluster, "kube-controller-manager"), componentProcess(cluster, "kube-scheduler")}
 
 	proc, err := os.FindProcess(apiserver.pid)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(proc.Kill()).To(Succeed())
 	Eventually(func() bool { return !alive(apiserver.pid) }, 10*time.Second, 50*time.Millisecond).Should(BeTrue())
-	time.Sleep(d)
+	return func(c client.Client) { restartAPIServer(apiserver, others, c) }
+}
 
+func restartAPIServer(apiserver component, others []component, c client.Client) {
 	apiserver.restart()
 	Eventually(func() error {
-		return k8sClient.List(ctx, &corev1.NamespaceList{})
+		return c.List(ctx, &corev1.NamespaceList{})
 	}, 60*time.Second, 200*time.Millisecond).Should(Succeed())
 	// Give the other components the time a kubelet would, then bring back any that exited.
 	time.Sleep(15 * time.Second)
@@ -287,10 +300,10 @@ type component struct {
 	args               []string
 }
 
-func componentProcess(name string) component {
+func componentProcess(cluster, name string) component {
 	home, err := os.UserHomeDir()
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
-	c := component{name: name, pidFile: filepath.Join(home, ".kwok", "clusters", clusterName, "pids", name+".pid")}
+	c := component{name: name, pidFile: filepath.Join(home, ".kwok", "clusters", cluster, "pids", name+".pid")}
 	data, err := os.ReadFile(c.pidFile)
 	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "kwok's pid file for %s", name)
 	_, err = fmt.Sscan(strings.TrimSpace(string(data)), &c.pid)

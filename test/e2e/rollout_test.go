@@ -125,50 +125,86 @@ var _ = Describe("Rollouts on a simulated cluster", Ordered, func() {
 			g.Expect(pdb.Status.DisruptionsAllowed).To(Equal(int32(1)))
 		}, wait, poll).Should(Succeed())
 
+		// kwok marks a pod Ready again whenever it is not, so a pod held NotReady by the tracker flickers,
+		// and the budget lets a pod that is not Ready go at once (AlwaysAllow: it is out of consensus
+		// already). This spec holds nothing NotReady: a validator is "down" by having no node to run on.
+		tracker.setHold(0)
+		tracker.release()
+		DeferCleanup(func() { tracker.setHold(pacedHold) })
+		settledWith(ns, four...)
 		tracker.establish(four...)
-		evict := func(name string) error {
+		// Each eviction holds the version of the pod seen Ready (a precondition), so it evicts that Ready
+		// pod or nothing (409 when the pod changed in between).
+		readyPod := func(g Gomega, name string) *corev1.Pod {
 			pod := &corev1.Pod{}
-			if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, pod); err != nil {
-				return err
-			}
-			return k8sClient.SubResource("eviction").Create(ctx, pod, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}})
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, pod)).To(Succeed())
+			g.Expect(testutil.IsReady(pod)).To(BeTrue(), name)
+			return pod
 		}
-		// r1's new pod stays NotReady (down) until the spec releases it.
-		tracker.setHold(2 * time.Minute)
-		old := &corev1.Pod{}
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "r1-0"}, old)).To(Succeed())
-		Expect(evict("r1-0")).To(Succeed(), "one validator may be evicted")
+		evictReady := func(pod *corev1.Pod) error {
+			return k8sClient.SubResource("eviction").Create(ctx, pod, &policyv1.Eviction{
+				ObjectMeta:    metav1.ObjectMeta{Name: pod.Name, Namespace: ns},
+				DeleteOptions: &metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &pod.UID, ResourceVersion: &pod.ResourceVersion}},
+			})
+		}
+		cordonAll := func(unschedulable bool) {
+			var nodes corev1.NodeList
+			Expect(k8sClient.List(ctx, &nodes)).To(Succeed())
+			for i := range nodes.Items {
+				patched := nodes.Items[i].DeepCopy()
+				patched.Spec.Unschedulable = unschedulable
+				Expect(k8sClient.Patch(ctx, patched, client.MergeFrom(&nodes.Items[i]))).To(Succeed())
+			}
+		}
+
+		By("r1 evicted with no node to go to: the others are refused while it is down")
+		cordonAll(true)
+		DeferCleanup(func() { cordonAll(false) })
+		old := readyPod(Default, "r1-0")
+		Expect(evictReady(old)).To(Succeed(), "one validator may be evicted")
 		Eventually(func(g Gomega) {
 			pod := &corev1.Pod{}
 			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "r1-0"}, pod)).To(Succeed())
 			g.Expect(pod.UID).NotTo(Equal(old.UID))
-			g.Expect(testutil.IsReady(pod)).To(BeFalse())
+			g.Expect(pod.Spec.NodeName).To(BeEmpty())
 			pdb := &policyv1.PodDisruptionBudget{}
 			g.Expect(k8sClient.Get(ctx, pdbKey, pdb)).To(Succeed())
 			g.Expect(pdb.Status.CurrentHealthy).To(Equal(int32(3)))
 			g.Expect(pdb.Status.DisruptionsAllowed).To(BeZero())
 		}, wait, poll).Should(Succeed())
 		for _, n := range []string{"r2-0", "r3-0", "r4-0"} {
-			err := evict(n)
+			var err error
+			Eventually(func(g Gomega) {
+				err = evictReady(readyPod(g, n))
+				g.Expect(apierrors.IsConflict(err)).To(BeFalse(), "%s changed after it was read: read it again", n)
+			}, wait, poll).Should(Succeed())
 			Expect(apierrors.IsTooManyRequests(err)).To(BeTrue(), "evicting %s while r1 is down is refused: %v", n, err)
 		}
-		tracker.setHold(pacedHold)
-		tracker.release()
+		cordonAll(false)
 		settledWith(ns, four...)
 
 		By("twenty rounds of two evictions of Ready validators sent at once: one goes, the other is refused")
+		// kube-apiserver retries an eviction whose budget update conflicted for up to 10 s (EvictionsRetry,
+		// 20 x 500 ms, pkg/registry/core/pod/storage/eviction.go v1.37.2): a simulated pod back Ready within
+		// that time would let the second through, rightly. A validator's new pod takes minutes to be back
+		// in consensus; here it has no node to run on until the round is decided.
 		for round := range 20 {
+			pair := []string{four[round%4] + "-0", four[(round+1+round/4%3)%4] + "-0"}
+			pods := make([]*corev1.Pod, 2)
 			Eventually(func(g Gomega) {
 				pdb := &policyv1.PodDisruptionBudget{}
 				g.Expect(k8sClient.Get(ctx, pdbKey, pdb)).To(Succeed())
 				g.Expect(pdb.Status.CurrentHealthy).To(Equal(int32(4)))
 				g.Expect(pdb.Status.DisruptionsAllowed).To(Equal(int32(1)))
+				for i, name := range pair {
+					pods[i] = readyPod(g, name)
+				}
 			}, wait, poll).Should(Succeed())
-			pair := []string{four[round%4] + "-0", four[(round+1+round/4%3)%4] + "-0"}
+			cordonAll(true)
 			errs := make([]error, 2)
 			var wg sync.WaitGroup
-			for i, name := range pair {
-				wg.Go(func() { errs[i] = evict(name) })
+			for i := range pods {
+				wg.Go(func() { errs[i] = evictReady(pods[i]) })
 			}
 			wg.Wait()
 			var evicted []string
@@ -180,6 +216,7 @@ var _ = Describe("Rollouts on a simulated cluster", Ordered, func() {
 				}
 			}
 			Expect(evicted).To(HaveLen(1), "round %d: %v sent at once, evicted %v", round, pair, evicted)
+			cordonAll(false)
 			settledWith(ns, four...)
 		}
 	})

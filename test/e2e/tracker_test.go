@@ -24,6 +24,7 @@ import (
 // down at once, and holds each new pod NotReady for a while: kwok marks pods Ready within about
 // 100 ms, which would make pacing trivially true.
 type podTracker struct {
+	c    client.Client
 	ns   string
 	hold time.Duration
 
@@ -36,18 +37,28 @@ type podTracker struct {
 	released    map[types.UID]bool
 	maxDown     int
 	downLog     []string
+	// downSince is when each established validator was last seen going down; downs are its
+	// downtimes so far, from then to Ready again.
+	downSince map[string]time.Time
+	downs     []testutil.Down
 }
 
 func startTracker(ns string, hold time.Duration) *podTracker {
-	t := &podTracker{ns: ns, hold: hold, uids: map[string]types.UID{}, revisions: map[string]string{},
-		established: map[string]bool{}, heldUntil: map[types.UID]time.Time{}, released: map[types.UID]bool{}}
+	return startTrackerIn(k8sClient, ns, hold)
+}
+
+// startTrackerIn tracks the validator pods of ns in the cluster c talks to.
+func startTrackerIn(c client.Client, ns string, hold time.Duration) *podTracker {
+	t := &podTracker{c: c, ns: ns, hold: hold, uids: map[string]types.UID{}, revisions: map[string]string{},
+		established: map[string]bool{}, heldUntil: map[types.UID]time.Time{}, released: map[types.UID]bool{},
+		downSince: map[string]time.Time{}}
 	DeferCleanup(testutil.Every(25*time.Millisecond, t.poll))
 	return t
 }
 
 func (t *podTracker) poll() {
 	var pods corev1.PodList
-	if err := k8sClient.List(ctx, &pods, client.InNamespace(t.ns), client.MatchingLabels{"app.kubernetes.io/component": "validator"}); err != nil {
+	if err := t.c.List(ctx, &pods, client.InNamespace(t.ns), client.MatchingLabels{"app.kubernetes.io/component": "validator"}); err != nil {
 		return
 	}
 	t.mu.Lock()
@@ -71,10 +82,10 @@ func (t *podTracker) poll() {
 		if until, held := t.heldUntil[pod.UID]; held && !t.released[pod.UID] {
 			switch {
 			case time.Now().Before(until) && ready:
-				setPodReady(pod, false)
+				setPodReady(t.c, pod, false)
 				ready = false
 			case !time.Now().Before(until):
-				if setPodReady(pod, true) {
+				if setPodReady(t.c, pod, true) {
 					t.released[pod.UID] = true
 					ready = true
 				}
@@ -87,9 +98,18 @@ func (t *podTracker) poll() {
 		}
 	}
 	var down []string
+	now := time.Now()
 	for name := range t.established {
-		if !up[name] {
+		since, wasDown := t.downSince[name]
+		switch {
+		case !up[name]:
 			down = append(down, name)
+			if !wasDown {
+				t.downSince[name] = now
+			}
+		case wasDown:
+			t.downs = append(t.downs, testutil.Down{Name: name, From: since, To: now})
+			delete(t.downSince, name)
 		}
 	}
 	if len(down) > t.maxDown {
@@ -99,7 +119,7 @@ func (t *podTracker) poll() {
 }
 
 // setPodReady writes the pod's Ready condition through the status subresource.
-func setPodReady(pod *corev1.Pod, ready bool) bool {
+func setPodReady(c client.Client, pod *corev1.Pod, ready bool) bool {
 	status := corev1.ConditionFalse
 	if ready {
 		status = corev1.ConditionTrue
@@ -116,7 +136,7 @@ func setPodReady(pod *corev1.Pod, ready bool) bool {
 	if !found {
 		return false
 	}
-	return k8sClient.Status().Update(ctx, patched) == nil
+	return c.Status().Update(ctx, patched) == nil
 }
 
 // establish starts counting restarts and downtime of these validators, from zero.
@@ -126,12 +146,24 @@ func (t *podTracker) establish(names ...string) {
 	t.restarts.Reset()
 	t.maxDown = 0
 	t.downLog = nil
+	t.downs, t.downSince = nil, map[string]time.Time{}
 	for _, n := range names {
 		t.established[n] = true
 	}
 }
 
 func (t *podTracker) restartCounts() map[string]int { return t.restarts.Snapshot() }
+
+// downtimes are the established validators' downtimes since establish, those still down last.
+func (t *podTracker) downtimes() []testutil.Down {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := append([]testutil.Down(nil), t.downs...)
+	for name, since := range t.downSince {
+		out = append(out, testutil.Down{Name: name, From: since})
+	}
+	return out
+}
 
 func (t *podTracker) mostDown() (int, []string) {
 	t.mu.Lock()
