@@ -71,6 +71,8 @@ type Cluster struct {
 	Turns map[string]map[string]rollout.Register `json:"turns,omitempty"`
 }
 
+const notReadYet = "not read yet"
+
 // Clusters reads every other cluster on an interval, as a leader-only runnable.
 type Clusters struct {
 	cfg     Config
@@ -117,7 +119,7 @@ func Load(cfg Config, scheme *runtime.Scheme, log logr.Logger) (*Clusters, error
 		}
 		c.readers[name] = reader
 		c.names = append(c.names, name)
-		c.state[name] = Cluster{Name: name, Stale: true, Error: "not read yet"}
+		c.state[name] = Cluster{Name: name, Stale: true, Error: notReadYet}
 	}
 	slices.Sort(c.names)
 	return c, nil
@@ -222,9 +224,11 @@ func (c *Clusters) read(ctx context.Context, name string) bool {
 	before := c.state[name]
 	next := before
 	if err != nil {
-		next.Stale, next.Error = true, err.Error()
 		readErrorsTotal.WithLabelValues(name).Inc()
-		if !before.Stale || before.Error != next.Error {
+		// The first error of an outage is kept: a new text every read (a new local port, say) would
+		// rewrite every validator's status each time.
+		if !before.Stale || before.LastRead.IsZero() && before.Error == notReadYet {
+			next.Stale, next.Error = true, err.Error()
 			c.log.Info("remote cluster not read: its last known members are kept", "cluster", name, "error", err.Error(),
 				"members", len(before.Members))
 		}

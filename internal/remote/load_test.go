@@ -1,15 +1,19 @@
 package remote
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 )
 
 const kubeconfigWith = `apiVersion: v1
@@ -62,5 +66,30 @@ func TestBoundedBody(t *testing.T) {
 	data, err := io.ReadAll(b)
 	if len(data) != 10 || !errors.Is(err, errTooLarge) {
 		t.Errorf("read %d bytes, %v; want 10 and errTooLarge", len(data), err)
+	}
+}
+
+func TestAnOutageKeepsItsFirstError(t *testing.T) {
+	dir := t.TempDir()
+	writeKubeconfig(t, dir, "cluster-b", `{token: t}`)
+	c, err := Load(Config{Dir: dir, Timeout: time.Second}, runtime.NewScheme(), logr.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing listens on 127.0.0.1:6443 here: every read fails.
+	members, _ := membersOf("cluster-b", []stellarv1alpha1.StellarNode{remoteValidator("b1")})
+	c.state["cluster-b"] = Cluster{Name: "cluster-b", Members: members, LastRead: time.Now()}
+	if !c.read(context.Background(), "cluster-b") {
+		t.Fatal("a first failed read is a change: the cluster turns stale")
+	}
+	first := c.Snapshot()[0]
+	if !first.Stale || first.Error == "" || len(first.Members) != 1 {
+		t.Fatalf("after a failed read: %+v, want stale with its member kept", first)
+	}
+	if c.read(context.Background(), "cluster-b") {
+		t.Error("a second failed read changed what is known")
+	}
+	if got := c.Snapshot()[0].Error; got != first.Error {
+		t.Errorf("error %q, want the outage's first %q", got, first.Error)
 	}
 }
