@@ -112,7 +112,7 @@ func (d *PeerDiscovery) passNamespace(ctx context.Context, ns string, objs *name
 	index := peers.NewIndex(objs.nodes, others.peers)
 	view := BuildView(index, lookup, d.cfg.ClusterDomain)
 	list := view.Peers()
-	report := NamespaceReport{Peers: list, PendingRestarts: []string{}}
+	report := NamespaceReport{Peers: list, PendingRestarts: []string{}, RemoteDropped: index.RemoteDropped}
 
 	var errs []error
 	changed, err := d.publishIfChanged(ctx, ns, list, objs.configMap, now)

@@ -1,11 +1,13 @@
 package peers
 
 import (
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 )
 
 func TestConfigMapDataIsDeterministic(t *testing.T) {
@@ -109,5 +111,18 @@ func TestCheckedKeepsLocalOverRemote(t *testing.T) {
 	}
 	if len(dropped) != 3 {
 		t.Errorf("dropped %v, want the same key, the same name and a remote one with a pod IP", dropped)
+	}
+}
+
+func TestIndexLeavesOutARemoteMemberWithALocalKey(t *testing.T) {
+	local := fixture.Validator("ns", "v1", fixture.InOrganisation("example.org", fixture.OrgKeys[0], nil))
+	taken := Peer{Name: "v9.ns.cluster-b", NetworkID: local.NetworkID(), Port: 11625, DNSName: "v9.example.org",
+		PublicKey: fixture.OrgKeys[0], HomeDomain: "example.org", Cluster: "cluster-b"}
+	fine := Peer{Name: "v8.ns.cluster-b", NetworkID: local.NetworkID(), Port: 11625, DNSName: "v8.example.org", Cluster: "cluster-b"}
+	ix := NewIndex([]*stellarv1alpha1.StellarNode{local}, []Peer{taken, fine})
+	nw := ix.Network(local.NetworkID())
+	if len(nw.Remote) != 1 || nw.Remote[0].Name != fine.Name || len(ix.RemoteDropped) != 1 ||
+		!strings.HasPrefix(ix.RemoteDropped[0], taken.Name+": ") {
+		t.Errorf("remote %+v, dropped %v: want v8 kept and v9 (v1's key) left out", nw.Remote, ix.RemoteDropped)
 	}
 }
