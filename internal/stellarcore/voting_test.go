@@ -28,7 +28,7 @@ type voting struct {
 	nodes  []*node
 	agents map[string]*agent.Voting
 	mu     sync.Mutex
-	// did are the rounds' actions per node ("set ...", "clear").
+	// did are the rounds' actions per node ("set ...", "clear"), with the error of any that failed.
 	did map[string][]string
 }
 
@@ -44,7 +44,12 @@ func startVoting(t *testing.T, nodes []*node) *voting {
 		v.agents[n.spec.Name] = a
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				if did, err := a.Round(ctx, time.Now()); did != "" && err == nil {
+				// Every action counts, answered or not: on a loaded machine the read-back of a set
+				// may time out, and the set was still made.
+				if did, err := a.Round(ctx, time.Now()); did != "" {
+					if err != nil {
+						did += " (" + err.Error() + ")"
+					}
 					v.mu.Lock()
 					v.did[n.spec.Name] = append(v.did[n.spec.Name], did)
 					v.mu.Unlock()
