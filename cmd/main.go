@@ -69,7 +69,8 @@ func run() error {
 	if len(c.Namespaces) > 0 {
 		namespaces = strings.Join(c.Namespaces, ",")
 	}
-	logger.WithName("setup").Info("starting", "namespaces", namespaces, "peerDiscoveryInterval", c.DiscoveryInterval.String())
+	logger.WithName("setup").Info("starting", "namespaces", namespaces, "peerDiscoveryInterval", c.DiscoveryInterval.String(),
+		"discoveryScopes", c.DiscoveryScopes.Namespaces())
 	op, err := operator.New(ctrl.GetConfigOrDie(), c)
 	if err != nil {
 		return err

@@ -90,7 +90,7 @@ func (p *Peering) dialHost(m peers.Peer) string {
 		return ""
 	case m.Remote():
 		return m.DNSName
-	case m.Name == p.Self:
+	case m.Own() && m.Name == p.Self:
 		return ""
 	}
 	return m.PodIP

@@ -15,6 +15,7 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
+	"github.com/stellar-k8s/stellar-operator/internal/scope"
 )
 
 // waitingRecheck is how often a change waiting for its turn asks again. The blockers' pods and
@@ -42,7 +43,7 @@ func (t turn) cancel() {
 // turnFor asks the planner for the validator's turn when applying desired would replace its running
 // pod. It returns the granted turn, or the decision the change waits on.
 func (r *StellarNodeReconciler) turnFor(ctx context.Context, node *stellarv1alpha1.StellarNode,
-	nodes []*stellarv1alpha1.StellarNode, desired *appsv1.StatefulSet) (turn, *rollout.Decision, error) {
+	nodes []*stellarv1alpha1.StellarNode, neighbours scope.Neighbours, desired *appsv1.StatefulSet) (turn, *rollout.Decision, error) {
 	live := &appsv1.StatefulSet{}
 	err := r.Get(ctx, client.ObjectKeyFromObject(desired), live)
 	if apierrors.IsNotFound(err) {
@@ -60,7 +61,7 @@ func (r *StellarNodeReconciler) turnFor(ctx context.Context, node *stellarv1alph
 	if err != nil {
 		return turn{}, nil, err
 	}
-	members := rollout.Networks(nodes, lookup)[node.NetworkID()]
+	members := neighbours.Members(node.NetworkID(), rollout.Networks(nodes, lookup)[node.NetworkID()])
 	decision, granted := r.Planner.Request(node.Namespace, node.NetworkID(), members, node.Name)
 	decision.Changes = changes
 	if granted == nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/remote"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
+	"github.com/stellar-k8s/stellar-operator/internal/scope"
 )
 
 // StellarNodeReconciler reconciles StellarNode objects.
@@ -43,6 +44,8 @@ type StellarNodeReconciler struct {
 	Policy Policy
 	// Remote are the validators of other clusters; nil when there are none.
 	Remote *remote.Clusters
+	// Scopes name the namespaces whose validators discover each other.
+	Scopes scope.Scopes
 }
 
 // +kubebuilder:rbac:groups=stellar.org,resources=stellarnodes,verbs=get;list;watch

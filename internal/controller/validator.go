@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -16,6 +17,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/renderconfig"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/scope"
 	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 )
 
@@ -47,7 +49,11 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 	if err != nil {
 		return observed{}, err
 	}
-	index := peers.NewIndex(nodes, r.Remote.Peers())
+	neighbours, err := r.neighbours(ctx, node.Namespace)
+	if err != nil {
+		return observed{}, err
+	}
+	index := peers.NewIndex(nodes, append(slices.Clip(neighbours.Peers), r.Remote.Peers()...))
 	if older := index.DuplicateKeyOf(node); older != "" {
 		return observed{configReason: stellarv1alpha1.ReasonDuplicateKey, configError: fmt.Errorf(
 			"validator %s of the same network already has publicKey %s...: one key on two pods is one node twice; "+
@@ -64,7 +70,7 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 		return observed{configError: err, configReason: err.Rule(), externalAddress: resources.ExternalAddress(node, nil)}, nil
 	}
 	desired := resources.ValidatorStatefulSet(node, base, r.Options)
-	turn, waiting, err := r.turnFor(ctx, node, nodes, desired)
+	turn, waiting, err := r.turnFor(ctx, node, nodes, neighbours, desired)
 	if err != nil {
 		return observed{}, err
 	}
@@ -140,6 +146,23 @@ func (r *StellarNodeReconciler) namespaceNodes(ctx context.Context, namespace st
 	return nodes, nil
 }
 
+// neighbours are the validators of the other namespaces of the namespace's scope, from the cache.
+func (r *StellarNodeReconciler) neighbours(ctx context.Context, namespace string) (scope.Neighbours, error) {
+	var others []scope.Namespace
+	for _, o := range r.Scopes.Others(namespace) {
+		nodes, err := r.namespaceNodes(ctx, o)
+		if err != nil {
+			return scope.Neighbours{}, err
+		}
+		lookup, err := r.rolloutLookup(ctx, o)
+		if err != nil {
+			return scope.Neighbours{}, err
+		}
+		others = append(others, scope.Namespace{Name: o, Nodes: nodes, Lookup: lookup})
+	}
+	return scope.Of(others, r.Options.ClusterDomain), nil
+}
+
 // checkConfig runs stellar-core's rules on the configuration the validator's pod would write now, with
 // the network's current members, before anything is applied.
 func (r *StellarNodeReconciler) checkConfig(node *stellarv1alpha1.StellarNode, profile stellarcore.Profile, base string, index peers.Index) *stellarcore.ConfigError {
@@ -148,8 +171,9 @@ func (r *StellarNodeReconciler) checkConfig(node *stellarv1alpha1.StellarNode, p
 		for _, member := range nw.Nodes {
 			doc.Peers = append(doc.Peers, resources.PeerOf(member, r.Options.ClusterDomain))
 		}
-		// Members of other clusters too: a quorum they change is checked here before any pod has it.
-		doc.Peers = append(doc.Peers, nw.Remote...)
+		// Members of other namespaces and clusters too: a quorum they change is checked here before
+		// any pod has it.
+		doc.Peers = append(doc.Peers, nw.Others...)
 	}
 	in := stellarcore.RenderInput{
 		Profile: profile, NodeName: node.Name, NetworkID: node.NetworkID(), Discovered: doc, QuorumFromPeers: node.QuorumFromCluster(),

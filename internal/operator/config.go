@@ -3,11 +3,13 @@ package operator
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/controller"
+	"github.com/stellar-k8s/stellar-operator/internal/scope"
 )
 
 // Config is every setting of the operator. Each flag falls back to an environment variable.
@@ -49,7 +51,15 @@ type Config struct {
 	// ClusterName is this cluster's name as the other clusters' operators know it (required with
 	// RemoteClustersDir): it orders the network's turns across clusters.
 	ClusterName string
+	// DiscoveryScopes are groups of namespaces whose validators discover each other.
+	DiscoveryScopes scope.Scopes
 }
+
+// scopeFlags collects the repeated --discovery-scope flag.
+type scopeFlags []string
+
+func (f *scopeFlags) String() string     { return strings.Join(*f, " ") }
+func (f *scopeFlags) Set(v string) error { *f = append(*f, v); return nil }
 
 // ParseConfig reads the flags in args, each falling back to its environment variable through getenv.
 // A value that cannot be read is an error that names it; nothing is kept outside the returned value.
@@ -105,9 +115,19 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.ClusterName, "cluster-name", env.str("CLUSTER_NAME", ""),
 		"this cluster's name, a DNS label, the same one the other clusters' operators give its kubeconfig file "+
 			"(required with --remote-clusters-dir)")
+	var scopes scopeFlags
+	for g := range strings.SplitSeq(getenv("DISCOVERY_SCOPES"), ";") {
+		if g = strings.TrimSpace(g); g != "" {
+			scopes = append(scopes, g)
+		}
+	}
+	fs.Var(&scopes, "discovery-scope",
+		"comma-separated namespaces whose validators discover each other: members of a network in any of them are members "+
+			"in all, in stellar-peers, quorums and paced rollouts; repeat for more groups (env DISCOVERY_SCOPES, groups separated by ;)")
 	fs.StringVar(&c.LogLevel, "log-level", env.str("LOG_LEVEL", "info"), "log level: debug, info or error")
 	fs.StringVar(&c.LogFormat, "log-format", env.str("LOG_FORMAT", "json"), "log format: json or console")
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if err != nil {
 		return Config{}, err
 	}
 	if len(env.errs) > 0 {
@@ -128,6 +148,14 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("--peer-discovery-interval must be positive, got %s", c.DiscoveryInterval)
 	}
 	c.Namespaces = WatchedNamespaces(watch)
+	if c.DiscoveryScopes, err = scope.Parse(scopes); err != nil {
+		return Config{}, err
+	}
+	for _, ns := range c.DiscoveryScopes.Namespaces() {
+		if c.Namespaces != nil && !slices.Contains(c.Namespaces, ns) {
+			return Config{}, fmt.Errorf("--discovery-scope names namespace %s, which --watch-namespaces leaves out: the operator cannot see its validators", ns)
+		}
+	}
 	c.AllowedImageRegistries, c.AllowedArchivePrograms = commaList(registries), commaList(programs)
 	return c, nil
 }

@@ -112,6 +112,7 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 		RolloutBlockedAfter: c.RolloutBlockedAfter,
 		Policy:              controller.Policy{ImageRegistries: c.AllowedImageRegistries, ArchivePrograms: c.AllowedArchivePrograms},
 		Remote:              clusters,
+		Scopes:              c.DiscoveryScopes,
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up reconciler: %w", err)
 	}
@@ -124,7 +125,7 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 		return nil, fmt.Errorf("set up stellar.toml fragments: %w", err)
 	}
 	discovery := peerdiscovery.New(mgr, peerdiscovery.Config{Interval: c.DiscoveryInterval, ClusterDomain: c.ClusterDomain, Planner: planner,
-		Remote: clusters, ClusterName: c.ClusterName})
+		Remote: clusters, ClusterName: c.ClusterName, Scopes: c.DiscoveryScopes})
 	if err := mgr.Add(discovery); err != nil {
 		return nil, fmt.Errorf("add peer discovery: %w", err)
 	}

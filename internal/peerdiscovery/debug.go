@@ -17,8 +17,8 @@ type NamespaceReport struct {
 	LastChange      *time.Time          `json:"lastChange,omitempty"`
 	PendingRestarts []string            `json:"pendingRestarts"`
 	BlockedBy       map[string][]string `json:"blockedBy,omitempty"`
-	// RemoteDropped are members of other clusters left out here, and why (a name or key taken).
-	RemoteDropped []string `json:"remoteDropped,omitempty"`
+	// OthersDropped are members of other clusters left out here, and why (a name or key taken).
+	OthersDropped []string `json:"othersDropped,omitempty"`
 }
 
 // PeersReport is the /peers document.

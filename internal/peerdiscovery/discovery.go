@@ -25,6 +25,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/remote"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
+	"github.com/stellar-k8s/stellar-operator/internal/scope"
 )
 
 // FieldOwner is the field manager of discovery's writes.
@@ -45,6 +46,8 @@ type Config struct {
 	// when there are none. ClusterName is this cluster's name in the registers they read.
 	Remote      *remote.Clusters
 	ClusterName string
+	// Scopes name the namespaces whose validators discover each other.
+	Scopes scope.Scopes
 }
 
 // +kubebuilder:rbac:groups=stellar.org,resources=stellarnodes,verbs=get;list;watch

@@ -19,6 +19,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/remote"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/scope"
 )
 
 // configMapLabels mark the stellar-peers ConfigMap as the operator's.
@@ -46,7 +47,7 @@ func (d *PeerDiscovery) Pass(ctx context.Context) error {
 	ready := map[[2]string]int{}
 	var errs []error
 	for ns, objs := range byNamespace {
-		report, err := d.passNamespace(ctx, ns, objs, others, d.lookup(ns), now)
+		report, err := d.passNamespace(ctx, ns, objs, d.neighbours(ns, byNamespace), others, d.lookup(ns), now)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("namespace %s: %w", ns, err))
 		}
@@ -101,18 +102,29 @@ func (d *PeerDiscovery) lookup(ns string) Lookup {
 	}
 }
 
+// neighbours are the validators of the other namespaces of ns's scope, from the cache.
+func (d *PeerDiscovery) neighbours(ns string, byNamespace map[string]*namespaceObjects) scope.Neighbours {
+	var others []scope.Namespace
+	for _, o := range d.cfg.Scopes.Others(ns) {
+		if objs := byNamespace[o]; objs != nil {
+			others = append(others, scope.Namespace{Name: o, Nodes: objs.nodes, Lookup: d.lookup(o)})
+		}
+	}
+	return scope.Of(others, d.cfg.ClusterDomain)
+}
+
 // remoteView is what a pass knows of the other clusters: one snapshot, read once per pass.
 type remoteView struct {
 	clusters []remote.Cluster
 	peers    []peers.Peer
 }
 
-func (d *PeerDiscovery) passNamespace(ctx context.Context, ns string, objs *namespaceObjects, others remoteView, lookup Lookup,
-	now time.Time) (NamespaceReport, error) {
-	index := peers.NewIndex(objs.nodes, others.peers)
+func (d *PeerDiscovery) passNamespace(ctx context.Context, ns string, objs *namespaceObjects, neighbours scope.Neighbours,
+	others remoteView, lookup Lookup, now time.Time) (NamespaceReport, error) {
+	index := peers.NewIndex(objs.nodes, append(slices.Clip(neighbours.Peers), others.peers...))
 	view := BuildView(index, lookup, d.cfg.ClusterDomain)
 	list := view.Peers()
-	report := NamespaceReport{Peers: list, PendingRestarts: []string{}, RemoteDropped: index.RemoteDropped}
+	report := NamespaceReport{Peers: list, PendingRestarts: []string{}, OthersDropped: index.OthersDropped}
 
 	var errs []error
 	changed, err := d.publishIfChanged(ctx, ns, list, objs.configMap, now)
@@ -124,7 +136,7 @@ func (d *PeerDiscovery) passNamespace(ctx context.Context, ns string, objs *name
 	}
 
 	d.noteMembership(ns, index)
-	errs = append(errs, d.restartDue(ctx, ns, objs.nodes, view, index, lookup, now, &report)...)
+	errs = append(errs, d.restartDue(ctx, ns, objs.nodes, neighbours, view, index, lookup, now, &report)...)
 	for i, nw := range view.Networks {
 		for j, s := range nw.States {
 			if err := d.recordStatus(ctx, s, index.Networks[i].Nodes[j], remote.StatusFor(others.clusters, nw.ID)); err != nil {

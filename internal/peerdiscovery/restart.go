@@ -15,12 +15,13 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
+	"github.com/stellar-k8s/stellar-operator/internal/scope"
 )
 
 // restartDue asks the rollout planner, network by network, for the turn of each validator whose
 // configuration names an outdated membership, and restarts those it grants.
-func (d *PeerDiscovery) restartDue(ctx context.Context, ns string, nodes []*stellarv1alpha1.StellarNode, view View,
-	index peers.Index, lookup Lookup, now time.Time, report *NamespaceReport) []error {
+func (d *PeerDiscovery) restartDue(ctx context.Context, ns string, nodes []*stellarv1alpha1.StellarNode, neighbours scope.Neighbours,
+	view View, index peers.Index, lookup Lookup, now time.Time, report *NamespaceReport) []error {
 	networks := rollout.Networks(nodes, lookup)
 	var errs []error
 	ids := make([]string, 0, len(view.Networks))
@@ -29,7 +30,7 @@ func (d *PeerDiscovery) restartDue(ctx context.Context, ns string, nodes []*stel
 	}
 	d.planner.Retain(ns, ids)
 	for _, nw := range view.Networks {
-		members := networks[nw.ID]
+		members := neighbours.Members(nw.ID, networks[nw.ID])
 		var due []ValidatorState
 		for _, s := range nw.States {
 			if s.NeedsRestart() {
@@ -145,10 +146,10 @@ func (d *PeerDiscovery) noteMembership(ns string, index peers.Index) {
 	// Members are sorted by name, so equal memberships are equal slices: no hashing needed.
 	for _, nw := range index.Networks {
 		members := nw.Members
-		if len(nw.Remote) > 0 {
+		if len(nw.Others) > 0 {
 			members = slices.Clone(members)
-			for _, p := range nw.Remote {
-				members = append(members, peers.RemoteMemberOf(p))
+			for _, p := range nw.Others {
+				members = append(members, peers.OtherMemberOf(p))
 			}
 			slices.SortFunc(members, func(a, b peers.Member) int { return strings.Compare(a.Name, b.Name) })
 		}

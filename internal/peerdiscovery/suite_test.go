@@ -2,6 +2,7 @@ package peerdiscovery_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/stellar-k8s/stellar-operator/internal/operator"
 	"github.com/stellar-k8s/stellar-operator/internal/peerdiscovery"
+	"github.com/stellar-k8s/stellar-operator/internal/scope"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )
 
@@ -47,6 +49,8 @@ var _ = BeforeSuite(func() {
 	c := testutil.TestConfig()
 	// Short, so the blocked-rollout spec sees Degraded without waiting half an hour.
 	c.RolloutBlockedAfter = 3 * time.Second
+	c.DiscoveryScopes, err = scope.Parse([]string{strings.Join(scopeNamespaces, ",")})
+	Expect(err).NotTo(HaveOccurred())
 	discovery = startOperator(requests, c).Discovery
 })
 

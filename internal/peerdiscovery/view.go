@@ -66,7 +66,7 @@ func BuildView(ix peers.Index, lookup Lookup, clusterDomain string) View {
 	total, remote := 0, 0
 	for _, nw := range ix.Networks {
 		total += len(nw.Nodes)
-		remote += len(nw.Remote)
+		remote += len(nw.Others)
 	}
 	// One allocation each for every peer and every state of the pass.
 	view := View{Networks: make([]NetworkView, 0, len(ix.Networks)), peers: make([]peers.Peer, 0, total+remote)}
@@ -85,7 +85,7 @@ func BuildView(ix peers.Index, lookup Lookup, clusterDomain string) View {
 	// Members of other clusters are published after the local ones (the states point into the
 	// first part) and have no state here: their own cluster restarts them.
 	for _, nw := range ix.Networks {
-		view.peers = append(view.peers, nw.Remote...)
+		view.peers = append(view.peers, nw.Others...)
 	}
 	if len(view.Networks) > 1 || remote > 0 {
 		// The states keep pointing at their peer: sort a copy.

@@ -16,8 +16,8 @@ type Index struct {
 	// Networks are the namespace's networks, sorted by ID.
 	Networks []*Network
 	byID     map[string]*Network
-	// RemoteDropped says which members of other clusters were left out, and why.
-	RemoteDropped []string
+	// OthersDropped says which members of other namespaces or clusters were left out, and why.
+	OthersDropped []string
 	// shadowed maps a validator that has the publicKey of an older one of its network to that one:
 	// one key on two pods is one node twice, so the later one is never a member.
 	shadowed map[string]string
@@ -31,11 +31,11 @@ type Network struct {
 	Members []Member
 	Nodes   []*stellarv1alpha1.StellarNode
 	hashes  []SetHash // of each member, in the same order
-	// Remote are the network's members read from other clusters, sorted by name. They are part of
-	// every local member's membership, so one joining, leaving or changing its quorum restarts the
-	// local validators (paced) like a local one would.
-	Remote []Peer
-	hash   SetHash // of all members, local and remote
+	// Others are the network's members elsewhere: in the other namespaces of its scope and in other
+	// clusters, sorted by name. They are part of every local member's membership, so one joining,
+	// leaving or changing its quorum restarts the local validators (paced) like a local one would.
+	Others []Peer
+	hash   SetHash // of all members, here and elsewhere
 }
 
 // MemberOf is the node as its network's members see it.
@@ -53,9 +53,9 @@ func MemberOf(node *stellarv1alpha1.StellarNode) Member {
 	return m
 }
 
-// RemoteMemberOf is a member of another cluster as this cluster's validators see it: its address
-// is part of it, since it is written into their configurations.
-func RemoteMemberOf(p Peer) Member {
+// OtherMemberOf is a member of another namespace or cluster as this namespace's validators see it:
+// its address is part of it, since it is written into their configurations.
+func OtherMemberOf(p Peer) Member {
 	m := Member{Name: p.Name, Port: p.Port, Archive: p.History, Address: p.StableAddress()}
 	if p.InQuorum() {
 		m.Quorum = p.PublicKey + "/" + p.HomeDomain + "/" + p.Quality
@@ -64,10 +64,10 @@ func RemoteMemberOf(p Peer) Member {
 }
 
 // NewIndex groups the discovery members among nodes (all of one namespace) by network, and adds to
-// each of those networks its members in other clusters (remote, checked already). A remote member
-// whose name or publicKey a local member of its network has, or an earlier remote one had, is left
-// out and named in RemoteDropped.
-func NewIndex(nodes []*stellarv1alpha1.StellarNode, remote []Peer) Index {
+// each of those networks its members elsewhere (others, checked already): in the other namespaces of
+// its scope and in other clusters. One of those whose name or publicKey a member of its network has,
+// or one before it in precedence order had, is left out and named in OthersDropped.
+func NewIndex(nodes []*stellarv1alpha1.StellarNode, others []Peer) Index {
 	ix := Index{byID: map[string]*Network{}, shadowed: keyOwners(nodes)}
 	// Sorted by name first, so every network's members come out sorted.
 	nodes = slices.Clone(nodes)
@@ -92,12 +92,12 @@ func NewIndex(nodes []*stellarv1alpha1.StellarNode, remote []Peer) Index {
 		nw.hash = nw.hash.plus(h)
 	}
 	slices.SortFunc(ix.Networks, func(a, b *Network) int { return strings.Compare(a.ID, b.ID) })
-	ix.addRemote(nodes, remote)
+	ix.addOthers(nodes, others)
 	return ix
 }
 
-func (ix *Index) addRemote(nodes []*stellarv1alpha1.StellarNode, remote []Peer) {
-	if len(remote) == 0 {
+func (ix *Index) addOthers(nodes []*stellarv1alpha1.StellarNode, others []Peer) {
+	if len(others) == 0 {
 		return
 	}
 	taken := Claims{}
@@ -109,19 +109,20 @@ func (ix *Index) addRemote(nodes []*stellarv1alpha1.StellarNode, remote []Peer) 
 		// Every local validator's, member or not: the older of two with one key is dealt with locally.
 		taken.Take(n.NetworkID(), n.Name, key)
 	}
-	sorted := slices.Clone(remote)
-	Sort(sorted)
-	for _, p := range sorted {
+	for _, p := range byPrecedence(others) {
 		nw := ix.byID[p.NetworkID]
 		if nw == nil {
 			continue // no validator of that network here
 		}
 		if !taken.Claim(p.NetworkID, p.Name, p.PublicKey) {
-			ix.RemoteDropped = append(ix.RemoteDropped, p.Name+": its name or publicKey belongs to another validator of its network")
+			ix.OthersDropped = append(ix.OthersDropped, p.Name+": its name or publicKey belongs to another validator of its network")
 			continue
 		}
-		nw.Remote = append(nw.Remote, p)
-		nw.hash = nw.hash.plus(HashOf(RemoteMemberOf(p)))
+		nw.Others = append(nw.Others, p)
+		nw.hash = nw.hash.plus(HashOf(OtherMemberOf(p)))
+	}
+	for _, nw := range ix.Networks {
+		Sort(nw.Others)
 	}
 }
 
@@ -174,12 +175,12 @@ func (ix Index) Membership(node *stellarv1alpha1.StellarNode) (hash string, size
 	if i, found := slices.BinarySearchFunc(nw.Members, node.Name, byName); found {
 		return nw.MembershipOf(i)
 	}
-	return nw.hash.String(), len(nw.Members) + len(nw.Remote)
+	return nw.hash.String(), len(nw.Members) + len(nw.Others)
 }
 
 // MembershipOf is the membership of the network's member number i: every other member.
 func (nw *Network) MembershipOf(i int) (hash string, size int) {
-	return nw.hash.minus(nw.hashes[i]).String(), len(nw.Members) + len(nw.Remote) - 1
+	return nw.hash.minus(nw.hashes[i]).String(), len(nw.Members) + len(nw.Others) - 1
 }
 
 // Node is the member's StellarNode of that name, or nil.

@@ -60,10 +60,41 @@ type Peer struct {
 	// of this cluster. A remote member has no pod IP here: it is dialled at DNSName:Port, the address
 	// it advertises (its status.externalAddress).
 	Cluster string `json:"cluster,omitempty"`
+	// Namespace is the namespace of a member of another namespace of this cluster that shares
+	// discovery with this one (its Name is "<name>.<namespace>"); "" for a validator of this namespace.
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // Remote reports whether the peer runs in another cluster.
 func (p Peer) Remote() bool { return p.Cluster != "" }
+
+// Own reports whether the peer is a validator of this namespace and cluster.
+func (p Peer) Own() bool { return p.Cluster == "" && p.Namespace == "" }
+
+// NeighbourName is the name of a validator of another namespace of the scope, as this namespace's
+// validators know it.
+func NeighbourName(name, namespace string) string { return name + "." + namespace }
+
+// Neighbour is the peer, a validator of that other namespace of the scope, as this namespace's
+// validators know it.
+func Neighbour(p Peer, namespace string) Peer {
+	p.Name, p.Namespace = NeighbourName(p.Name, namespace), namespace
+	return p
+}
+
+// precedence orders the claims of a network's names and keys: this namespace's validators first,
+// then those of the other namespaces of its scope, then those of other clusters. It is the one rule
+// of who keeps a name or key listed twice (Document.Checked, Index).
+func precedence(p Peer) int {
+	switch {
+	case p.Own():
+		return 0
+	case !p.Remote():
+		return 1
+	default:
+		return 2
+	}
+}
 
 // InQuorum reports whether the peer enters its network's generated quorums.
 func (p Peer) InQuorum() bool { return p.PublicKey != "" && p.HomeDomain != "" }
@@ -149,37 +180,44 @@ func (p Peer) Validate() error {
 			checks = append(checks, fmt.Errorf("a member of cluster %q has no pod IP here", p.Cluster))
 		}
 	}
+	if p.Namespace != "" {
+		checks = append(checks, stellarv1alpha1.ValidName("namespace", p.Namespace))
+		if !strings.HasSuffix(p.Name, "."+p.Namespace) {
+			checks = append(checks, fmt.Errorf("a member of namespace %q is named <name>.%s", p.Namespace, p.Namespace))
+		}
+	}
 	return errors.Join(checks...)
 }
 
 // Checked is the document without the peers that fail Validate, and why each was dropped.
-// A network's name or publicKey appearing twice keeps its first appearance among this cluster's
-// validators, then among remote ones: a remote cluster cannot make a validator list itself, or one
-// key twice, in [[VALIDATORS]].
+// A network's name or publicKey appearing twice keeps its first appearance in precedence order: a
+// remote cluster or another namespace cannot make a validator list itself, or one key twice, in
+// [[VALIDATORS]].
 func (d Document) Checked() (Document, []error) {
 	out := Document{Peers: make([]Peer, 0, len(d.Peers))}
 	var dropped []error
 	taken := Claims{}
-	local := func(p Peer) bool { return !p.Remote() }
-	remote := func(p Peer) bool { return p.Remote() }
-	for _, pass := range []func(Peer) bool{local, remote} {
-		for _, p := range d.Peers {
-			if !pass(p) {
-				continue
-			}
-			if err := p.Validate(); err != nil {
-				dropped = append(dropped, fmt.Errorf("peer %q dropped: %w", p.Name, err))
-				continue
-			}
-			if !taken.Claim(p.NetworkID, p.Name, p.PublicKey) {
-				dropped = append(dropped, fmt.Errorf("peer %q dropped: its name or publicKey is listed already", p.Name))
-				continue
-			}
-			out.Peers = append(out.Peers, p)
+	for _, p := range byPrecedence(d.Peers) {
+		if err := p.Validate(); err != nil {
+			dropped = append(dropped, fmt.Errorf("peer %q dropped: %w", p.Name, err))
+			continue
 		}
+		if !taken.Claim(p.NetworkID, p.Name, p.PublicKey) {
+			dropped = append(dropped, fmt.Errorf("peer %q dropped: its name or publicKey is listed already", p.Name))
+			continue
+		}
+		out.Peers = append(out.Peers, p)
 	}
 	Sort(out.Peers)
 	return out, dropped
+}
+
+// byPrecedence is a sorted copy of the peers, in precedence order, then by name.
+func byPrecedence(list []Peer) []Peer {
+	sorted := slices.Clone(list)
+	Sort(sorted)
+	slices.SortStableFunc(sorted, func(a, b Peer) int { return precedence(a) - precedence(b) })
+	return sorted
 }
 
 // Claims are the names and public keys taken in each network: the one rule that a network lists a

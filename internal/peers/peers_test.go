@@ -1,6 +1,7 @@
 package peers
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -121,8 +122,59 @@ func TestIndexLeavesOutARemoteMemberWithALocalKey(t *testing.T) {
 	fine := Peer{Name: "v8.ns.cluster-b", NetworkID: local.NetworkID(), Port: 11625, DNSName: "v8.example.org", Cluster: "cluster-b"}
 	ix := NewIndex([]*stellarv1alpha1.StellarNode{local}, []Peer{taken, fine})
 	nw := ix.Network(local.NetworkID())
-	if len(nw.Remote) != 1 || nw.Remote[0].Name != fine.Name || len(ix.RemoteDropped) != 1 ||
-		!strings.HasPrefix(ix.RemoteDropped[0], taken.Name+": ") {
-		t.Errorf("remote %+v, dropped %v: want v8 kept and v9 (v1's key) left out", nw.Remote, ix.RemoteDropped)
+	if len(nw.Others) != 1 || nw.Others[0].Name != fine.Name || len(ix.OthersDropped) != 1 ||
+		!strings.HasPrefix(ix.OthersDropped[0], taken.Name+": ") {
+		t.Errorf("remote %+v, dropped %v: want v8 kept and v9 (v1's key) left out", nw.Others, ix.OthersDropped)
+	}
+}
+
+// Of one key in three places, the validator of this namespace keeps it, then the one of another
+// namespace of the scope, then the one of another cluster; in the document and in the index alike.
+func TestOwnThenNeighbourThenRemote(t *testing.T) {
+	local := fixture.Validator("a", "v1", fixture.InOrganisation("example.org", fixture.OrgKeys[0], nil))
+	nw := local.NetworkID()
+	neighbour := func(name string, key int) Peer {
+		return Neighbour(Peer{Name: name, NetworkID: nw, Port: 11625, DNSName: name + "-0." + name + "-headless.b.svc.cluster.local",
+			PublicKey: fixture.OrgKeys[key], HomeDomain: "example.org"}, "b")
+	}
+	remote := func(name string, key int) Peer {
+		return Peer{Name: name + ".ns.cluster-b", NetworkID: nw, Port: 11625, DNSName: name + ".example.org",
+			PublicKey: fixture.OrgKeys[key], HomeDomain: "example.org", Cluster: "cluster-b"}
+	}
+	// "a1.b" sorts before "v1": precedence, not the name, decides.
+	others := []Peer{remote("r1", 1), remote("a0", 2), neighbour("a1", 0), neighbour("w1", 1)}
+	ix := NewIndex([]*stellarv1alpha1.StellarNode{local}, others)
+	var kept []string
+	for _, p := range ix.Network(nw).Others {
+		kept = append(kept, p.Name)
+	}
+	if !slices.Equal(kept, []string{"a0.ns.cluster-b", "w1.b"}) || len(ix.OthersDropped) != 2 {
+		t.Errorf("kept %v, dropped %v: want a1.b (v1's key) and r1 (w1.b's key) left out", kept, ix.OthersDropped)
+	}
+
+	own := Peer{Name: "v1", NetworkID: nw, Port: 11625, DNSName: "v1-0.v1-headless.a.svc.cluster.local", PublicKey: fixture.OrgKeys[0],
+		HomeDomain: "example.org"}
+	doc, dropped := Document{Peers: append(slices.Clone(others), own)}.Checked()
+	var names []string
+	for _, p := range doc.Peers {
+		names = append(names, p.Name)
+	}
+	if !slices.Equal(names, []string{"a0.ns.cluster-b", "v1", "w1.b"}) || len(dropped) != 2 {
+		t.Errorf("kept %v, dropped %v", names, dropped)
+	}
+}
+
+func TestANeighbourIsNamedAfterItsNamespace(t *testing.T) {
+	p := Neighbour(Peer{Name: "v1", NetworkID: "n", Port: 11625, DNSName: "v1-0.v1-headless.b.svc.cluster.local", PodIP: "10.0.0.1"}, "b")
+	if p.Name != "v1.b" || p.Own() || p.Remote() || p.Validate() != nil {
+		t.Errorf("%+v: %v", p, p.Validate())
+	}
+	p.Name = "v1" // claims a name of the reader's namespace
+	if p.Validate() == nil {
+		t.Error("a member of another namespace named like one of this namespace's validators was accepted")
+	}
+	p.Name, p.Namespace = "v1.b", "B;x"
+	if p.Validate() == nil {
+		t.Error("a namespace outside the grammar was accepted")
 	}
 }

@@ -32,6 +32,9 @@ type Member struct {
 	UID        types.UID
 	// Remote: a validator of another cluster, which paces its own; here it only holds turns back.
 	Remote bool
+	// Ref is "namespace/name" of a validator of another namespace of the scope (its Name is then
+	// "<name>.<namespace>"): the turns granted to it there are in flight here too.
+	Ref string
 	// Stale: its cluster did not answer its last read, so its state is unknown. It holds every
 	// turn, and counts as maybe in consensus.
 	Stale bool

@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"cmp"
 	"encoding/json"
 	"maps"
 	"math"
@@ -19,7 +20,7 @@ import (
 // from the objects, so a restarted operator decides exactly as the killed one would have.
 type Planner struct {
 	mu sync.Mutex
-	// written holds, per namespace/validator, the StatefulSet a granted turn wrote to and the
+	// written holds, per namespace/validator (whichever namespace of its scope asks), the StatefulSet a granted turn wrote to and the
 	// generation it wrote (reserved while the write is under way), until the cache shows that
 	// generation of that StatefulSet. Another StatefulSet of the same name (the validator deleted and
 	// created again) ends it: that write is gone with its object.
@@ -175,7 +176,7 @@ func (t *Turn) Cancel() {
 func (p *Planner) inFlightLocked(namespace string, members []Member) map[string]bool {
 	inFlight := map[string]bool{}
 	for _, m := range members {
-		k := namespace + "/" + m.Name
+		k := cmp.Or(m.Ref, namespace+"/"+m.Name)
 		w, ok := p.written[k]
 		if !ok {
 			continue

@@ -152,3 +152,30 @@ func TestPlannerRetainForgetsNetworksGone(t *testing.T) {
 		t.Errorf("left %v", left)
 	}
 }
+
+// A turn granted in one namespace of a scope is in flight in the other: its member there carries the
+// reference of the validator the turn went to.
+func TestPlannerTurnsAreSharedAcrossTheNamespacesOfAScope(t *testing.T) {
+	p := NewPlanner()
+	inA := []Member{with(up("v1"), pending), up("v2")}
+	v1 := up("v1.a")
+	v1.Ref = "a/v1"
+	inB := []Member{v1, with(up("w1"), pending)}
+
+	_, turn := p.Request("a", "net", inA, "v1")
+	if turn == nil {
+		t.Fatal("v1, first of a settled network, gets the turn in a")
+	}
+	if d, turn := p.Request("b", "net", inB, "w1"); turn != nil || !slices.Equal(d.WaitingFor, []string{"v1.a"}) {
+		t.Fatalf("w1 in b got a turn while a/v1's is reserved: %+v", d)
+	}
+	turn.Done(2)
+	if d, turn := p.Request("b", "net", inB, "w1"); turn != nil {
+		t.Fatalf("w1 in b got a turn while a/v1's write is not in the cache: %+v", d)
+	}
+	// Without the reference, b would take a/v1's member for one of its own: the mutation this test catches.
+	inB[0].Ref = ""
+	if _, turn := p.Request("b", "net", inB, "w1"); turn == nil {
+		t.Fatal("a member with no reference is looked up in the asking namespace, where nothing is in flight")
+	}
+}

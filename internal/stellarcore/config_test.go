@@ -343,3 +343,46 @@ func TestRenderMembersOfOtherClusters(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderMembersOfOtherNamespaces: a member of another namespace of the scope that bears the
+// node's own name there ("<name>.<namespace>") is another validator: in [[VALIDATORS]], and dialled
+// at its pod IP and stable name like a member of the node's namespace.
+func TestRenderMembersOfOtherNamespaces(t *testing.T) {
+	node, seed, doc := fullOrganisationMember(1)
+	profile := profileOf(t, node)
+	base, err := BaseConfig(node, profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The third member is the node's namesake in namespace "b".
+	third := &doc.Peers[2]
+	*third = peers.Neighbour(*third, "b")
+	third.Name, third.PodIP = node.Name+".b", "10.0.0.3"
+	third.DNSName = strings.Replace(third.DNSName, "."+node.Namespace+".", ".b.", 1)
+	out, err := Render(base, RenderInput{Profile: profile, Seed: seed, NodeName: node.Name, PodIP: "10.0.0.1",
+		NetworkID: node.NetworkID(), Discovered: doc, QuorumFromPeers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkWellFormed(t, profile, out, "", true)
+	var cfg struct {
+		KnownPeers []string `toml:"KNOWN_PEERS"`
+		Validators []struct {
+			Name    string `toml:"NAME"`
+			Address string `toml:"ADDRESS"`
+		} `toml:"VALIDATORS"`
+	}
+	if _, err := toml.Decode(out, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, v := range cfg.Validators {
+		names = append(names, v.Name)
+	}
+	if !slices.Contains(names, third.Name) || slices.Contains(names, node.Name) || len(names) != 2 {
+		t.Errorf("[[VALIDATORS]] = %v: want the other member of the namespace and %s, never the node", names, third.Name)
+	}
+	if !slices.Contains(cfg.KnownPeers, "10.0.0.3:11625") {
+		t.Errorf("KNOWN_PEERS = %v, want the neighbour's pod IP", cfg.KnownPeers)
+	}
+}

@@ -87,15 +87,15 @@ func assemble(base string, in RenderInput) (string, error) {
 }
 
 // isSelf reports whether a discovered peer's address is the node being rendered's own: a validator
-// of this cluster by its name or its pod IP (a member of another cluster never is; Checked keeps its
-// key off a local one's).
+// of its namespace by its name, or of its cluster by its pod IP (a member of another cluster never
+// is; Checked keeps its key off a local one's).
 func (in RenderInput) isSelf(p peers.Peer) bool {
 	return in.isSelfByName(p) || (!p.Remote() && in.PodIP != "" && p.PodIP == in.PodIP)
 }
 
 // isSelfByName reports whether a discovered peer is the node itself, by name: its quorum entries
 // never name it (a pod IP says nothing of who a quorum member is).
-func (in RenderInput) isSelfByName(p peers.Peer) bool { return !p.Remote() && p.Name == in.NodeName }
+func (in RenderInput) isSelfByName(p peers.Peer) bool { return p.Own() && p.Name == in.NodeName }
 
 // addQuorumMembers lists the network's other validators that are in its quorum in [[VALIDATORS]],
 // sorted by name, never the node itself, and their organisations in [[HOME_DOMAINS]] when missing.
