@@ -75,3 +75,27 @@ func TestRemoteClustersNeedAClusterName(t *testing.T) {
 		t.Errorf("CLUSTER_NAME from the environment: %+v, %v", c, err)
 	}
 }
+
+func TestDiscoveryScopes(t *testing.T) {
+	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+	c, err := ParseConfig([]string{"--discovery-scope=a,b", "--discovery-scope", "x,y,z"}, env(nil))
+	if err != nil || !slices.Equal(c.DiscoveryScopes.Others("b"), []string{"a"}) || !slices.Equal(c.DiscoveryScopes.Others("x"), []string{"y", "z"}) {
+		t.Errorf("two flags: %v, %v", c.DiscoveryScopes.Namespaces(), err)
+	}
+	c, err = ParseConfig(nil, env(map[string]string{"DISCOVERY_SCOPES": "a,b; c,d"}))
+	if err != nil || !slices.Equal(c.DiscoveryScopes.Others("d"), []string{"c"}) {
+		t.Errorf("DISCOVERY_SCOPES: %v, %v", c.DiscoveryScopes.Namespaces(), err)
+	}
+	for _, args := range [][]string{
+		{"--discovery-scope=a"},
+		{"--discovery-scope=a,b", "--discovery-scope=b,c"},
+		{"--discovery-scope=a,b", "--watch-namespaces=a"}, // b is not watched: its validators are unseen
+	} {
+		if _, err := ParseConfig(args, env(nil)); err == nil || !strings.Contains(err.Error(), "--discovery-scope") {
+			t.Errorf("%v: %v, want an error naming --discovery-scope", args, err)
+		}
+	}
+	if _, err := ParseConfig([]string{"--discovery-scope=a,b", "--watch-namespaces=a,b,c"}, env(nil)); err != nil {
+		t.Errorf("a scope of watched namespaces: %v", err)
+	}
+}

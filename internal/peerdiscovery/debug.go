@@ -17,7 +17,7 @@ type NamespaceReport struct {
 	LastChange      *time.Time          `json:"lastChange,omitempty"`
 	PendingRestarts []string            `json:"pendingRestarts"`
 	BlockedBy       map[string][]string `json:"blockedBy,omitempty"`
-	// OthersDropped are members of other clusters left out here, and why (a name or key taken).
+	// OthersDropped are members of other namespaces or clusters left out here, and why (a name or key taken).
 	OthersDropped []string `json:"othersDropped,omitempty"`
 }
 

@@ -63,13 +63,13 @@ type Lookup = rollout.Lookup
 // BuildView computes the state of every member of an index from the cached StatefulSets and pods. It
 // is a pure function, linear in the number of validators, and groups nothing again: the index did.
 func BuildView(ix peers.Index, lookup Lookup, clusterDomain string) View {
-	total, remote := 0, 0
+	total, others := 0, 0
 	for _, nw := range ix.Networks {
 		total += len(nw.Nodes)
-		remote += len(nw.Others)
+		others += len(nw.Others)
 	}
 	// One allocation each for every peer and every state of the pass.
-	view := View{Networks: make([]NetworkView, 0, len(ix.Networks)), peers: make([]peers.Peer, 0, total+remote)}
+	view := View{Networks: make([]NetworkView, 0, len(ix.Networks)), peers: make([]peers.Peer, 0, total+others)}
 	states := make([]ValidatorState, total)
 	for _, nw := range ix.Networks {
 		nv := NetworkView{ID: nw.ID, Members: nw.Members, States: states[:len(nw.Nodes):len(nw.Nodes)]}
@@ -82,12 +82,12 @@ func BuildView(ix peers.Index, lookup Lookup, clusterDomain string) View {
 		}
 		view.Networks = append(view.Networks, nv)
 	}
-	// Members of other clusters are published after the local ones (the states point into the
-	// first part) and have no state here: their own cluster restarts them.
+	// Members of other namespaces and clusters are published after this namespace's (the states
+	// point into the first part) and have no state here: their own namespace or cluster restarts them.
 	for _, nw := range ix.Networks {
 		view.peers = append(view.peers, nw.Others...)
 	}
-	if len(view.Networks) > 1 || remote > 0 {
+	if len(view.Networks) > 1 || others > 0 {
 		// The states keep pointing at their peer: sort a copy.
 		view.peers = slices.Clone(view.peers)
 		peers.Sort(view.peers)
