@@ -28,7 +28,8 @@ var _ = Describe("PeerDiscovery across the namespaces of a scope", func() {
 		}
 		simA, simB := startSimulator(a, 300*time.Millisecond), startSimulator(b, 300*time.Millisecond)
 		org := func(ns, name string, key int) *stellarv1alpha1.StellarNode {
-			return fixture.Validator(ns, name, fixture.InOrganisation("example.org", fixture.OrgKeys[key], nil))
+			return fixture.Validator(ns, name, fixture.InOrganisation("example.org", fixture.OrgKeys[key], nil),
+				fixture.PublishingHistory("https://"+name+"."+ns+".example.org/history"))
 		}
 		// One name in both namespaces: each namespace knows the other's as <name>.<namespace>.
 		create(org(a, "v1", 0), org(a, "v2", 1), org(b, "v1", 2))
