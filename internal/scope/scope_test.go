@@ -50,7 +50,7 @@ func TestParseGroups(t *testing.T) {
 }
 
 // lookup plays the cache: every validator has a settled StatefulSet and a Ready pod, but down.
-func lookup(ns string, down ...string) rollout.Lookup {
+func lookup(down ...string) rollout.Lookup {
 	return rollout.Lookup{
 		StatefulSet: func(name string) *appsv1.StatefulSet {
 			one := int32(1)
@@ -71,7 +71,7 @@ func TestNeighboursAreNamedAfterTheirNamespace(t *testing.T) {
 	org := func(key int) fixture.Option {
 		return fixture.InOrganisation("example.org", fixture.OrgKeys[key], nil)
 	}
-	b := scope.Namespace{Name: "b", Lookup: lookup("b", "v2")}
+	b := scope.Namespace{Name: "b", Lookup: lookup("v2")}
 	b.Nodes = append(b.Nodes, fixture.Validator("b", "v1", org(0)), fixture.Validator("b", "v2", org(1)),
 		// Its key is v1's: in its own namespace it is no member, so it is none here either.
 		fixture.Validator("b", "v3", org(0)), fixture.Validator("b", "off", fixture.Suspended()))
