@@ -226,12 +226,13 @@ var _ = Describe("StellarNode reconciler", func() {
 
 	It("starts a new validator with the current membership of its network", func() {
 		// restartPolicy None: only the reconciler could change m1's membership.
-		Expect(k8sClient.Create(ctx, validator(ns, "m1", fixture.WithRestartPolicy(stellarv1alpha1.PeerRestartNone)))).To(Succeed())
+		m1 := fixture.OrgValidator(ns, "m1", 0, fixture.WithRestartPolicy(stellarv1alpha1.PeerRestartNone))
+		Expect(k8sClient.Create(ctx, m1)).To(Succeed())
 		Eventually(getSTS(ns, "m1"), timeout, interval).Should(Not(BeNil()))
-		Expect(k8sClient.Create(ctx, validator(ns, "m2"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.OrgValidator(ns, "m2", 1))).To(Succeed())
 		Eventually(func(g Gomega) string {
 			return getSTS(ns, "m2")(g).Spec.Template.Annotations[peers.AnnotationMembership]
-		}, timeout, interval).Should(Equal(peers.MembershipHash([]peers.Member{{Name: "m1", Port: 11625}})))
+		}, timeout, interval).Should(Equal(peers.MembershipHash([]peers.Member{peers.MemberOf(m1)})))
 		Expect(getSTS(ns, "m1")(Default).Spec.Template.Annotations[peers.AnnotationMembership]).
 			To(Equal(peers.MembershipHash(nil)), "the reconciler never changes an existing validator's membership")
 	})

@@ -47,7 +47,7 @@ func DiffPeers(before, after []peers.Peer) PeerDiff {
 }
 
 // MemberDiff lists the members that joined and left between two memberships.
-func MemberDiff(before, after []peers.Member) (joined, left []string) {
+func MemberDiff(before, after []peers.Member) (joined, left []peers.Member) {
 	had := map[peers.Member]bool{}
 	for _, m := range before {
 		had[m] = true
@@ -56,12 +56,12 @@ func MemberDiff(before, after []peers.Member) (joined, left []string) {
 	for _, m := range after {
 		has[m] = true
 		if !had[m] {
-			joined = append(joined, m.String())
+			joined = append(joined, m)
 		}
 	}
 	for _, m := range before {
 		if !has[m] {
-			left = append(left, m.String())
+			left = append(left, m)
 		}
 	}
 	return joined, left

@@ -118,6 +118,19 @@ func targetHash(ns, name string) string {
 	return ""
 }
 
+// noteOf is the note of the latest event of that reason on the validator, "" when there is none.
+func noteOf(ns, name, reason string) string {
+	var events eventsv1.EventList
+	ExpectWithOffset(1, k8sClient.List(ctx, &events, client.InNamespace(ns))).To(Succeed())
+	note := ""
+	for _, e := range events.Items {
+		if e.Reason == reason && e.Regarding.Name == name {
+			note = e.Note
+		}
+	}
+	return note
+}
+
 func templateAnnotations(ns, name string) map[string]string {
 	sts := &appsv1.StatefulSet{}
 	ExpectWithOffset(1, k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, sts)).To(Succeed())
@@ -206,17 +219,17 @@ var _ = Describe("PeerDiscovery", func() {
 		}, timeout, interval).Should(Succeed())
 	})
 
-	It("restarts the first three validators exactly once each, one at a time, when a fourth joins", func() {
+	It("restarts the first three validators exactly once each, one at a time, when a fourth enters their quorum", func() {
 		sim := startSimulator(ns, 400*time.Millisecond)
-		create(fixture.Validator(ns, "v1"), fixture.Validator(ns, "v2"),
-			fixture.Validator(ns, "v3"))
+		create(fixture.OrgValidator(ns, "v1", 0), fixture.OrgValidator(ns, "v2", 1),
+			fixture.OrgValidator(ns, "v3", 2))
 		settled(ns, sim, 3)
 		before := map[string]string{}
 		for _, n := range []string{"v1", "v2", "v3"} {
 			before[n] = templateAnnotations(ns, n)[peers.AnnotationMembership]
 		}
 
-		create(fixture.Validator(ns, "v4"))
+		create(fixture.OrgValidator(ns, "v4", 3))
 		Eventually(sim.RestartCounts, timeout, interval).Should(Equal(map[string]int{"v1": 1, "v2": 1, "v3": 1}))
 		settled(ns, sim, 4)
 		Consistently(sim.RestartCounts, 2*time.Second, interval).Should(BeEmpty(), "nothing restarts once the wave is done")
@@ -239,15 +252,39 @@ var _ = Describe("PeerDiscovery", func() {
 			}
 		}
 		Expect(restartedFor).To(HaveLen(3))
-		Expect(restartedFor["v1"]).To(ContainSubstring("joined: v4:11625"))
+		Expect(restartedFor["v1"]).To(ContainSubstring("joined: v4:11625/" + fixture.OrgKeys[3]))
+		Expect(restartedFor["v1"]).To(ContainSubstring("which stellar-core reads only at start"))
+		Expect(noteOf(ns, "v4", "JoinedNetwork")).To(HavePrefix("3 validators of its network here restart for it"))
+	})
+
+	It("peers a joining validator live and restarts nobody when no quorum there names it", func() {
+		sim := startSimulator(ns, 100*time.Millisecond)
+		// Two with quorum sets of their own, one in the generated quorum of its organisation.
+		create(fixture.Validator(ns, "l1"), fixture.Validator(ns, "l2"), fixture.OrgValidator(ns, "l3", 0))
+		settled(ns, sim, 3)
+		before := templateAnnotations(ns, "l3")
+
+		// A validator with a quorum set of its own enters no generated quorum: the others' quorums do
+		// not change, only their peers, which their agents connect live.
+		create(fixture.Validator(ns, "l4"))
+		settled(ns, sim, 4)
+		Consistently(sim.RestartCounts, 2*time.Second, interval).Should(BeEmpty())
+		Expect(templateAnnotations(ns, "l3")).To(Equal(before))
+		Eventually(func(g Gomega) {
+			for _, self := range []string{"l1", "l2", "l3"} {
+				g.Expect(renderedFor(g, ns, self)["PREFERRED_PEERS"]).To(ContainElement(HavePrefix("l4-0.")), "its next start reads it")
+			}
+		}, timeout, interval).Should(Succeed())
+		Expect(noteOf(ns, "l4", "JoinedNetwork")).To(And(HavePrefix("0 validators of its network here restart for it"),
+			ContainSubstring("; 3 connect to it live")))
 	})
 
 	It("never has two validators of a network restarting at once", func() {
 		sim := startSimulator(ns, 600*time.Millisecond)
-		create(fixture.Validator(ns, "p1"), fixture.Validator(ns, "p2"),
-			fixture.Validator(ns, "p3"))
+		create(fixture.OrgValidator(ns, "p1", 0), fixture.OrgValidator(ns, "p2", 1),
+			fixture.OrgValidator(ns, "p3", 2))
 		settled(ns, sim, 3)
-		create(fixture.Validator(ns, "p4"))
+		create(fixture.OrgValidator(ns, "p4", 3))
 		Eventually(sim.RestartCounts, timeout, interval).Should(HaveLen(3))
 		settled(ns, sim, 4)
 		Expect(sim.MostDownAtOnce()).To(BeNumerically("<=", 1))
@@ -293,11 +330,11 @@ var _ = Describe("PeerDiscovery", func() {
 
 	It("never restarts a validator whose restartPolicy is None", func() {
 		sim := startSimulator(ns, 100*time.Millisecond)
-		quiet := fixture.Validator(ns, "quiet")
+		quiet := fixture.OrgValidator(ns, "quiet", 0)
 		quiet.Spec.ValidatorConfig.PeerDiscovery.RestartPolicy = stellarv1alpha1.PeerRestartNone
-		create(quiet, fixture.Validator(ns, "loud"))
+		create(quiet, fixture.OrgValidator(ns, "loud", 1))
 		settled(ns, sim, 2)
-		create(fixture.Validator(ns, "late"))
+		create(fixture.OrgValidator(ns, "late", 2))
 		Eventually(sim.RestartCounts, timeout, interval).Should(Equal(map[string]int{"loud": 1}))
 		settled(ns, sim, 3)
 		Consistently(sim.RestartCounts, time.Second, interval).Should(BeEmpty())
@@ -306,8 +343,8 @@ var _ = Describe("PeerDiscovery", func() {
 
 	It("removes a suspended validator and restarts the others once for it", func() {
 		sim := startSimulator(ns, 100*time.Millisecond)
-		create(fixture.Validator(ns, "s1"), fixture.Validator(ns, "s2"),
-			fixture.Validator(ns, "s3"))
+		create(fixture.OrgValidator(ns, "s1", 0), fixture.OrgValidator(ns, "s2", 1),
+			fixture.OrgValidator(ns, "s3", 2))
 		settled(ns, sim, 3)
 		Expect(testutil.UpdateNode(ctx, k8sClient, ns, "s3", func(n *stellarv1alpha1.StellarNode) { n.Spec.Suspended = true })).To(Succeed())
 		Eventually(func(g Gomega) []peers.Peer { return document(g, ns).Peers }, timeout, interval).Should(HaveLen(2))

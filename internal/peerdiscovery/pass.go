@@ -135,7 +135,8 @@ func (d *PeerDiscovery) passNamespace(ctx context.Context, ns string, objs *name
 		report.LastChange = &now
 	}
 
-	d.noteMembership(ns, index)
+	joined := d.noteMembership(ns, index)
+	d.announceJoins(view, index, joined)
 	errs = append(errs, d.restartDue(ctx, ns, objs.nodes, neighbours, view, index, lookup, now, &report)...)
 	for i, nw := range view.Networks {
 		for j, s := range nw.States {

@@ -93,16 +93,17 @@ func (d *PeerDiscovery) restart(ctx context.Context, v ValidatorState, sts *apps
 	d.mu.Unlock()
 	restartsTotal.WithLabelValues(v.Namespace).Inc()
 
-	reason := fmt.Sprintf("peer membership changed, now %d peers", v.MemberCount)
+	reason := fmt.Sprintf("its generated quorum changed, %d peers", v.MemberCount)
 	if known {
-		if joined := without(change.joined, v.Self); len(joined) > 0 {
+		if joined := inQuorum(change.joined, v.Self); len(joined) > 0 {
 			reason += "; joined: " + strings.Join(joined, ", ")
 		}
-		if left := without(change.left, v.Self); len(left) > 0 {
+		if left := inQuorum(change.left, v.Self); len(left) > 0 {
 			reason += "; left: " + strings.Join(left, ", ")
 		}
 	}
-	d.recorder.Eventf(node, nil, corev1.EventTypeNormal, "RestartingForPeers", "Restart", "restarting to load new peers: %s (%s)", reason, decision.Detail)
+	d.recorder.Eventf(node, nil, corev1.EventTypeNormal, "RestartingForPeers", "Restart",
+		"restarting to load its new quorum, which stellar-core reads only at start: %s (%s)", reason, decision.Detail)
 	d.log.Info("restarting validator for new peers", "namespace", v.Namespace, "validator", v.Name, "reason", reason,
 		"membership", v.TargetHash, "turn", decision.Reason)
 	return patched.Generation, nil
@@ -135,14 +136,15 @@ func key(ns, name string) string { return ns + "/" + name }
 
 // membershipChange is who joined and left a network in its latest change.
 type membershipChange struct {
-	joined, left []string
+	joined, left []peers.Member
 }
 
-// noteMembership remembers each network's members and, when they change, who joined and left,
-// for the restart events that follow.
-func (d *PeerDiscovery) noteMembership(ns string, index peers.Index) {
+// noteMembership remembers each network's members and, when they change, who joined and left, for
+// the events that follow. It returns, per network that changed in this pass, the members that joined.
+func (d *PeerDiscovery) noteMembership(ns string, index peers.Index) map[string][]peers.Member {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	var joinedNow map[string][]peers.Member
 	// Members are sorted by name, so equal memberships are equal slices: no hashing needed.
 	for _, nw := range index.Networks {
 		members := nw.Members
@@ -158,17 +160,54 @@ func (d *PeerDiscovery) noteMembership(ns string, index peers.Index) {
 		if seen && !slices.Equal(prev, members) {
 			joined, left := MemberDiff(prev, members)
 			d.lastChange[k] = membershipChange{joined: joined, left: left}
+			if joinedNow == nil {
+				joinedNow = map[string][]peers.Member{}
+			}
+			joinedNow[nw.ID] = joined
 		}
 		d.networks[k] = members
 	}
+	return joinedNow
 }
 
-func without(list []string, self peers.Member) []string {
+// inQuorum lists the members, other than self, that enter generated quorums: the only ones a
+// validator restarts for.
+func inQuorum(list []peers.Member, self peers.Member) []string {
 	out := make([]string, 0, len(list))
-	for _, s := range list {
-		if s != self.String() {
-			out = append(out, s)
+	for _, m := range list {
+		if m.Quorum != "" && m != self {
+			out = append(out, m.String())
 		}
 	}
 	return out
+}
+
+// announceJoins says, on each validator of the namespace that just joined a network with members,
+// which of them restart for it (their generated quorum names it) and which peer it live.
+func (d *PeerDiscovery) announceJoins(view View, index peers.Index, joined map[string][]peers.Member) {
+	for _, nw := range view.Networks {
+		members := joined[nw.ID]
+		if len(members) == 0 {
+			continue
+		}
+		restarting, live := 0, 0
+		for _, s := range nw.States {
+			switch {
+			case slices.Contains(members, s.Self):
+			case s.NeedsRestart():
+				restarting++
+			default:
+				live++
+			}
+		}
+		for _, m := range members {
+			node := index.Network(nw.ID).Node(m.Name)
+			if node == nil || restarting+live == 0 {
+				continue // a member elsewhere, or the first of its network here
+			}
+			d.recorder.Eventf(node, nil, corev1.EventTypeNormal, "JoinedNetwork", "Discovery",
+				"%d validators of its network here restart for it, one at a time (their generated quorum names it); "+
+					"%d connect to it live through their agents, without a restart", restarting, live)
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 )
 
 func viewNode(name string, network stellarv1alpha1.Network, mutate ...func(*stellarv1alpha1.StellarNode)) *stellarv1alpha1.StellarNode {
@@ -38,10 +39,17 @@ func readyPodWith(ip string, ready bool) *corev1.Pod {
 }
 
 func TestBuildView(t *testing.T) {
+	inQuorum := func(key string) func(*stellarv1alpha1.StellarNode) {
+		return func(n *stellarv1alpha1.StellarNode) {
+			vc := n.Spec.ValidatorConfig
+			vc.PublicKey, vc.HomeDomain, vc.Quorum = key, "example.org", &stellarv1alpha1.QuorumSpec{}
+		}
+	}
 	nodes := []*stellarv1alpha1.StellarNode{
-		viewNode("b", stellarv1alpha1.NetworkTestnet),
-		viewNode("a", stellarv1alpha1.NetworkTestnet, func(n *stellarv1alpha1.StellarNode) { n.Spec.ValidatorConfig.PeerPort = 12000 }),
-		viewNode("main", stellarv1alpha1.NetworkMainnet),
+		viewNode("b", stellarv1alpha1.NetworkTestnet, inQuorum(fixture.OrgKeys[1])),
+		viewNode("a", stellarv1alpha1.NetworkTestnet, inQuorum(fixture.OrgKeys[0]),
+			func(n *stellarv1alpha1.StellarNode) { n.Spec.ValidatorConfig.PeerPort = 12000 }),
+		viewNode("main", stellarv1alpha1.NetworkMainnet, inQuorum(fixture.OrgKeys[2])),
 		viewNode("off", stellarv1alpha1.NetworkTestnet, func(n *stellarv1alpha1.StellarNode) {
 			n.Spec.ValidatorConfig.PeerDiscovery.Enabled = new(false)
 		}),
@@ -78,7 +86,7 @@ func TestBuildView(t *testing.T) {
 	if b.Peer.Ready() {
 		t.Error("b's pods are terminating or unready, so it has no address")
 	}
-	if want := peers.MembershipHash([]peers.Member{{Name: "b", Port: 11625}}); a.TargetHash != want || a.MemberCount != 1 {
+	if want := peers.MembershipHash([]peers.Member{peers.MemberOf(nodes[0])}); a.TargetHash != want || a.MemberCount != 1 {
 		t.Errorf("a's membership = %s (%d), want only b: main is another network", a.TargetHash, a.MemberCount)
 	}
 	if mainnet.MemberCount != 0 || mainnet.TargetHash != peers.MembershipHash(nil) {

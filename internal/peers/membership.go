@@ -35,7 +35,8 @@ type Network struct {
 	// clusters, sorted by name. They are part of every local member's membership, so one joining,
 	// leaving or changing its quorum restarts the local validators (paced) like a local one would.
 	Others []Peer
-	hash   SetHash // of all members, here and elsewhere
+	// quorum is the hash of the members, here and elsewhere, that enter generated quorums.
+	quorum SetHash
 }
 
 // MemberOf is the node as its network's members see it.
@@ -89,7 +90,9 @@ func NewIndex(nodes []*stellarv1alpha1.StellarNode, others []Peer) Index {
 		nw.Members = append(nw.Members, m)
 		nw.Nodes = append(nw.Nodes, node)
 		nw.hashes = append(nw.hashes, h)
-		nw.hash = nw.hash.plus(h)
+		if m.Quorum != "" {
+			nw.quorum = nw.quorum.plus(h)
+		}
 	}
 	slices.SortFunc(ix.Networks, func(a, b *Network) int { return strings.Compare(a.ID, b.ID) })
 	ix.addOthers(nodes, others)
@@ -119,7 +122,9 @@ func (ix *Index) addOthers(nodes []*stellarv1alpha1.StellarNode, others []Peer) 
 			continue
 		}
 		nw.Others = append(nw.Others, p)
-		nw.hash = nw.hash.plus(HashOf(OtherMemberOf(p)))
+		if m := OtherMemberOf(p); m.Quorum != "" {
+			nw.quorum = nw.quorum.plus(HashOf(m))
+		}
 	}
 	for _, nw := range ix.Networks {
 		Sort(nw.Others)
@@ -165,8 +170,12 @@ func (ix Index) DuplicateKeyOf(node *stellarv1alpha1.StellarNode) string {
 // Network is the network of that ID, or nil when it has no member.
 func (ix Index) Network(id string) *Network { return ix.byID[id] }
 
-// Membership is what a validator's configuration must name: every other member of its network, as a
-// hash and a count. A node that is not a member itself (suspended, say) has its whole network.
+// Membership is what a validator starts with from its peers and cannot change while it runs, as a
+// hash, and how many peers it has. stellar-core reads its quorum ([[VALIDATORS]], HOME_DOMAINS) only
+// at start: for a validator whose quorum is built from the cluster, the hash covers the other members
+// in generated quorums (key, home domain, quality, address, archive); for one with a quorum of its
+// own, nothing. Its other peers are connected live by its agent, so they never restart it. A node
+// that is not a member itself (suspended, say) has its whole network.
 func (ix Index) Membership(node *stellarv1alpha1.StellarNode) (hash string, size int) {
 	nw := ix.byID[node.NetworkID()]
 	if nw == nil {
@@ -175,12 +184,23 @@ func (ix Index) Membership(node *stellarv1alpha1.StellarNode) (hash string, size
 	if i, found := slices.BinarySearchFunc(nw.Members, node.Name, byName); found {
 		return nw.MembershipOf(i)
 	}
-	return nw.hash.String(), len(nw.Members) + len(nw.Others)
+	if !node.QuorumFromCluster() {
+		return SetHash{}.String(), len(nw.Members) + len(nw.Others)
+	}
+	return nw.quorum.String(), len(nw.Members) + len(nw.Others)
 }
 
-// MembershipOf is the membership of the network's member number i: every other member.
+// MembershipOf is the membership of the network's member number i (see Membership): the quorum of
+// every other member, and how many they are.
 func (nw *Network) MembershipOf(i int) (hash string, size int) {
-	return nw.hash.minus(nw.hashes[i]).String(), len(nw.Members) + len(nw.Others) - 1
+	size = len(nw.Members) + len(nw.Others) - 1
+	if !nw.Nodes[i].QuorumFromCluster() {
+		return SetHash{}.String(), size
+	}
+	if nw.Members[i].Quorum == "" {
+		return nw.quorum.String(), size
+	}
+	return nw.quorum.minus(nw.hashes[i]).String(), size
 }
 
 // Node is the member's StellarNode of that name, or nil.

@@ -178,3 +178,45 @@ func TestANeighbourIsNamedAfterItsNamespace(t *testing.T) {
 		t.Error("a namespace outside the grammar was accepted")
 	}
 }
+
+// A validator restarts only for what stellar-core reads at start and cannot change live: its generated
+// quorum. A member that joins outside every generated quorum, or any member for a validator with a
+// quorum of its own, changes no restart membership; it is peered live.
+func TestMembershipIsWhatAValidatorCannotChangeLive(t *testing.T) {
+	a, b := validatorNode("a", "GA", 1), validatorNode("b", "GB", 2)
+	raw := validatorNode("r", "", 3)
+	raw.Spec.ValidatorConfig.Quorum, raw.Spec.ValidatorConfig.QuorumSet = nil, "[QUORUM_SET]\nTHRESHOLD_PERCENT = 67\n"
+	before := NewIndex([]*stellarv1alpha1.StellarNode{a, b, raw}, nil)
+	hashA, _ := before.Membership(a)
+	hashRaw, peersRaw := before.Membership(raw)
+	if hashA != MembershipHash([]Member{MemberOf(b)}) {
+		t.Errorf("a's membership is b, the only other member in generated quorums")
+	}
+	if hashRaw != (SetHash{}).String() || peersRaw != 2 {
+		t.Errorf("a validator with its own quorum set reads no member at start: %s, %d peers", hashRaw, peersRaw)
+	}
+
+	// A member with no key joins: a's quorum is unchanged, so is r's; both have one peer more.
+	keyless := validatorNode("k", "", 4)
+	after := NewIndex([]*stellarv1alpha1.StellarNode{a, b, raw, keyless}, nil)
+	if h, n := after.Membership(a); h != hashA || n != 3 {
+		t.Errorf("a keyless member changed a's restart membership (%v) or was not counted (%d)", h != hashA, n)
+	}
+	// A member in generated quorums joins: a's quorum changes, r's does not.
+	c := validatorNode("c", "GC", 5)
+	after = NewIndex([]*stellarv1alpha1.StellarNode{a, b, raw, c}, nil)
+	if h, _ := after.Membership(a); h == hashA {
+		t.Error("c enters a's generated quorum: a must restart for it")
+	}
+	if h, _ := after.Membership(raw); h != hashRaw {
+		t.Error("r's quorum is its own: c never restarts it")
+	}
+	// A member elsewhere in generated quorums counts like a local one.
+	remote := Peer{Name: "x.ns.b", NetworkID: a.NetworkID(), Port: 11625, DNSName: "x.example.org", PublicKey: fixtureKey,
+		HomeDomain: "example.org", Quality: "MEDIUM", Cluster: "b"}
+	if h, _ := NewIndex([]*stellarv1alpha1.StellarNode{a, b}, []Peer{remote}).Membership(a); h == hashA {
+		t.Error("a member of another cluster in a's generated quorum must restart a")
+	}
+}
+
+const fixtureKey = "GDKXE2OZMJIPOSLNA6N6F2BVCI3O777I2OOC4BV7VOYUEHYX7RTRYA7Y"
