@@ -36,14 +36,38 @@ const (
 	testSeed = "SAUDBIIVHB4RCC6VNUE6T6SPPVSZPUAJZ5BMW2U5ARZYZN3VMDIJSJDR"
 )
 
+// orgSeeds are the seeds (and public keys) of the validators createValidators makes, generated with
+// stellar-core gen-seed for these tests only.
+var orgSeeds = map[string][2]string{
+	"v1": {"SCX7BMRH4WIHQW6IHPCF2XOJVZDUMUSA6A42MMMEH3MU7HNHAQZBFC75", "GAUKZYVZ33LL5FY3JVQR6SKXFI62LIZHC6VQXHGS6WH7J47NBXPH7IZ6"},
+	"v2": {"SA7Z2M4FTRCED45E5FNJSR2DHTOAU5CRWLUNKE4ZZYIYRTDRJN6Y6TS5", "GC2L64KYVMCO3JCMWK5BMZK3WNID4UPHODGLKRRLMNU2RKLIWO6DBJLQ"},
+	"v3": {"SDSGYWYEWDEIIDJLSHDGSCTPLVNN2OKWE3XOAMFRNKMNWARN376KFKMJ", "GCXRGLNVEWQXDKQPTRQMCMOW7VFWI6OZVHETTHGNQKPXBKMAC7IL6LXO"},
+	"v4": {"SAMSOSY2JTHL3FQHUZFILX7RFFXEO6RGFE6OPF44TVFX4PFR65P7T4O5", "GD5HG2O7RVZ2PTOCVE34JVU2TYRWJCGM2EV2OBZAI65E4XRPSB3YKRQU"},
+	"v5": {"SA6BST2IZMJVWNVS25T3XV57JVJTSWWKXFGCL5RGR3YL6WIZUI7XX2FD", "GCOCPGG2R4G2F3Z2Z4S7NWZN7PYKAFV3AZN7GT6AS2NJLJ6ZRJTFY3TI"},
+	"v6": {"SAVDXTSVGHOVRQVJLYBRXMP3P5GDOA6IFEC5R3D4GB273CM34OYD6GKN", "GBZU77SSGSQGTE2HDDIINERZADGBJCZJTVQJI37KG47L7W2IPIVDNEBU"},
+}
+
+// createValidators makes validators of one organisation, each in the quorum the cluster generates
+// for the others (so one joining restarts them), each with its own seed; r1..r4 reuse v1..v4's.
 func createValidators(ns string, names ...string) {
 	for _, n := range names {
+		pair := orgSeeds["v"+n[1:]]
 		ExpectWithOffset(1, k8sClient.Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: n + "-seed"},
-			StringData: map[string]string{"STELLAR_CORE_SEED": testSeed},
+			StringData: map[string]string{"STELLAR_CORE_SEED": pair[0]},
 		})).To(Succeed())
-		ExpectWithOffset(1, k8sClient.Create(ctx, fixture.Validator(ns, n))).To(Succeed())
+		ExpectWithOffset(1, k8sClient.Create(ctx, fixture.Validator(ns, n,
+			fixture.InOrganisation("example.org", pair[1], nil), fixture.AllowingUnsafeQuorum()))).To(Succeed())
 	}
+}
+
+// createPeer makes a validator with a quorum set of its own: no generated quorum names it.
+func createPeer(ns, name string) {
+	ExpectWithOffset(1, k8sClient.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-seed"},
+		StringData: map[string]string{"STELLAR_CORE_SEED": testSeed},
+	})).To(Succeed())
+	ExpectWithOffset(1, k8sClient.Create(ctx, fixture.Validator(ns, name))).To(Succeed())
 }
 
 func peerDocument(g Gomega, ns string) peers.Document {
@@ -109,7 +133,7 @@ func operatorLog() string {
 
 // renderFor runs the validator's init step, the operator's render-config, against the live ConfigMaps.
 func renderFor(g Gomega, ns, name string) map[string]any {
-	return renderWithSeed(g, ns, name, testSeed)
+	return renderWithSeed(g, ns, name, orgSeeds[name][0])
 }
 
 // renderWithSeed is renderFor with the validator's own seed.
@@ -253,6 +277,16 @@ var _ = Describe("Peer discovery on a simulated cluster", Ordered, func() {
 			Expect(n).To(Equal(1), "%s restarted %d times", name, n)
 		}
 		Expect(operator.running()).To(BeTrue())
+	})
+
+	It("peers a validator no generated quorum names without restarting anyone", func() {
+		tracker.establish("v1", "v2", "v3", "v4", "v6")
+		createPeer(ns, "w1")
+		settledWith(ns, "v1", "v2", "v3", "v4", "v6", "w1")
+		Consistently(tracker.restartCounts, 20*time.Second, time.Second).Should(BeEmpty(), operatorLog)
+		Eventually(func(g Gomega) {
+			g.Expect(strs(renderFor(g, ns, "v1")["PREFERRED_PEERS"])).To(ContainElement(HavePrefix("w1-0.")), "its next start reads it")
+		}, wait, poll).Should(Succeed())
 	})
 })
 
