@@ -77,8 +77,9 @@ type Decision struct {
 }
 
 // Decide says whether the named member may have its pod replaced now. members are all validators of
-// one network in one namespace and its members in other clusters, sorted by name; inFlight names
-// those granted a turn whose write the cache may not show yet. The rules, in order:
+// one network in one namespace (with those of the other namespaces of its scope) and its members in
+// other clusters, sorted by name; inFlight names those granted a turn whose write the cache may not
+// show yet. The rules, in order:
 //   - rolloutPolicy Immediate goes through;
 //   - a network where no member is in consensus rolls at once;
 //   - a member that is itself out of consensus may be replaced;

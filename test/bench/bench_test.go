@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,8 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -73,7 +76,7 @@ func TestBench(t *testing.T) {
 	var results []Result
 	for _, n := range sizes {
 		ours, base := measure(t, cfg, scheme, direct, n, steady, changes, interval)
-		ours.ManagerRSS, ours.ManagerPeakRSS = managerMemory(t, direct, managerBin, kubeconfig, n)
+		ours.ManagerRSS, ours.ManagerPeakRSS, ours.ColdStart = coldStart(t, direct, managerBin, kubeconfig, n)
 		results = append(results, ours, base)
 	}
 	table := markdown(results)
@@ -186,26 +189,62 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// managerMemory runs the real operator binary, reconciler and discovery, over N more validators and reads
-// its resident memory once it has published them all.
-func managerMemory(t *testing.T, direct client.Client, bin, kubeconfig string, n int) (uint64, uint64) {
+// coldStart runs the real operator binary, reconciler and discovery, over N validators that already
+// run as it would have them, and measures its start: the time until every StellarNode is reconciled,
+// has status.peers and stellar-peers lists them all; the requests it sent (its own client metrics, on
+// loopback); how many StatefulSets it wrote a new template to (pods replaced: none is right); and
+// its resident memory once done.
+func coldStart(t *testing.T, direct client.Client, bin, kubeconfig string, n int) (rss, peak uint64, cold *ColdStart) {
 	ns := fmt.Sprintf("rss-%d", n)
 	createValidators(t, direct, ns, n)
 	// The core-status poller is off: it would dial every simulated pod's agent at its pod IP, and a
 	// benchmark sends traffic to loopback only.
-	cmd := exec.Command(bin, "--watch-namespaces="+ns, "--metrics-bind-address=0", "--health-probe-bind-address=0",
+	const metricsAddr = "127.0.0.1:28180"
+	cmd := exec.Command(bin, "--watch-namespaces="+ns, "--metrics-bind-address="+metricsAddr, "--health-probe-bind-address=0",
 		"--core-status-interval=0", "--loopback-only-dials")
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	log, err := os.Create(filepath.Join(t.TempDir(), "manager.log"))
 	must(t, err)
 	cmd.Stdout, cmd.Stderr = log, log
+	start := time.Now()
 	must(t, cmd.Start())
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	waitFor(t, direct, ns, n, 3*time.Minute)
+	waitReconciled(t, direct, ns, n, 3*time.Minute)
+	waitPeersStatus(t, direct, ns, n, 3*time.Minute)
+	cold = &ColdStart{Duration: time.Since(start), Requests: clientRequests(t, "http://"+metricsAddr+"/metrics")}
+	var sets appsv1.StatefulSetList
+	must(t, direct.List(context.Background(), &sets, client.InNamespace(ns)))
+	for _, s := range sets.Items {
+		if s.Generation != 1 {
+			cold.Replaced++
+		}
+	}
 	time.Sleep(5 * time.Second)
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
 	must(t, err)
-	return procField(string(status), "VmRSS:"), procField(string(status), "VmHWM:")
+	return procField(string(status), "VmRSS:"), procField(string(status), "VmHWM:"), cold
+}
+
+// clientRequests sums the operator's rest_client_requests_total by method, from its metrics.
+func clientRequests(t *testing.T, url string) map[string]int {
+	resp, err := http.Get(url)
+	must(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	must(t, err)
+	out := map[string]int{}
+	if f := families["rest_client_requests_total"]; f != nil {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "method" {
+					out[strings.ToLower(l.GetValue())] += int(m.GetCounter().GetValue())
+				}
+			}
+		}
+	}
+	return out
 }
 
 func procField(status, field string) uint64 {
@@ -225,11 +264,12 @@ func createValidators(t *testing.T, c client.Client, ns string, n int) []string 
 	ctx := context.Background()
 	must(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
 	ips := make([]string, n)
-	// Every validator already runs with its current membership: nothing is due for a restart.
-	var network peers.SetHash
+	nodes := make([]*stellarv1alpha1.StellarNode, n)
 	for i := range n {
-		network = network.Add(peers.Member{Name: fmt.Sprintf("v%04d", i), Port: stellarv1alpha1.DefaultPeerPort})
+		nodes[i] = fixture.Validator(ns, fmt.Sprintf("v%04d", i))
 	}
+	// Every validator already runs with its current membership: nothing is due for a restart.
+	index := peers.NewIndex(nodes, nil)
 	work := make(chan int)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -237,7 +277,7 @@ func createValidators(t *testing.T, c client.Client, ns string, n int) []string 
 	for range 16 {
 		wg.Go(func() {
 			for i := range work {
-				ip, err := createValidator(ctx, c, ns, i, network)
+				ip, err := createValidator(ctx, c, nodes[i], i, index)
 				mu.Lock()
 				ips[i] = ip
 				if err != nil && firstErr == nil {
@@ -256,9 +296,7 @@ func createValidators(t *testing.T, c client.Client, ns string, n int) []string 
 	return ips
 }
 
-func createValidator(ctx context.Context, c client.Client, ns string, i int, network peers.SetHash) (string, error) {
-	name := fmt.Sprintf("v%04d", i)
-	node := fixture.Validator(ns, name)
+func createValidator(ctx context.Context, c client.Client, node *stellarv1alpha1.StellarNode, i int, index peers.Index) (string, error) {
 	if err := c.Create(ctx, node); err != nil {
 		return "", err
 	}
@@ -273,7 +311,7 @@ func createValidator(ctx context.Context, c client.Client, ns string, i int, net
 	}
 	opCfg := testutil.TestConfig()
 	sts := resources.ValidatorStatefulSet(node, base, resources.Options{OperatorImage: opCfg.OperatorImage, ClusterDomain: opCfg.ClusterDomain})
-	sts.Spec.Template.Annotations[peers.AnnotationMembership] = network.Remove(peers.Member{Name: name, Port: node.PeerPort()}).String()
+	sts.Spec.Template.Annotations[peers.AnnotationMembership], _ = index.Membership(node)
 	if err := controllerutil.SetControllerReference(node, sts, c.Scheme()); err != nil {
 		return "", err
 	}

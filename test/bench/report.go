@@ -63,6 +63,13 @@ func markdown(results []Result) string {
 			cr, cw, r.Changes, r.CMWritesPer, r.STSPatchesPer, float64(r.PassCPU)/float64(time.Millisecond),
 			float64(r.PassAllocBytes)/1024, rss)
 	}
+	b.WriteString("\nCold start of the operator process over N validators already running:\n\n")
+	b.WriteString("| N | until every StellarNode reconciled and stellar-peers written | API requests | pods replaced |\n|---|---|---|---|\n")
+	for _, r := range results {
+		if c := r.ColdStart; c != nil {
+			fmt.Fprintf(&b, "| %d | %s | %s | %d |\n", r.Validators, ms(c.Duration), formatRequests(c.Requests), c.Replaced)
+		}
+	}
 	b.WriteString("\nRequests by verb and resource:\n\n")
 	for _, r := range results {
 		fmt.Fprintf(&b, "- N=%d %s, steady: %s; changes: %s\n", r.Validators, r.Implementation,
@@ -88,6 +95,18 @@ type Result struct {
 	PassAllocBytes uint64             `json:"passAllocatedBytes"`
 	ManagerRSS     uint64             `json:"managerRSSBytes,omitempty"`
 	ManagerPeakRSS uint64             `json:"managerPeakRSSBytes,omitempty"`
+	ColdStart      *ColdStart         `json:"coldStart,omitempty"`
 	Notes          map[string]string  `json:"notes,omitempty"`
 	Extra          map[string]float64 `json:"extra,omitempty"`
+}
+
+// ColdStart is the operator process started over N validators that already run.
+type ColdStart struct {
+	// Duration is from the process start until every StellarNode is reconciled, has status.peers and
+	// stellar-peers lists them all.
+	Duration time.Duration `json:"duration"`
+	// Requests are the API requests it sent until then, by method.
+	Requests map[string]int `json:"requests"`
+	// Replaced counts the StatefulSets it wrote a new pod template to.
+	Replaced int `json:"statefulSetsReplaced"`
 }
