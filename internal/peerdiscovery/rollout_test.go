@@ -1,6 +1,8 @@
 package peerdiscovery_test
 
 import (
+	"encoding/json"
+	"net/http/httptest"
 	"slices"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -160,6 +163,64 @@ var _ = Describe("Rollouts of validator changes", func() {
 		settled(ns, sim, 4)
 		Eventually(condition(second, stellarv1alpha1.ConditionDegraded), timeout, interval).Should(HaveField("Status", metav1.ConditionFalse))
 		Expect(node(second)(Default).Status.Rollout).To(BeNil())
+	})
+
+	It("rolls a validator deleted while suspended, and created again under its name, like any other", func() {
+		sim := startSimulator(ns, 200*time.Millisecond)
+		three := []string{"g1", "g2", "g3"}
+		for _, n := range three {
+			create(fixture.Validator(ns, n))
+		}
+		settled(ns, sim, 3)
+		// Suspended, g3 is no member: its change gets a turn that holds nothing of the network.
+		updateAll(func(n *stellarv1alpha1.StellarNode) { n.Spec.Suspended = true; n.Spec.Version = "22.3.0" }, "g3")
+		Eventually(image("g3"), timeout, interval).Should(Equal("stellar/stellar-core:22.3.0"))
+		Expect(k8sClient.Delete(ctx, fixture.Validator(ns, "g3"))).To(Succeed())
+		// envtest runs no garbage collector: remove what it would, everything g3 owned.
+		owned := client.MatchingLabels{resources.LabelInstance: "g3"}
+		for _, obj := range []client.Object{&appsv1.StatefulSet{}, &corev1.ConfigMap{}, &corev1.Service{}, &networkingv1.NetworkPolicy{}, &corev1.Pod{}} {
+			Expect(k8sClient.DeleteAllOf(ctx, obj, client.InNamespace(ns), owned)).To(Succeed())
+		}
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "g3"}, &stellarv1alpha1.StellarNode{}))
+		}, timeout, interval).Should(BeTrue())
+		create(fixture.Validator(ns, "g3"))
+		settled(ns, sim, 3)
+
+		updateAll(newVersion, three...)
+		Eventually(func(g Gomega) {
+			for _, n := range three {
+				g.Expect(image(n)(g)).To(Equal("stellar/stellar-core:22.3.0"))
+			}
+			g.Expect(sim.RestartCounts()).To(Equal(map[string]int{"g1": 1, "g2": 1, "g3": 1}))
+		}, 2*timeout, interval).Should(Succeed())
+		Expect(sim.MostDownAtOnce()).To(Equal(1))
+	})
+
+	It("forgets on /rollouts a network whose validators are all gone", func() {
+		sim := startSimulator(ns, 0)
+		create(fixture.Validator(ns, "f1"), fixture.Validator(ns, "m1", fixture.OnNetwork(stellarv1alpha1.NetworkMainnet)))
+		settled(ns, sim, 2)
+		mainnet := fixture.Validator(ns, "m1", fixture.OnNetwork(stellarv1alpha1.NetworkMainnet)).NetworkID()
+		networksOf := func(g Gomega) []string {
+			rec := httptest.NewRecorder()
+			rollouts.ServeHTTP(rec, httptest.NewRequest("GET", "/rollouts", nil))
+			var body struct {
+				Networks []struct{ Namespace, Network string } `json:"networks"`
+			}
+			g.Expect(json.Unmarshal(rec.Body.Bytes(), &body)).To(Succeed())
+			var out []string
+			for _, q := range body.Networks {
+				if q.Namespace == ns {
+					out = append(out, q.Network)
+				}
+			}
+			return out
+		}
+		Eventually(networksOf, timeout, interval).Should(ContainElement(mainnet))
+		Expect(k8sClient.Delete(ctx, fixture.Validator(ns, "m1"))).To(Succeed())
+		Eventually(networksOf, timeout, interval).ShouldNot(ContainElement(mainnet))
+		Expect(networksOf(Default)).To(HaveLen(1), "the other network stays")
 	})
 
 	It("rolls a network where no validator is in consensus all at once", func() {

@@ -2,6 +2,7 @@ package peerdiscovery_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,8 @@ var (
 	cfg       *rest.Config
 	k8sClient client.Client
 	discovery *peerdiscovery.PeerDiscovery
+	// rollouts serves /rollouts, the suite operator's planner.
+	rollouts http.Handler
 	// requests records what the operator sends to the API server.
 	requests = &testutil.RequestCounter{}
 )
@@ -51,7 +54,8 @@ var _ = BeforeSuite(func() {
 	c.RolloutBlockedAfter = 3 * time.Second
 	c.DiscoveryScopes, err = scope.Parse([]string{strings.Join(scopeNamespaces, ",")})
 	Expect(err).NotTo(HaveOccurred())
-	discovery = startOperator(requests, c).Discovery
+	op := startOperator(requests, c)
+	discovery, rollouts = op.Discovery, op.Planner
 })
 
 // startOperator runs the operator as it ships, its requests recorded by counter, until the test (or
