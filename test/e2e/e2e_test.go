@@ -56,9 +56,13 @@ func createValidators(ns string, names ...string) {
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: n + "-seed"},
 			StringData: map[string]string{"STELLAR_CORE_SEED": pair[0]},
 		})).To(Succeed())
-		ExpectWithOffset(1, k8sClient.Create(ctx, fixture.Validator(ns, n,
-			fixture.InOrganisation("example.org", pair[1], nil), fixture.AllowingUnsafeQuorum()))).To(Succeed())
+		ExpectWithOffset(1, k8sClient.Create(ctx, orgValidator(ns, n))).To(Succeed())
 	}
+}
+
+// orgValidator is the StellarNode createValidators makes.
+func orgValidator(ns, name string) *stellarv1alpha1.StellarNode {
+	return fixture.Validator(ns, name, fixture.InOrganisation("example.org", orgSeeds["v"+name[1:]][1], nil), fixture.AllowingUnsafeQuorum())
 }
 
 // createPeer makes a validator with a quorum set of its own: no generated quorum names it.

@@ -24,7 +24,6 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
-	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 )
 
 // A turn takes a pod's replacement, the tracker's 5 s hold and the StatefulSet's minReadySeconds.
@@ -34,7 +33,7 @@ const rolloutWait = 4 * time.Minute
 func applyVersion(ns, version string, names ...string) {
 	var docs []string
 	for _, n := range names {
-		node := fixture.Validator(ns, n)
+		node := orgValidator(ns, n)
 		node.Spec.Version = version
 		node.TypeMeta = metav1.TypeMeta{APIVersion: stellarv1alpha1.GroupVersion.String(), Kind: "StellarNode"}
 		data, err := yaml.Marshal(node)
