@@ -140,7 +140,8 @@ type membershipChange struct {
 }
 
 // noteMembership remembers each network's members and, when they change, who joined and left, for
-// the events that follow. It returns, per network that changed in this pass, the members that joined.
+// the events that follow. It returns, per network that changed in this pass, the members that joined
+// it (new names).
 func (d *PeerDiscovery) noteMembership(ns string, index peers.Index) map[string][]peers.Member {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -160,10 +161,19 @@ func (d *PeerDiscovery) noteMembership(ns string, index peers.Index) map[string]
 		if seen && !slices.Equal(prev, members) {
 			joined, left := MemberDiff(prev, members)
 			d.lastChange[k] = membershipChange{joined: joined, left: left}
-			if joinedNow == nil {
-				joinedNow = map[string][]peers.Member{}
+			// A member that only changed what it brings is no newcomer.
+			var newcomers []peers.Member
+			for _, m := range joined {
+				if !slices.ContainsFunc(prev, func(p peers.Member) bool { return p.Name == m.Name }) {
+					newcomers = append(newcomers, m)
+				}
 			}
-			joinedNow[nw.ID] = joined
+			if len(newcomers) > 0 {
+				if joinedNow == nil {
+					joinedNow = map[string][]peers.Member{}
+				}
+				joinedNow[nw.ID] = newcomers
+			}
 		}
 		d.networks[k] = members
 	}
