@@ -298,35 +298,16 @@ func discovered(self *stellarv1alpha1.StellarNode) peers.Document {
 // pod IP shared with the node (validators on one host, as in the real-binary tests) keeps a member
 // out of the addresses only, never out of the quorum.
 func TestRenderMembersOfOtherClusters(t *testing.T) {
-	node, seed, doc := fullOrganisationMember(1)
-	profile := profileOf(t, node)
-	base, err := BaseConfig(node, profile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range doc.Peers {
-		doc.Peers[i].PodIP = "10.0.0.1"
-	}
-	// The third member lives in another cluster now.
-	remote := &doc.Peers[2]
-	remote.Name, remote.Cluster, remote.PodIP, remote.DNSName = remote.Name+".tier1.cluster-b", "cluster-b", "", "v3.example.org"
-	out, err := Render(base, RenderInput{Profile: profile, Seed: seed, NodeName: node.Name, PodIP: "10.0.0.1",
-		NetworkID: node.NetworkID(), Discovered: doc, QuorumFromPeers: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkWellFormed(t, profile, out, "", true)
-	var cfg struct {
-		KnownPeers     []string `toml:"KNOWN_PEERS"`
-		PreferredPeers []string `toml:"PREFERRED_PEERS"`
-		Validators     []struct {
-			Name    string `toml:"NAME"`
-			Address string `toml:"ADDRESS"`
-		} `toml:"VALIDATORS"`
-	}
-	if _, err := toml.Decode(out, &cfg); err != nil {
-		t.Fatal(err)
-	}
+	var remote peers.Peer
+	cfg := renderMemberWith(t, func(_ *stellarv1alpha1.StellarNode, doc *peers.Document) {
+		for i := range doc.Peers {
+			doc.Peers[i].PodIP = "10.0.0.1"
+		}
+		// The third member lives in another cluster now.
+		r := &doc.Peers[2]
+		r.Name, r.Cluster, r.PodIP, r.DNSName = r.Name+".tier1.cluster-b", "cluster-b", "", "v3.example.org"
+		remote = *r
+	})
 	var names, addresses []string
 	for _, v := range cfg.Validators {
 		names, addresses = append(names, v.Name), append(addresses, v.Address)
@@ -348,41 +329,56 @@ func TestRenderMembersOfOtherClusters(t *testing.T) {
 // node's own name there ("<name>.<namespace>") is another validator: in [[VALIDATORS]], and dialled
 // at its pod IP and stable name like a member of the node's namespace.
 func TestRenderMembersOfOtherNamespaces(t *testing.T) {
+	var third, self string
+	cfg := renderMemberWith(t, func(node *stellarv1alpha1.StellarNode, doc *peers.Document) {
+		// The third member is the node's namesake in namespace "b".
+		p := &doc.Peers[2]
+		*p = peers.Neighbour(*p, "b")
+		p.Name, p.PodIP = node.Name+".b", "10.0.0.3"
+		p.DNSName = strings.Replace(p.DNSName, "."+node.Namespace+".", ".b.", 1)
+		third, self = p.Name, node.Name
+	})
+	var names []string
+	for _, v := range cfg.Validators {
+		names = append(names, v.Name)
+	}
+	if !slices.Contains(names, third) || slices.Contains(names, self) || len(names) != 2 {
+		t.Errorf("[[VALIDATORS]] = %v: want the other member of the namespace and %s, never the node", names, third)
+	}
+	if !slices.Contains(cfg.KnownPeers, "10.0.0.3:11625") {
+		t.Errorf("KNOWN_PEERS = %v, want the neighbour's pod IP", cfg.KnownPeers)
+	}
+}
+
+// renderedPeers is what the rendered file of member 1 of an organisation of three says of its peers,
+// after change edits the stellar-peers document; the file is checked by the release line's rules.
+type renderedPeers struct {
+	KnownPeers     []string `toml:"KNOWN_PEERS"`
+	PreferredPeers []string `toml:"PREFERRED_PEERS"`
+	Validators     []struct {
+		Name    string `toml:"NAME"`
+		Address string `toml:"ADDRESS"`
+	} `toml:"VALIDATORS"`
+}
+
+func renderMemberWith(t *testing.T, change func(node *stellarv1alpha1.StellarNode, doc *peers.Document)) renderedPeers {
+	t.Helper()
 	node, seed, doc := fullOrganisationMember(1)
 	profile := profileOf(t, node)
 	base, err := BaseConfig(node, profile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The third member is the node's namesake in namespace "b".
-	third := &doc.Peers[2]
-	*third = peers.Neighbour(*third, "b")
-	third.Name, third.PodIP = node.Name+".b", "10.0.0.3"
-	third.DNSName = strings.Replace(third.DNSName, "."+node.Namespace+".", ".b.", 1)
+	change(node, &doc)
 	out, err := Render(base, RenderInput{Profile: profile, Seed: seed, NodeName: node.Name, PodIP: "10.0.0.1",
 		NetworkID: node.NetworkID(), Discovered: doc, QuorumFromPeers: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkWellFormed(t, profile, out, "", true)
-	var cfg struct {
-		KnownPeers []string `toml:"KNOWN_PEERS"`
-		Validators []struct {
-			Name    string `toml:"NAME"`
-			Address string `toml:"ADDRESS"`
-		} `toml:"VALIDATORS"`
-	}
+	var cfg renderedPeers
 	if _, err := toml.Decode(out, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, v := range cfg.Validators {
-		names = append(names, v.Name)
-	}
-	if !slices.Contains(names, third.Name) || slices.Contains(names, node.Name) || len(names) != 2 {
-		t.Errorf("[[VALIDATORS]] = %v: want the other member of the namespace and %s, never the node", names, third.Name)
-	}
-	if !slices.Contains(cfg.KnownPeers, "10.0.0.3:11625") {
-		t.Errorf("KNOWN_PEERS = %v, want the neighbour's pod IP", cfg.KnownPeers)
-	}
+	return cfg
 }
