@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	appsv1 "k8s.io/api/apps/v1"
@@ -190,29 +191,34 @@ func cpuTime() time.Duration {
 }
 
 // coldStart runs the real operator binary, reconciler and discovery, over N validators that already
-// run as it would have them, and measures its start: the time until every StellarNode is reconciled,
-// has status.peers and stellar-peers lists them all; the requests it sent (its own client metrics, on
-// loopback); how many StatefulSets it wrote a new template to (pods replaced: none is right); and
-// its resident memory once done.
+// run (their StatefulSets and pods as it would have them), twice. The first start meets them with no
+// status: it is done when every StellarNode is reconciled, has status.peers and stellar-peers lists
+// them all. The second start is an operator restarted (upgraded, rescheduled) over validators it
+// manages already: it is done when it has reconciled each of them once, its queue is empty and
+// discovery has passed. For each: the time, the API requests it sent (its own client metrics, on
+// loopback) and the StatefulSets it wrote a new pod template to (pods replaced: none is right). RSS
+// is read at the end of the second.
 func coldStart(t *testing.T, direct client.Client, bin, kubeconfig string, n int) (rss, peak uint64, cold *ColdStart) {
 	ns := fmt.Sprintf("rss-%d", n)
 	createValidators(t, direct, ns, n)
-	// The core-status poller is off: it would dial every simulated pod's agent at its pod IP, and a
-	// benchmark sends traffic to loopback only.
-	const metricsAddr = "127.0.0.1:28180"
-	cmd := exec.Command(bin, "--watch-namespaces="+ns, "--metrics-bind-address="+metricsAddr, "--health-probe-bind-address=0",
-		"--core-status-interval=0", "--loopback-only-dials")
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	log, err := os.Create(filepath.Join(t.TempDir(), "manager.log"))
-	must(t, err)
-	cmd.Stdout, cmd.Stderr = log, log
-	start := time.Now()
-	must(t, cmd.Start())
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	waitFor(t, direct, ns, n, 3*time.Minute)
-	waitReconciled(t, direct, ns, n, 3*time.Minute)
-	waitPeersStatus(t, direct, ns, n, 3*time.Minute)
-	cold = &ColdStart{Duration: time.Since(start), Requests: clientRequests(t, "http://"+metricsAddr+"/metrics")}
+	cold = &ColdStart{}
+	first := startManager(t, bin, kubeconfig, ns)
+	waitFor(t, direct, ns, n, 15*time.Minute)
+	waitReconciled(t, direct, ns, n, 15*time.Minute)
+	waitPeersStatus(t, direct, ns, n, 15*time.Minute)
+	cold.First, cold.FirstRequests = time.Since(first.start), first.requests(t)
+	first.stop()
+
+	second := startManager(t, bin, kubeconfig, ns)
+	defer second.stop()
+	deadline := time.Now().Add(15 * time.Minute)
+	for !second.caughtUp(n) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the restarted operator did not reconcile %d validators of %s within 15 minutes", n, ns)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cold.Restart, cold.RestartRequests = time.Since(second.start), second.requests(t)
 	var sets appsv1.StatefulSetList
 	must(t, direct.List(context.Background(), &sets, client.InNamespace(ns)))
 	for _, s := range sets.Items {
@@ -221,30 +227,90 @@ func coldStart(t *testing.T, direct client.Client, bin, kubeconfig string, n int
 		}
 	}
 	time.Sleep(5 * time.Second)
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", second.cmd.Process.Pid))
 	must(t, err)
 	return procField(string(status), "VmRSS:"), procField(string(status), "VmHWM:"), cold
 }
 
-// clientRequests sums the operator's rest_client_requests_total by method, from its metrics.
-func clientRequests(t *testing.T, url string) map[string]int {
-	resp, err := http.Get(url)
+// manager is the operator binary running over one namespace, its metrics on loopback.
+type manager struct {
+	cmd   *exec.Cmd
+	start time.Time
+}
+
+const managerMetrics = "http://127.0.0.1:28180/metrics"
+
+func startManager(t *testing.T, bin, kubeconfig, ns string) *manager {
+	// The core-status poller is off: it would dial every simulated pod's agent at its pod IP, and a
+	// benchmark sends traffic to loopback only.
+	cmd := exec.Command(bin, "--watch-namespaces="+ns, "--metrics-bind-address=127.0.0.1:28180", "--health-probe-bind-address=0",
+		"--core-status-interval=0", "--loopback-only-dials")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	log, err := os.Create(filepath.Join(t.TempDir(), "manager.log"))
 	must(t, err)
+	cmd.Stdout, cmd.Stderr = log, log
+	m := &manager{cmd: cmd, start: time.Now()}
+	must(t, cmd.Start())
+	return m
+}
+
+func (m *manager) stop() { _ = m.cmd.Process.Kill(); _ = m.cmd.Wait() }
+
+// metrics are the manager's metric families, or nil while it does not answer.
+func (m *manager) metrics() map[string]*dto.MetricFamily {
+	resp, err := http.Get(managerMetrics)
+	if err != nil {
+		return nil
+	}
 	defer func() { _ = resp.Body.Close() }()
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(resp.Body)
-	must(t, err)
+	if err != nil {
+		return nil
+	}
+	return families
+}
+
+// caughtUp says whether the manager has reconciled n StellarNodes, has none queued and discovery has
+// passed since.
+func (m *manager) caughtUp(n int) bool {
+	f := m.metrics()
+	return f != nil && sum(f["controller_runtime_reconcile_total"], "controller", "stellarnode") >= float64(n) &&
+		sum(f["workqueue_depth"], "name", "stellarnode") == 0 && sum(f["stellar_peer_discovery_passes_total"], "", "") >= 1
+}
+
+// requests sums the manager's rest_client_requests_total by method.
+func (m *manager) requests(t *testing.T) map[string]int {
+	f := m.metrics()
+	if f == nil {
+		t.Fatal("the manager's metrics do not answer")
+	}
 	out := map[string]int{}
-	if f := families["rest_client_requests_total"]; f != nil {
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
+	if family := f["rest_client_requests_total"]; family != nil {
+		for _, metric := range family.GetMetric() {
+			for _, l := range metric.GetLabel() {
 				if l.GetName() == "method" {
-					out[strings.ToLower(l.GetValue())] += int(m.GetCounter().GetValue())
+					out[strings.ToLower(l.GetValue())] += int(metric.GetCounter().GetValue())
 				}
 			}
 		}
 	}
 	return out
+}
+
+// sum adds a family's counter or gauge values whose label has that value ("" label: all of them).
+func sum(f *dto.MetricFamily, label, value string) float64 {
+	total := 0.0
+	for _, metric := range f.GetMetric() {
+		match := label == ""
+		for _, l := range metric.GetLabel() {
+			match = match || (l.GetName() == label && l.GetValue() == value)
+		}
+		if match {
+			total += metric.GetCounter().GetValue() + metric.GetGauge().GetValue()
+		}
+	}
+	return total
 }
 
 func procField(status, field string) uint64 {
