@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -54,7 +55,7 @@ func computeStatus(prev stellarv1alpha1.StellarNodeStatus, generation int64, obs
 	st := *prev.DeepCopy()
 	set := func(condType string, status metav1.ConditionStatus, reason, msg string) {
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{
-			Type: condType, Status: status, Reason: reason, Message: msg, ObservedGeneration: generation,
+			Type: condType, Status: status, Reason: reason, Message: bounded(msg), ObservedGeneration: generation,
 		})
 	}
 	const (
@@ -115,6 +116,23 @@ func computeStatus(prev stellarv1alpha1.StellarNodeStatus, generation int64, obs
 	}
 	st.Phase = phaseOf(st.Conditions, obs.suspended)
 	return st
+}
+
+// maxMessage is the API's bound on a condition message: a longer one makes the whole status write
+// fail, every time, and the node would never show anything again.
+const maxMessage = 32768
+
+// bounded cuts a message to maxMessage bytes at a rune boundary, saying it was cut.
+func bounded(msg string) string {
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	const cut = " [cut]"
+	end := maxMessage - len(cut)
+	for end > 0 && !utf8.RuneStart(msg[end]) {
+		end--
+	}
+	return msg[:end] + cut
 }
 
 // waitingStatus is status.rollout for a change waiting for its turn, keeping when it started waiting.

@@ -2,7 +2,9 @@ package controller
 
 import (
 	"errors"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -75,5 +77,19 @@ func TestComputeStatus(t *testing.T) {
 	_ = computeStatus(running, 8, observed{failure: errors.New("x")})
 	if !meta.IsStatusConditionFalse(running.Conditions, v1.ConditionDegraded) || running.Phase != before.Phase {
 		t.Error("computeStatus changed its input")
+	}
+}
+
+// A condition message past the API's 32 KiB would make every status write fail: it is cut.
+func TestConditionMessagesStayWithinTheAPILimit(t *testing.T) {
+	long := strings.Repeat("validator-é ", 4000) // 48,000 bytes, two-byte runes among them
+	st := computeStatus(v1.StellarNodeStatus{}, 1, observed{failure: errors.New(long)})
+	for _, c := range st.Conditions {
+		if len(c.Message) > 32768 || !utf8.ValidString(c.Message) {
+			t.Errorf("%s: %d bytes, valid UTF-8 %v", c.Type, len(c.Message), utf8.ValidString(c.Message))
+		}
+	}
+	if c := meta.FindStatusCondition(st.Conditions, v1.ConditionDegraded); c == nil || !strings.HasSuffix(c.Message, "[cut]") {
+		t.Errorf("Degraded = %+v, want the failure, cut", c)
 	}
 }

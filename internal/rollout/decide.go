@@ -119,7 +119,7 @@ func Decide(members []Member, inFlight map[string]bool, name string) Decision {
 		}
 	}
 	if len(blockers) > 0 {
-		return Decision{Reason: WaitingForMembers, WaitingFor: blockers, Detail: "waiting for " + strings.Join(why, ", ")}
+		return Decision{Reason: WaitingForMembers, WaitingFor: blockers, Detail: "waiting for " + listed(why)}
 	}
 	for _, m := range members {
 		if m.Name == self.Name {
@@ -131,6 +131,18 @@ func Decide(members []Member, inFlight map[string]bool, name string) Decision {
 		}
 	}
 	return Decision{Granted: true, Reason: GrantedSettled, Detail: "every validator of the network is in consensus"}
+}
+
+// shownInDetail is how many blockers Detail names: a network of a thousand waiting on all but one
+// would write a condition message past the API's 32 KiB (WaitingFor has them all).
+const shownInDetail = 10
+
+// listed joins the first shownInDetail reasons and counts the rest.
+func listed(why []string) string {
+	if len(why) <= shownInDetail {
+		return strings.Join(why, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(why[:shownInDetail], ", "), len(why)-shownInDetail)
 }
 
 func find(members []Member, name string) (Member, bool) {

@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -155,5 +156,19 @@ func TestDecideWaitsForOtherClusters(t *testing.T) {
 	down := func(m Member) Member { m.InConsensus, m.Settled = false, false; return m }
 	if d := Decide([]Member{down(a1), down(a2), stale}, map[string]bool{"a1": true}, "a1"); d.Granted {
 		t.Errorf("network down here, unknown elsewhere: %+v, want waiting", d)
+	}
+}
+
+// A validator waiting for a thousand others names ten in words and all of them in WaitingFor.
+func TestDecideNamesTenBlockersInWords(t *testing.T) {
+	members := []Member{up("a")}
+	for i := range 999 {
+		m := up(fmt.Sprintf("v%03d", i))
+		m.Accepted = false
+		members = append(members, m)
+	}
+	d := Decide(members, nil, "a")
+	if d.Granted || len(d.WaitingFor) != 999 || !strings.HasSuffix(d.Detail, " and 989 more") || len(d.Detail) > 1000 {
+		t.Errorf("%d waiting, detail of %d bytes: %q", len(d.WaitingFor), len(d.Detail), d.Detail[max(0, len(d.Detail)-60):])
 	}
 }

@@ -243,8 +243,10 @@ const managerMetrics = "http://127.0.0.1:28180/metrics"
 func startManager(t *testing.T, bin, kubeconfig, ns string) *manager {
 	// The core-status poller is off: it would dial every simulated pod's agent at its pod IP, and a
 	// benchmark sends traffic to loopback only.
+	// The validators' StatefulSets were built with the test configuration's operator image: the same
+	// one here, or every pod template would differ and the start would be a rollout of all of them.
 	cmd := exec.Command(bin, "--watch-namespaces="+ns, "--metrics-bind-address=127.0.0.1:28180", "--health-probe-bind-address=0",
-		"--core-status-interval=0", "--loopback-only-dials")
+		"--core-status-interval=0", "--loopback-only-dials", "--operator-image="+testutil.TestConfig().OperatorImage)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	log, err := os.Create(filepath.Join(t.TempDir(), "manager.log"))
 	must(t, err)
