@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -9,13 +10,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 	"github.com/stellar-k8s/stellar-operator/internal/scope"
+	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 )
 
 // waitingRecheck is how often a change waiting for its turn asks again. The blockers' pods and
@@ -41,63 +42,35 @@ func (t turn) cancel() {
 }
 
 // turnFor asks the planner for the validator's turn when applying desired would replace its running
-// pod. It returns the granted turn, or the decision the change waits on.
-func (r *StellarNodeReconciler) turnFor(ctx context.Context, node *stellarv1alpha1.StellarNode,
-	nodes []*stellarv1alpha1.StellarNode, neighbours scope.Neighbours, desired *appsv1.StatefulSet) (turn, *rollout.Decision, error) {
+// pod. It returns the granted turn, or the decision the change waits on with the live StatefulSet.
+func (r *StellarNodeReconciler) turnFor(ctx context.Context, node *stellarv1alpha1.StellarNode, nodes []*stellarv1alpha1.StellarNode,
+	neighbours scope.Neighbours, desired *appsv1.StatefulSet, base string) (turn, *rollout.Decision, *appsv1.StatefulSet, error) {
 	live := &appsv1.StatefulSet{}
 	err := r.Get(ctx, client.ObjectKeyFromObject(desired), live)
 	if apierrors.IsNotFound(err) {
 		// A new validator replaces nobody.
-		return turn{}, nil, nil
+		return turn{}, nil, nil, nil
 	}
 	if err != nil {
-		return turn{}, nil, err
+		return turn{}, nil, nil, err
 	}
 	changes := rollout.Changes(desired, live)
 	if len(changes) == 0 {
-		return turn{}, nil, nil
+		return turn{}, nil, live, nil
 	}
-	lookup, err := r.rolloutLookup(ctx, node.Namespace)
-	if err != nil {
-		return turn{}, nil, err
+	if slices.Contains(changes, rollout.BaseConfigChange) {
+		applied := &corev1.ConfigMap{}
+		if err := r.Get(ctx, client.ObjectKey{Namespace: node.Namespace, Name: resources.ConfigMapName(node)}, applied); err == nil {
+			changes = rollout.WithBaseKeys(changes, stellarcore.ChangedKeys(applied.Data[resources.ConfigKey], base))
+		}
 	}
-	members := neighbours.Members(node.NetworkID(), rollout.Networks(nodes, lookup)[node.NetworkID()])
+	members := neighbours.Members(node.NetworkID(), rollout.Networks(nodes, r.Roster.Lookup(node.Namespace))[node.NetworkID()])
 	decision, granted := r.Planner.Request(node.Namespace, node.NetworkID(), members, node.Name)
 	decision.Changes = changes
 	if granted == nil {
-		return turn{}, &decision, nil
+		return turn{}, &decision, live, nil
 	}
 	r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, "RolloutStarted", "Rollout",
 		"replacing the validator's pod for %s: %s", strings.Join(changes, ", "), decision.Detail)
-	return turn{granted}, nil, nil
-}
-
-// rolloutLookup finds each validator's StatefulSet and pod of a namespace in the cache.
-func (r *StellarNodeReconciler) rolloutLookup(ctx context.Context, namespace string) (rollout.Lookup, error) {
-	var sets appsv1.StatefulSetList
-	if err := r.List(ctx, &sets, client.InNamespace(namespace), client.UnsafeDisableDeepCopy); err != nil {
-		return rollout.Lookup{}, err
-	}
-	var pods corev1.PodList
-	if err := r.List(ctx, &pods, client.InNamespace(namespace), client.UnsafeDisableDeepCopy,
-		client.MatchingLabels{resources.LabelComponent: resources.Component(stellarv1alpha1.NodeTypeValidator)}); err != nil {
-		return rollout.Lookup{}, err
-	}
-	byName := make(map[string]*appsv1.StatefulSet, len(sets.Items))
-	for i := range sets.Items {
-		if ref := metav1.GetControllerOf(&sets.Items[i]); ref != nil && ref.Kind == "StellarNode" && ref.Name == sets.Items[i].Name {
-			byName[sets.Items[i].Name] = &sets.Items[i]
-		}
-	}
-	podOf := make(map[string]*corev1.Pod, len(pods.Items))
-	for i := range pods.Items {
-		p := &pods.Items[i]
-		if name := p.Labels[resources.LabelInstance]; p.Name == name+"-0" {
-			podOf[name] = p
-		}
-	}
-	return rollout.Lookup{
-		StatefulSet: func(name string) *appsv1.StatefulSet { return byName[name] },
-		Pod:         func(name string) *corev1.Pod { return podOf[name] },
-	}, nil
+	return turn{granted}, nil, live, nil
 }

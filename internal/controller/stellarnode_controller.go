@@ -27,6 +27,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/remote"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
+	"github.com/stellar-k8s/stellar-operator/internal/roster"
 	"github.com/stellar-k8s/stellar-operator/internal/scope"
 )
 
@@ -46,6 +47,8 @@ type StellarNodeReconciler struct {
 	Remote *remote.Clusters
 	// Scopes name the namespaces whose validators discover each other.
 	Scopes scope.Scopes
+	// Roster holds each namespace's validators, their StatefulSets and pods; read instead of listing.
+	Roster *roster.Roster
 }
 
 // +kubebuilder:rbac:groups=stellar.org,resources=stellarnodes,verbs=get;list;watch

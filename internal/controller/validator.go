@@ -45,14 +45,10 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 		}
 		return observed{}, err
 	}
-	nodes, err := r.namespaceNodes(ctx, node.Namespace)
-	if err != nil {
+	if err := r.Roster.WaitSynced(ctx); err != nil {
 		return observed{}, err
 	}
-	neighbours, err := r.neighbours(ctx, node.Namespace)
-	if err != nil {
-		return observed{}, err
-	}
+	nodes, neighbours := r.validators(node), r.neighbours(node.Namespace)
 	index := peers.NewIndex(nodes, append(slices.Clip(neighbours.Peers), r.Remote.Peers()...))
 	if older := index.DuplicateKeyOf(node); older != "" {
 		return observed{configReason: stellarv1alpha1.ReasonDuplicateKey, configError: fmt.Errorf(
@@ -70,7 +66,7 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 		return observed{configError: err, configReason: err.Rule(), externalAddress: resources.ExternalAddress(node, nil)}, nil
 	}
 	desired := resources.ValidatorStatefulSet(node, base, r.Options)
-	turn, waiting, err := r.turnFor(ctx, node, nodes, neighbours, desired)
+	turn, waiting, live, err := r.turnFor(ctx, node, nodes, neighbours, desired, base)
 	if err != nil {
 		return observed{}, err
 	}
@@ -80,12 +76,8 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 		return observed{}, err
 	}
 
-	sts := &appsv1.StatefulSet{}
-	if waiting != nil {
-		if err := r.Get(ctx, client.ObjectKeyFromObject(desired), sts); err != nil {
-			return observed{}, err
-		}
-	} else {
+	sts := live
+	if waiting == nil {
 		sts, err = r.applyValidatorStatefulSet(ctx, node, desired, index)
 		if err != nil {
 			turn.cancel()
@@ -132,35 +124,25 @@ func sharedArchiveOf(node *stellarv1alpha1.StellarNode, nodes []*stellarv1alpha1
 	return older
 }
 
-// namespaceNodes are the StellarNodes of a namespace, from the cache. The objects are the cache's own
-// (no deep copy, for a namespace of a thousand validators): read only.
-func (r *StellarNodeReconciler) namespaceNodes(ctx context.Context, namespace string) ([]*stellarv1alpha1.StellarNode, error) {
-	var all stellarv1alpha1.StellarNodeList
-	if err := r.List(ctx, &all, client.InNamespace(namespace), client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
+// validators are the validators of the node's namespace from the roster, the node as this reconcile
+// read it among them (the roster may not show its newest version yet). Read only: the cache's objects.
+func (r *StellarNodeReconciler) validators(node *stellarv1alpha1.StellarNode) []*stellarv1alpha1.StellarNode {
+	nodes := r.Roster.Validators(node.Namespace)
+	i := slices.IndexFunc(nodes, func(n *stellarv1alpha1.StellarNode) bool { return n.Name == node.Name })
+	if i < 0 {
+		return append(nodes, node)
 	}
-	nodes := make([]*stellarv1alpha1.StellarNode, len(all.Items))
-	for i := range all.Items {
-		nodes[i] = &all.Items[i]
-	}
-	return nodes, nil
+	nodes[i] = node
+	return nodes
 }
 
-// neighbours are the validators of the other namespaces of the namespace's scope, from the cache.
-func (r *StellarNodeReconciler) neighbours(ctx context.Context, namespace string) (scope.Neighbours, error) {
+// neighbours are the validators of the other namespaces of the namespace's scope, from the roster.
+func (r *StellarNodeReconciler) neighbours(namespace string) scope.Neighbours {
 	var others []scope.Namespace
 	for _, o := range r.Scopes.Others(namespace) {
-		nodes, err := r.namespaceNodes(ctx, o)
-		if err != nil {
-			return scope.Neighbours{}, err
-		}
-		lookup, err := r.rolloutLookup(ctx, o)
-		if err != nil {
-			return scope.Neighbours{}, err
-		}
-		others = append(others, scope.Namespace{Name: o, Nodes: nodes, Lookup: lookup})
+		others = append(others, scope.Namespace{Name: o, Nodes: r.Roster.Validators(o), Lookup: r.Roster.Lookup(o)})
 	}
-	return scope.Of(others, r.Options.ClusterDomain), nil
+	return scope.Of(others, r.Options.ClusterDomain)
 }
 
 // checkConfig runs stellar-core's rules on the configuration the validator's pod would write now, with

@@ -37,6 +37,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/remote"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
+	"github.com/stellar-k8s/stellar-operator/internal/roster"
 )
 
 // LeaderElectionID names the Lease the replicas compete for.
@@ -98,6 +99,10 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 			return nil, fmt.Errorf("add remote clusters: %w", err)
 		}
 	}
+	validators := roster.New(mgr.GetCache())
+	if err := mgr.Add(validators); err != nil {
+		return nil, fmt.Errorf("add roster: %w", err)
+	}
 	planner := rollout.NewPlanner()
 	if clusters != nil {
 		planner.WithRemote(clusters.RolloutMembers)
@@ -113,6 +118,7 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 		Policy:              controller.Policy{ImageRegistries: c.AllowedImageRegistries, ArchivePrograms: c.AllowedArchivePrograms},
 		Remote:              clusters,
 		Scopes:              c.DiscoveryScopes,
+		Roster:              validators,
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up reconciler: %w", err)
 	}
@@ -125,7 +131,7 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 		return nil, fmt.Errorf("set up stellar.toml fragments: %w", err)
 	}
 	discovery := peerdiscovery.New(mgr, peerdiscovery.Config{Interval: c.DiscoveryInterval, ClusterDomain: c.ClusterDomain, Planner: planner,
-		Remote: clusters, ClusterName: c.ClusterName, Scopes: c.DiscoveryScopes})
+		Remote: clusters, ClusterName: c.ClusterName, Scopes: c.DiscoveryScopes, Roster: validators})
 	if err := mgr.Add(discovery); err != nil {
 		return nil, fmt.Errorf("add peer discovery: %w", err)
 	}
@@ -180,6 +186,9 @@ func metricsOptions(c Config) metricsserver.Options {
 
 func cacheOptions(namespaces []string) cache.Options {
 	opts := cache.Options{
+		// Nothing reads managedFields; a server-side applied object carries them for every field, and at
+		// a thousand validators they were most of the cache.
+		DefaultTransform: cache.TransformStripManagedFields(),
 		// Only the operator's own pods are cached: discovery and status need no others.
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{resources.LabelName: resources.AppName})},

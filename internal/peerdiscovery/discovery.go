@@ -1,30 +1,25 @@
 // Package peerdiscovery keeps the validators of each network connected to each other. A pass reads
-// validators, StatefulSets and pods from the manager's cache, publishes the stellar-peers ConfigMap of
+// validators, StatefulSets and pods from the roster, publishes the stellar-peers ConfigMap of
 // each namespace, and restarts, one at a time per network, the validators whose peer membership changed.
 package peerdiscovery
 
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	toolscache "k8s.io/client-go/tools/cache"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
-	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/remote"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
+	"github.com/stellar-k8s/stellar-operator/internal/roster"
 	"github.com/stellar-k8s/stellar-operator/internal/scope"
 )
 
@@ -48,6 +43,8 @@ type Config struct {
 	ClusterName string
 	// Scopes name the namespaces whose validators discover each other.
 	Scopes scope.Scopes
+	// Roster is what a pass reads: the validators, their StatefulSets and pods, stellar-peers.
+	Roster *roster.Roster
 }
 
 // +kubebuilder:rbac:groups=stellar.org,resources=stellarnodes,verbs=get;list;watch
@@ -62,7 +59,6 @@ type PeerDiscovery struct {
 	client client.Client
 	// apiReader reads past the cache, only to recover from a write that found the cache behind.
 	apiReader client.Reader
-	cache     cache.Cache
 	recorder  recorder.EventRecorder
 	cfg       Config
 	log       logr.Logger
@@ -84,11 +80,7 @@ type PeerDiscovery struct {
 	// by a pass that left a claim waiting for the next read of the other clusters.
 	turns    map[string]*clusterTurns
 	claiming atomic.Bool
-	// Mirrors of the cached objects a pass reads.
-	nodes        *mirror[*stellarv1alpha1.StellarNode]
-	statefulSets *mirror[*appsv1.StatefulSet]
-	pods         *mirror[*corev1.Pod]
-	configMaps   *mirror[*corev1.ConfigMap]
+	roster   *roster.Roster
 }
 
 // New builds the discovery runnable. Add it with mgr.Add.
@@ -102,10 +94,9 @@ func New(mgr manager.Manager, cfg Config) *PeerDiscovery {
 	if cfg.ClusterDomain == "" {
 		cfg.ClusterDomain = "cluster.local"
 	}
-	return &PeerDiscovery{
+	d := &PeerDiscovery{
 		client:     mgr.GetClient(),
 		apiReader:  mgr.GetAPIReader(),
-		cache:      mgr.GetCache(),
 		recorder:   mgr.GetEventRecorder("peer-discovery"),
 		cfg:        cfg,
 		log:        mgr.GetLogger().WithName("peer-discovery"),
@@ -116,14 +107,11 @@ func New(mgr manager.Manager, cfg Config) *PeerDiscovery {
 		lastChange: map[string]membershipChange{},
 		published:  map[string]published{},
 		turns:      map[string]*clusterTurns{},
-		nodes: newMirror(func(n *stellarv1alpha1.StellarNode) bool {
-			return n.Spec.NodeType == stellarv1alpha1.NodeTypeValidator
-		}),
-		statefulSets: newMirror[*appsv1.StatefulSet](nil),
-		pods:         newMirror[*corev1.Pod](nil),
-		// Found by name, not label, so one whose labels were edited away by hand is repaired too.
-		configMaps: newMirror(func(cm *corev1.ConfigMap) bool { return cm.Name == peers.ConfigMapName }),
+		roster:     cfg.Roster,
 	}
+	// Every change of a validator, its StatefulSet or pod, or stellar-peers asks for a pass.
+	d.roster.OnChange(d.Trigger)
+	return d
 }
 
 // NeedLeaderElection keeps discovery on the leader: two writers would restart validators twice.
@@ -165,7 +153,7 @@ func (d *PeerDiscovery) Stats() Stats {
 
 // Start runs a pass at once, then on every relevant cache event and every interval, until ctx ends.
 func (d *PeerDiscovery) Start(ctx context.Context) error {
-	if err := d.watch(ctx); err != nil {
+	if err := d.roster.WaitSynced(ctx); err != nil {
 		return err
 	}
 	d.log.Info("peer discovery started", "interval", d.cfg.Interval.String())
@@ -194,40 +182,6 @@ func (d *PeerDiscovery) Start(ctx context.Context) error {
 			d.runPass(ctx)
 		}
 	}
-}
-
-// watch mirrors what discovery reads from the manager's informers and triggers a pass on every change.
-// It returns once every mirror holds what its informer held at the start.
-func (d *PeerDiscovery) watch(ctx context.Context) error {
-	handlers := map[client.Object]toolscache.ResourceEventHandler{
-		&stellarv1alpha1.StellarNode{}: d.nodes.handler(d.Trigger),
-		&appsv1.StatefulSet{}:          d.statefulSets.handler(d.Trigger),
-		&corev1.Pod{}:                  d.pods.handler(d.Trigger),
-		&corev1.ConfigMap{}:            d.configMaps.handler(d.Trigger),
-	}
-	var registrations []toolscache.ResourceEventHandlerRegistration
-	for obj, h := range handlers {
-		inf, err := d.cache.GetInformer(ctx, obj)
-		if err != nil {
-			return fmt.Errorf("peer discovery: informer for %T: %w", obj, err)
-		}
-		reg, err := inf.AddEventHandler(h)
-		if err != nil {
-			return fmt.Errorf("peer discovery: watch %T: %w", obj, err)
-		}
-		registrations = append(registrations, reg)
-	}
-	if !d.cache.WaitForCacheSync(ctx) {
-		return fmt.Errorf("peer discovery: cache did not sync")
-	}
-	synced := make([]toolscache.InformerSynced, len(registrations))
-	for i, reg := range registrations {
-		synced[i] = reg.HasSynced
-	}
-	if !toolscache.WaitForCacheSync(ctx.Done(), synced...) {
-		return fmt.Errorf("peer discovery: stopped before its mirrors synced")
-	}
-	return nil
 }
 
 func (d *PeerDiscovery) runPass(ctx context.Context) {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,7 +35,7 @@ type namespaceObjects struct {
 	configMap *corev1.ConfigMap
 }
 
-// Pass runs discovery once over every watched namespace. It reads only from the cache and writes only
+// Pass runs discovery once over every watched namespace. It reads only from the roster and writes only
 // what changed. One namespace or validator failing does not stop the others.
 func (d *PeerDiscovery) Pass(ctx context.Context) error {
 	byNamespace := d.byNamespace()
@@ -47,7 +46,7 @@ func (d *PeerDiscovery) Pass(ctx context.Context) error {
 	ready := map[[2]string]int{}
 	var errs []error
 	for ns, objs := range byNamespace {
-		report, err := d.passNamespace(ctx, ns, objs, d.neighbours(ns, byNamespace), others, d.lookup(ns), now)
+		report, err := d.passNamespace(ctx, ns, objs, d.neighbours(ns, byNamespace), others, d.roster.Lookup(ns), now)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("namespace %s: %w", ns, err))
 		}
@@ -66,48 +65,22 @@ func (d *PeerDiscovery) Pass(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// byNamespace groups the validators and the stellar-peers ConfigMaps by namespace. A namespace with a
+// byNamespace are the roster's validators and stellar-peers ConfigMaps by namespace. A namespace with a
 // stellar-peers ConfigMap and no validator left is kept, so its ConfigMap is emptied.
 func (d *PeerDiscovery) byNamespace() map[string]*namespaceObjects {
 	out := map[string]*namespaceObjects{}
-	get := func(ns string) *namespaceObjects {
-		if out[ns] == nil {
-			out[ns] = &namespaceObjects{}
-		}
-		return out[ns]
+	for _, ns := range d.roster.Namespaces() {
+		out[ns] = &namespaceObjects{nodes: d.roster.Validators(ns), configMap: d.roster.PeersConfigMap(ns)}
 	}
-	d.nodes.each(func(node *stellarv1alpha1.StellarNode) {
-		objs := get(node.Namespace)
-		objs.nodes = append(objs.nodes, node)
-	})
-	d.configMaps.each(func(cm *corev1.ConfigMap) { get(cm.Namespace).configMap = cm })
 	return out
 }
 
-// lookup finds a validator's StatefulSet (only one its StellarNode controls) and pod in a namespace.
-func (d *PeerDiscovery) lookup(ns string) Lookup {
-	return Lookup{
-		StatefulSet: func(name string) *appsv1.StatefulSet {
-			if sts, ok := d.statefulSets.get(ns, name); ok && ownedByNode(sts, name) {
-				return sts
-			}
-			return nil
-		},
-		Pod: func(name string) *corev1.Pod {
-			if pod, ok := d.pods.get(ns, name+"-0"); ok && pod.Labels[resources.LabelInstance] == name {
-				return pod
-			}
-			return nil
-		},
-	}
-}
-
-// neighbours are the validators of the other namespaces of ns's scope, from the cache.
+// neighbours are the validators of the other namespaces of ns's scope, from the roster.
 func (d *PeerDiscovery) neighbours(ns string, byNamespace map[string]*namespaceObjects) scope.Neighbours {
 	var others []scope.Namespace
 	for _, o := range d.cfg.Scopes.Others(ns) {
 		if objs := byNamespace[o]; objs != nil {
-			others = append(others, scope.Namespace{Name: o, Nodes: objs.nodes, Lookup: d.lookup(o)})
+			others = append(others, scope.Namespace{Name: o, Nodes: objs.nodes, Lookup: d.roster.Lookup(o)})
 		}
 	}
 	return scope.Of(others, d.cfg.ClusterDomain)
@@ -146,11 +119,6 @@ func (d *PeerDiscovery) passNamespace(ctx context.Context, ns string, objs *name
 		}
 	}
 	return report, errors.Join(errs...)
-}
-
-func ownedByNode(sts *appsv1.StatefulSet, name string) bool {
-	ref := metav1.GetControllerOf(sts)
-	return ref != nil && ref.Kind == "StellarNode" && ref.Name == name
 }
 
 // published is what discovery last wrote, or found already there, in a namespace's stellar-peers.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -62,10 +63,13 @@ var _ = Describe("Rollouts of validator changes", func() {
 	newResources := func(n *stellarv1alpha1.StellarNode) {
 		n.Spec.Resources = corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1500m")}}
 	}
+	newQuorumSet := func(n *stellarv1alpha1.StellarNode) {
+		n.Spec.ValidatorConfig.QuorumSet = strings.Replace(fixture.SafeQuorumSet, "THRESHOLD_PERCENT = 67", "THRESHOLD_PERCENT = 75", 1)
+	}
 	four := []string{"r1", "r2", "r3", "r4"}
 
 	DescribeTable("replaces four validators of one network one at a time, each once, when all four change in one go",
-		func(change func(*stellarv1alpha1.StellarNode), replaced func(*appsv1.StatefulSet) bool) {
+		func(change func(*stellarv1alpha1.StellarNode), replaced func(*appsv1.StatefulSet) bool, says string) {
 			sim := startSimulator(ns, 500*time.Millisecond)
 			for _, n := range four {
 				create(fixture.Validator(ns, n))
@@ -90,7 +94,7 @@ var _ = Describe("Rollouts of validator changes", func() {
 			for _, e := range events.Items {
 				if e.Reason == "RolloutStarted" {
 					started[e.Regarding.Name]++
-					Expect(e.Note).To(And(HavePrefix("replacing the validator's pod for "), ContainSubstring("container stellar-core ")), "the event says what changed")
+					Expect(e.Note).To(HavePrefix("replacing the validator's pod for "+says), "the event says what changed")
 				}
 			}
 			Expect(started).To(Equal(map[string]int{"r1": 1, "r2": 1, "r3": 1, "r4": 1}), "one turn each")
@@ -100,10 +104,15 @@ var _ = Describe("Rollouts of validator changes", func() {
 		},
 		Entry("a new version", newVersion, func(sts *appsv1.StatefulSet) bool {
 			return sts.Spec.Template.Spec.Containers[0].Image == "stellar/stellar-core:22.3.0"
-		}),
+		}, "init container render-config arguments, container stellar-core image stellar/stellar-core:27.1.0 -> stellar/stellar-core:22.3.0"),
 		Entry("new resources", newResources, func(sts *appsv1.StatefulSet) bool {
 			return sts.Spec.Template.Spec.Containers[0].Resources.Requests.Cpu().MilliValue() == 1500
-		}),
+		}, "container stellar-core resources:"),
+		Entry("a new quorum set", newQuorumSet, func(sts *appsv1.StatefulSet) bool {
+			cm := &corev1.ConfigMap{}
+			return k8sClient.Get(ctx, client.ObjectKey{Namespace: sts.Namespace, Name: sts.Name + "-config"}, cm) == nil &&
+				strings.Contains(cm.Data["stellar-core.cfg"], "THRESHOLD_PERCENT = 75")
+		}, "base config: QUORUM_SET:"),
 	)
 
 	It("rolls two networks in parallel, shows who waits for whom, and raises Degraded when blocked too long", func() {

@@ -9,9 +9,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 )
 
+// BaseConfigChange is the change of a validator's base configuration, before WithBaseKeys names its keys.
+const BaseConfigChange = "base configuration"
+
 // annotationWhy names the pod-template annotations whose change replaces a pod, by what they stand for.
 var annotationWhy = map[string]string{
-	"stellar.org/config-hash":           "base configuration",
+	"stellar.org/config-hash":           BaseConfigChange,
 	"stellar.org/peer-membership":       "quorum membership",
 	"kubectl.kubernetes.io/restartedAt": "restart asked",
 }
@@ -95,4 +98,18 @@ func containerChanges(kind string, desired, live []corev1.Container) []string {
 		}
 	}
 	return out
+}
+
+// WithBaseKeys names the keys of a base configuration change ("base config: QUORUM_SET"), once they
+// are known; changes without one, or no keys, are returned as they are.
+func WithBaseKeys(changes, keys []string) []string {
+	i := slices.Index(changes, BaseConfigChange)
+	if i < 0 || len(keys) == 0 {
+		return changes
+	}
+	named := make([]string, len(keys))
+	for k, key := range keys {
+		named[k] = "base config: " + key
+	}
+	return slices.Concat(changes[:i], named, changes[i+1:])
 }

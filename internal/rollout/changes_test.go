@@ -58,3 +58,18 @@ func TestChangesSayWhatReplacesThePod(t *testing.T) {
 		}
 	}
 }
+
+func TestWithBaseKeysNamesWhatChangedInTheConfiguration(t *testing.T) {
+	changes := []string{"base configuration", "container stellar-core resources"}
+	got := WithBaseKeys(changes, []string{"HISTORY.local", "QUORUM_SET"})
+	want := []string{"base config: HISTORY.local", "base config: QUORUM_SET", "container stellar-core resources"}
+	if !slices.Equal(got, want) {
+		t.Errorf("%q, want %q", got, want)
+	}
+	if got := WithBaseKeys(changes, nil); !slices.Equal(got, changes) {
+		t.Errorf("no keys known: %q, want the change as it was", got)
+	}
+	if got := WithBaseKeys(changes[1:], []string{"QUORUM_SET"}); !slices.Equal(got, changes[1:]) {
+		t.Errorf("no base configuration change: %q", got)
+	}
+}

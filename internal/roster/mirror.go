@@ -1,4 +1,4 @@
-package peerdiscovery
+package roster
 
 import (
 	"sync"
@@ -8,23 +8,21 @@ import (
 )
 
 // mirror indexes, by namespace and name, the objects of one kind that the manager's cache holds. It is
-// fed by the informer's own events and keeps the cache's pointers, so a pass walks it without copying
-// any object, whatever the cache's namespace set-up. Objects are read-only: copy before any change.
+// fed by the informer's own events and keeps the cache's pointers, so a reader walks one namespace
+// without copying any object. Objects are read-only: copy before any change.
 type mirror[T client.Object] struct {
 	mu    sync.RWMutex
-	items map[string]T
+	items map[string]map[string]T
 	// keep, when set, says which objects to mirror.
 	keep func(T) bool
 }
 
 func newMirror[T client.Object](keep func(T) bool) *mirror[T] {
-	return &mirror[T]{items: map[string]T{}, keep: keep}
+	return &mirror[T]{items: map[string]map[string]T{}, keep: keep}
 }
 
-func mirrorKey(ns, name string) string { return ns + "/" + name }
-
-// handler keeps the mirror up to date with the informer, then calls changed: in that order, so a pass
-// the change triggers always sees it.
+// handler keeps the mirror up to date with the informer, then calls changed: in that order, so a
+// reader the change wakes always sees it.
 func (m *mirror[T]) handler(changed func()) toolscache.ResourceEventHandler {
 	return toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { m.put(obj, changed) },
@@ -38,7 +36,10 @@ func (m *mirror[T]) handler(changed func()) toolscache.ResourceEventHandler {
 				return
 			}
 			m.mu.Lock()
-			delete(m.items, mirrorKey(o.GetNamespace(), o.GetName()))
+			delete(m.items[o.GetNamespace()], o.GetName())
+			if len(m.items[o.GetNamespace()]) == 0 {
+				delete(m.items, o.GetNamespace())
+			}
 			m.mu.Unlock()
 			changed()
 		},
@@ -51,7 +52,12 @@ func (m *mirror[T]) put(obj any, changed func()) {
 		return
 	}
 	m.mu.Lock()
-	m.items[mirrorKey(o.GetNamespace(), o.GetName())] = o
+	ns := m.items[o.GetNamespace()]
+	if ns == nil {
+		ns = map[string]T{}
+		m.items[o.GetNamespace()] = ns
+	}
+	ns[o.GetName()] = o
 	m.mu.Unlock()
 	changed()
 }
@@ -60,15 +66,28 @@ func (m *mirror[T]) put(obj any, changed func()) {
 func (m *mirror[T]) get(ns, name string) (T, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	o, ok := m.items[mirrorKey(ns, name)]
+	o, ok := m.items[ns][name]
 	return o, ok
 }
 
-// each calls fn for every object.
-func (m *mirror[T]) each(fn func(T)) {
+// in is every object of a namespace, in no particular order.
+func (m *mirror[T]) in(ns string) []T {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	for _, o := range m.items {
-		fn(o)
+	out := make([]T, 0, len(m.items[ns]))
+	for _, o := range m.items[ns] {
+		out = append(out, o)
 	}
+	return out
+}
+
+// namespaces are the namespaces holding at least one object.
+func (m *mirror[T]) namespaces() []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]string, 0, len(m.items))
+	for ns := range m.items {
+		out = append(out, ns)
+	}
+	return out
 }
