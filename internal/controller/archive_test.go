@@ -117,6 +117,13 @@ var _ = Describe("Full validators (history archives)", func() {
 			HaveField("Message", ContainSubstring("validator owner"))))
 		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, "zz-copy"), &appsv1.StatefulSet{}))).To(BeTrue())
 		Expect(condition(ns, "owner", stellarv1alpha1.ConditionDegraded)(Default).Status).To(Equal(metav1.ConditionFalse))
+
+		By("once the owner is gone, the other starts: nothing else about it changed, so it asks again by itself")
+		owner := &stellarv1alpha1.StellarNode{}
+		Expect(k8sClient.Get(ctx, key(ns, "owner"), owner)).To(Succeed())
+		Expect(k8sClient.Delete(ctx, owner)).To(Succeed())
+		Eventually(getSTS(ns, "zz-copy"), 3*timeout, interval).Should(Not(BeNil()))
+		Eventually(condition(ns, "zz-copy", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(HaveField("Status", metav1.ConditionFalse))
 	})
 
 	It("requires protocolVersion on a Custom network and refuses it on a public one", func() {

@@ -23,6 +23,10 @@ import (
 // StatefulSets belong to other StellarNodes, so their events do not reach this one.
 const waitingRecheck = 2 * time.Second
 
+// claimRecheck is how often a validator refused for a key or an archive an older one holds asks again:
+// it starts once that one is gone.
+const claimRecheck = 10 * time.Second
+
 // DefaultRolloutBlockedAfter is how long a change may wait for its turn before the validator is Degraded.
 const DefaultRolloutBlockedAfter = 30 * time.Minute
 

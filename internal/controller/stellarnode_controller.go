@@ -106,6 +106,10 @@ func (r *StellarNodeReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if obs.waiting != nil {
 		return ctrl.Result{RequeueAfter: waitingRecheck}, nil
 	}
+	if obs.configReason == stellarv1alpha1.ReasonDuplicateKey || obs.configReason == stellarv1alpha1.ReasonSharedArchive {
+		// What it waits on is another validator's: its deletion reaches this one only here.
+		return ctrl.Result{RequeueAfter: claimRecheck}, nil
+	}
 	return ctrl.Result{}, nil
 }
 

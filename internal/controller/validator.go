@@ -55,7 +55,7 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 			"validator %s of the same network already has publicKey %s...: one key on two pods is one node twice; "+
 				"give this validator its own seed and spec.validatorConfig.publicKey", older, node.Spec.ValidatorConfig.PublicKey[:5])}, nil
 	}
-	if older := sharedArchiveOf(node, nodes); older != "" {
+	if older := index.SharedArchiveOf(node); older != "" {
 		return observed{configReason: stellarv1alpha1.ReasonSharedArchive, configError: fmt.Errorf(
 			"validator %s already publishes to this object-storage archive: two validators writing one archive corrupt it; "+
 				"give this validator an archive of its own (spec.validatorConfig.history.objectStorage)", older)}, nil
@@ -98,30 +98,6 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 	obs.historyArchive = resources.HistoryArchiveURL(node, r.Options.ClusterDomain)
 	obs.externalAddress = resources.ExternalAddress(node, external)
 	return obs, nil
-}
-
-// sharedArchiveOf names an older validator of the namespace that writes the node's object-storage
-// archive (the same put command or the same URL), or "". Of two, the older keeps it.
-func sharedArchiveOf(node *stellarv1alpha1.StellarNode, nodes []*stellarv1alpha1.StellarNode) string {
-	mine := node.ObjectStorage()
-	if mine == nil {
-		return ""
-	}
-	older := ""
-	for _, other := range nodes {
-		theirs := other.ObjectStorage()
-		if other.Name == node.Name || theirs == nil || other.DeletionTimestamp != nil {
-			continue
-		}
-		same := strings.TrimSpace(theirs.Put) == strings.TrimSpace(mine.Put) ||
-			strings.TrimSuffix(theirs.URL, "/") == strings.TrimSuffix(mine.URL, "/")
-		first := other.CreationTimestamp.Before(&node.CreationTimestamp) ||
-			(other.CreationTimestamp.Equal(&node.CreationTimestamp) && other.Name < node.Name)
-		if same && first && (older == "" || other.Name < older) {
-			older = other.Name
-		}
-	}
-	return older
 }
 
 // validators are the validators of the node's namespace from the roster, the node as this reconcile

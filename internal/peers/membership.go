@@ -21,6 +21,8 @@ type Index struct {
 	// shadowed maps a validator that has the publicKey of an older one of its network to that one:
 	// one key on two pods is one node twice, so the later one is never a member.
 	shadowed map[string]string
+	// sharedArchive maps a validator that writes the object-storage archive of an older one to that one.
+	sharedArchive map[string]string
 }
 
 // Network is one network's discovery members.
@@ -69,10 +71,13 @@ func OtherMemberOf(p Peer) Member {
 // its scope and in other clusters. One of those whose name or publicKey a member of its network has,
 // or one before it in precedence order had, is left out and named in OthersDropped.
 func NewIndex(nodes []*stellarv1alpha1.StellarNode, others []Peer) Index {
-	ix := Index{byID: map[string]*Network{}, shadowed: keyOwners(nodes)}
+	ix := Index{byID: map[string]*Network{}, shadowed: firstClaims(nodes, keyClaim), sharedArchive: firstClaims(nodes, archiveClaim)}
 	// Sorted by name first, so every network's members come out sorted.
-	nodes = slices.Clone(nodes)
-	slices.SortFunc(nodes, func(a, b *stellarv1alpha1.StellarNode) int { return strings.Compare(a.Name, b.Name) })
+	byName := func(a, b *stellarv1alpha1.StellarNode) int { return strings.Compare(a.Name, b.Name) }
+	if !slices.IsSortedFunc(nodes, byName) {
+		nodes = slices.Clone(nodes)
+		slices.SortFunc(nodes, byName)
+	}
 	for _, node := range nodes {
 		if !node.IsPeerDiscoveryMember() || ix.shadowed[node.Name] != "" {
 			continue
@@ -131,40 +136,72 @@ func (ix *Index) addOthers(nodes []*stellarv1alpha1.StellarNode, others []Peer) 
 	}
 }
 
-// keyOwners finds, per network and publicKey, the oldest validator (by creation, then name) and maps
-// every other one with that key to it.
-func keyOwners(nodes []*stellarv1alpha1.StellarNode) map[string]string {
-	owner := map[[2]string]*stellarv1alpha1.StellarNode{}
-	older := func(a, b *stellarv1alpha1.StellarNode) bool {
-		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-			return a.CreationTimestamp.Before(&b.CreationTimestamp)
-		}
-		return a.Name < b.Name
+// Older says whether a came before b (created first, then by name). Of two validators claiming one
+// thing, a public key or an archive, the older keeps it; one being deleted keeps it until it is gone,
+// since its pod may still run.
+func Older(a, b *stellarv1alpha1.StellarNode) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
 	}
+	return a.Name < b.Name
+}
+
+// firstClaims maps every validator that claims something an older one claims to that older one's
+// name. claims says what a validator claims; an empty claim is none.
+func firstClaims(nodes []*stellarv1alpha1.StellarNode, claims func(*stellarv1alpha1.StellarNode) []string) map[string]string {
+	owner := map[string]*stellarv1alpha1.StellarNode{}
 	for _, n := range nodes {
-		if n.Spec.ValidatorConfig == nil || n.Spec.ValidatorConfig.PublicKey == "" {
-			continue
-		}
-		k := [2]string{n.NetworkID(), n.Spec.ValidatorConfig.PublicKey}
-		if o := owner[k]; o == nil || older(n, o) {
-			owner[k] = n
+		for _, c := range claims(n) {
+			if o := owner[c]; c != "" && (o == nil || Older(n, o)) {
+				owner[c] = n
+			}
 		}
 	}
 	shadowed := map[string]string{}
 	for _, n := range nodes {
-		if n.Spec.ValidatorConfig == nil || n.Spec.ValidatorConfig.PublicKey == "" {
-			continue
-		}
-		if o := owner[[2]string{n.NetworkID(), n.Spec.ValidatorConfig.PublicKey}]; o.Name != n.Name {
-			shadowed[n.Name] = o.Name
+		for _, c := range claims(n) {
+			if o := owner[c]; c != "" && o.Name != n.Name && shadowed[n.Name] == "" {
+				shadowed[n.Name] = o.Name
+			}
 		}
 	}
 	return shadowed
 }
 
+// keyClaim is a validator's publicKey in its network.
+func keyClaim(n *stellarv1alpha1.StellarNode) []string {
+	if n.Spec.ValidatorConfig == nil || n.Spec.ValidatorConfig.PublicKey == "" {
+		return nil
+	}
+	return []string{n.NetworkID() + "/" + n.Spec.ValidatorConfig.PublicKey}
+}
+
+// archiveClaim is the object-storage archive a validator writes: its put command and its URL, each
+// on its own (two validators sharing either corrupt one archive).
+func archiveClaim(n *stellarv1alpha1.StellarNode) []string {
+	store := n.ObjectStorage()
+	if store == nil {
+		return nil
+	}
+	var out []string
+	if put := strings.TrimSpace(store.Put); put != "" {
+		out = append(out, "put "+put)
+	}
+	if url := strings.TrimSuffix(store.URL, "/"); url != "" {
+		out = append(out, "url "+url)
+	}
+	return out
+}
+
 // DuplicateKeyOf names the older validator of the node's network that has the node's publicKey, or "".
 func (ix Index) DuplicateKeyOf(node *stellarv1alpha1.StellarNode) string {
 	return ix.shadowed[node.Name]
+}
+
+// SharedArchiveOf names the older validator of the namespace that writes the node's object-storage
+// archive (the same put command or the same URL), or "".
+func (ix Index) SharedArchiveOf(node *stellarv1alpha1.StellarNode) string {
+	return ix.sharedArchive[node.Name]
 }
 
 // Network is the network of that ID, or nil when it has no member.

@@ -220,3 +220,43 @@ func TestMembershipIsWhatAValidatorCannotChangeLive(t *testing.T) {
 }
 
 const fixtureKey = "GDKXE2OZMJIPOSLNA6N6F2BVCI3O777I2OOC4BV7VOYUEHYX7RTRYA7Y"
+
+// One "older keeps it" rule for a key and an archive: created first, then by name; one being deleted
+// keeps what it holds until it is gone.
+func TestOlderKeepsTheKeyAndTheArchive(t *testing.T) {
+	archive := func(n *stellarv1alpha1.StellarNode, put, url string) *stellarv1alpha1.StellarNode {
+		n.Spec.ValidatorConfig.History = &stellarv1alpha1.HistorySpec{Publish: new(true),
+			ObjectStorage: &stellarv1alpha1.ObjectStorageArchive{Put: put, URL: url}}
+		return n
+	}
+	owner := archive(validatorNode("owner", "GA", 1), "aws s3 cp {0} s3://a/{1}", "https://a.example.org/")
+	samePut := archive(validatorNode("b-put", "GB", 2), " aws s3 cp {0} s3://a/{1} ", "https://b.example.org")
+	sameURL := archive(validatorNode("c-url", "GC", 2), "aws s3 cp {0} s3://c/{1}", "https://a.example.org")
+	apart := archive(validatorNode("d", "GD", 2), "aws s3 cp {0} s3://d/{1}", "https://d.example.org")
+	// Created in the same second as owner, with its key: first by name, so it holds the key.
+	sameKey := validatorNode("a-key", "GA", 1)
+	deleting := owner.DeepCopy()
+	deleting.DeletionTimestamp = new(metav1.Unix(9, 0))
+
+	for _, c := range []struct {
+		name                 string
+		nodes                []*stellarv1alpha1.StellarNode
+		node                 *stellarv1alpha1.StellarNode
+		wantKey, wantArchive string
+	}{
+		{"the same put command", []*stellarv1alpha1.StellarNode{samePut, owner}, samePut, "", "owner"},
+		{"the same URL", []*stellarv1alpha1.StellarNode{owner, sameURL}, sameURL, "", "owner"},
+		{"the owner itself", []*stellarv1alpha1.StellarNode{owner, samePut, sameURL}, owner, "", ""},
+		{"an archive of its own", []*stellarv1alpha1.StellarNode{owner, apart}, apart, "", ""},
+		{"one being deleted keeps it", []*stellarv1alpha1.StellarNode{deleting, samePut}, samePut, "", "owner"},
+		{"by name in the same second", []*stellarv1alpha1.StellarNode{owner, sameKey}, owner, "a-key", ""},
+	} {
+		ix := NewIndex(c.nodes, nil)
+		if got := ix.DuplicateKeyOf(c.node); got != c.wantKey {
+			t.Errorf("%s: key held by %q, want %q", c.name, got, c.wantKey)
+		}
+		if got := ix.SharedArchiveOf(c.node); got != c.wantArchive {
+			t.Errorf("%s: archive held by %q, want %q", c.name, got, c.wantArchive)
+		}
+	}
+}
