@@ -81,6 +81,8 @@ type PeerDiscovery struct {
 	turns    map[string]*clusterTurns
 	claiming atomic.Bool
 	roster   *roster.Roster
+	// views are, per namespace, the index and view of the last pass, reused while nothing changed.
+	views map[string]builtView
 }
 
 // New builds the discovery runnable. Add it with mgr.Add.
@@ -108,6 +110,7 @@ func New(mgr manager.Manager, cfg Config) *PeerDiscovery {
 		published:  map[string]published{},
 		turns:      map[string]*clusterTurns{},
 		roster:     cfg.Roster,
+		views:      map[string]builtView{},
 	}
 	// Every change of a validator, its StatefulSet or pod, or stellar-peers asks for a pass.
 	d.roster.OnChange(d.Trigger)
@@ -133,13 +136,14 @@ func (d *PeerDiscovery) Trigger() {
 	}
 }
 
-// Stats counts what the loop decided: triggers received, merged into a pending pass, and passes run.
+// Stats counts what the loop decided: triggers received, merged into a pending pass, and passes run;
+// and the namespace views passes built (not reused: something in them had changed).
 type Stats struct {
-	Triggers, Merged, TriggeredPasses, Passes int64
+	Triggers, Merged, TriggeredPasses, Passes, ViewsBuilt int64
 }
 
 type stats struct {
-	triggers, merged, triggeredPasses, passes atomic.Int64
+	triggers, merged, triggeredPasses, passes, viewsBuilt atomic.Int64
 }
 
 // Stats is a snapshot of the loop's counters. Every trigger either starts a pass or is merged into one:
@@ -147,7 +151,7 @@ type stats struct {
 func (d *PeerDiscovery) Stats() Stats {
 	return Stats{
 		Triggers: d.stats.triggers.Load(), Merged: d.stats.merged.Load(),
-		TriggeredPasses: d.stats.triggeredPasses.Load(), Passes: d.stats.passes.Load(),
+		TriggeredPasses: d.stats.triggeredPasses.Load(), Passes: d.stats.passes.Load(), ViewsBuilt: d.stats.viewsBuilt.Load(),
 	}
 }
 

@@ -31,8 +31,10 @@ var configMapLabels = map[string]string{
 // namespaceObjects are the cached objects of one namespace that a pass reads. They are shared with
 // the cache: read, and copied before any change.
 type namespaceObjects struct {
-	nodes     []*stellarv1alpha1.StellarNode
-	configMap *corev1.ConfigMap
+	// generation is the roster's for the namespace, read before the objects.
+	generation uint64
+	nodes      []*stellarv1alpha1.StellarNode
+	configMap  *corev1.ConfigMap
 }
 
 // Pass runs discovery once over every watched namespace. It reads only from the roster and writes only
@@ -46,7 +48,8 @@ func (d *PeerDiscovery) Pass(ctx context.Context) error {
 	ready := map[[2]string]int{}
 	var errs []error
 	for ns, objs := range byNamespace {
-		report, err := d.passNamespace(ctx, ns, objs, d.neighbours(ns, byNamespace), others, d.roster.Lookup(ns), now)
+		report, err := d.passNamespace(ctx, ns, objs, d.scopeGeneration(ns, byNamespace), d.neighbours(ns, byNamespace), others,
+			d.roster.Lookup(ns), now)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("namespace %s: %w", ns, err))
 		}
@@ -57,6 +60,13 @@ func (d *PeerDiscovery) Pass(ctx context.Context) error {
 			}
 		}
 	}
+	d.mu.Lock()
+	for ns := range d.views {
+		if byNamespace[ns] == nil {
+			delete(d.views, ns)
+		}
+	}
+	d.mu.Unlock()
 	peersGauge.Reset()
 	for k, n := range ready {
 		peersGauge.WithLabelValues(k[0], k[1]).Set(float64(n))
@@ -69,8 +79,13 @@ func (d *PeerDiscovery) Pass(ctx context.Context) error {
 // stellar-peers ConfigMap and no validator left is kept, so its ConfigMap is emptied.
 func (d *PeerDiscovery) byNamespace() map[string]*namespaceObjects {
 	out := map[string]*namespaceObjects{}
+	// Every generation before any object: a change taken in while the objects are read leaves its
+	// namespace's generation ahead of the one recorded, so the next pass builds again.
 	for _, ns := range d.roster.Namespaces() {
-		out[ns] = &namespaceObjects{nodes: d.roster.Validators(ns), configMap: d.roster.PeersConfigMap(ns)}
+		out[ns] = &namespaceObjects{generation: d.roster.Generation(ns)}
+	}
+	for ns, objs := range out {
+		objs.nodes, objs.configMap = d.roster.Validators(ns), d.roster.PeersConfigMap(ns)
 	}
 	return out
 }
@@ -86,16 +101,55 @@ func (d *PeerDiscovery) neighbours(ns string, byNamespace map[string]*namespaceO
 	return scope.Of(others, d.cfg.ClusterDomain)
 }
 
+// builtView is a namespace's index and view, and what they were built from.
+type builtView struct {
+	generation uint64
+	remote     []peers.Peer
+	index      peers.Index
+	view       View
+}
+
+// scopeGeneration is the roster's generation of a namespace and the other namespaces of its scope, as
+// read before their objects. Each only grows, so their sum changes whenever one does.
+func (d *PeerDiscovery) scopeGeneration(ns string, byNamespace map[string]*namespaceObjects) uint64 {
+	generation := byNamespace[ns].generation
+	for _, o := range d.cfg.Scopes.Others(ns) {
+		if objs := byNamespace[o]; objs != nil {
+			generation += objs.generation
+		}
+	}
+	return generation
+}
+
+// indexAndView indexes a namespace's validators and builds their view, or reuses the last ones when
+// nothing they are built from changed since: the roster's objects of the namespace and of its scope
+// (their generation) and the members read from other clusters. Both are read only once built.
+func (d *PeerDiscovery) indexAndView(ns string, generation uint64, nodes []*stellarv1alpha1.StellarNode, neighbours scope.Neighbours,
+	remote []peers.Peer, lookup Lookup) (peers.Index, View) {
+	d.mu.Lock()
+	last, ok := d.views[ns]
+	d.mu.Unlock()
+	if ok && last.generation == generation && slices.Equal(last.remote, remote) {
+		return last.index, last.view
+	}
+	index := peers.NewIndex(nodes, append(slices.Clip(neighbours.Peers), remote...))
+	view := BuildView(index, lookup, d.cfg.ClusterDomain)
+	d.stats.viewsBuilt.Add(1)
+	d.mu.Lock()
+	d.views[ns] = builtView{generation: generation, remote: remote, index: index, view: view}
+	d.mu.Unlock()
+	return index, view
+}
+
 // remoteView is what a pass knows of the other clusters: one snapshot, read once per pass.
 type remoteView struct {
 	clusters []remote.Cluster
 	peers    []peers.Peer
 }
 
-func (d *PeerDiscovery) passNamespace(ctx context.Context, ns string, objs *namespaceObjects, neighbours scope.Neighbours,
+func (d *PeerDiscovery) passNamespace(ctx context.Context, ns string, objs *namespaceObjects, generation uint64, neighbours scope.Neighbours,
 	others remoteView, lookup Lookup, now time.Time) (NamespaceReport, error) {
-	index := peers.NewIndex(objs.nodes, append(slices.Clip(neighbours.Peers), others.peers...))
-	view := BuildView(index, lookup, d.cfg.ClusterDomain)
+	index, view := d.indexAndView(ns, generation, objs.nodes, neighbours, others.peers, lookup)
 	list := view.Peers()
 	report := NamespaceReport{Peers: list, PendingRestarts: []string{}, OthersDropped: index.OthersDropped}
 

@@ -12,6 +12,7 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
+	"github.com/stellar-k8s/stellar-operator/internal/scope"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 )
 
@@ -144,4 +145,34 @@ func flatten(v View) []ValidatorState {
 	}
 	slices.SortFunc(out, func(a, b ValidatorState) int { return strings.Compare(a.Name, b.Name) })
 	return out
+}
+
+// A pass over a namespace nothing changed in reuses its index and view; a new generation of the
+// roster, or another member read from another cluster, builds them again.
+func TestIndexAndViewAreBuiltAgainOnlyAfterAChange(t *testing.T) {
+	d := &PeerDiscovery{views: map[string]builtView{}, cfg: Config{ClusterDomain: "cluster.local"}}
+	nodes := []*stellarv1alpha1.StellarNode{viewNode("a", stellarv1alpha1.NetworkTestnet), viewNode("b", stellarv1alpha1.NetworkTestnet)}
+	pods := map[string]*corev1.Pod{"a": readyPodWith("10.0.0.1", true)}
+	lookup := lookupIn(nil, pods)
+	remote := []peers.Peer{}
+
+	_, first := d.indexAndView("ns", 7, nodes, scope.Neighbours{}, remote, lookup)
+	_, again := d.indexAndView("ns", 7, nodes, scope.Neighbours{}, remote, lookup)
+	if d.Stats().ViewsBuilt != 1 || &first.Peers()[0] != &again.Peers()[0] {
+		t.Fatalf("built %d views for one generation, want 1 reused", d.Stats().ViewsBuilt)
+	}
+	// b's pod became Ready: the roster's generation moved, and the view shows it.
+	pods["b"] = readyPodWith("10.0.0.2", true)
+	_, next := d.indexAndView("ns", 8, nodes, scope.Neighbours{}, remote, lookup)
+	if d.Stats().ViewsBuilt != 2 || next.Peers()[1].PodIP != "10.0.0.2" {
+		t.Errorf("a new generation was not built again: %d views, b at %q", d.Stats().ViewsBuilt, next.Peers()[1].PodIP)
+	}
+	d.indexAndView("other", 8, nodes, scope.Neighbours{}, remote, lookup)
+	if d.Stats().ViewsBuilt != 3 {
+		t.Errorf("another namespace of the same generation reused ns's view")
+	}
+	remote = append(remote, peers.Peer{Name: "x.ns.b", NetworkID: nodes[0].NetworkID(), Port: 11625, DNSName: "x.example.org", Cluster: "b"})
+	if _, v := d.indexAndView("ns", 8, nodes, scope.Neighbours{}, remote, lookup); d.Stats().ViewsBuilt != 4 || len(v.Peers()) != 3 {
+		t.Errorf("a member read from another cluster was not taken in: %d views, %d peers", d.Stats().ViewsBuilt, len(v.Peers()))
+	}
 }

@@ -20,7 +20,17 @@ type Lookup struct {
 // network's members sorted by name. Suspended validators, validators scaled to zero and those being
 // deleted are left out: they are out on purpose, and nobody waits for them.
 func Networks(nodes []*stellarv1alpha1.StellarNode, lookup Lookup) map[string][]Member {
-	out := map[string][]Member{}
+	sizes := map[string]int{}
+	for _, node := range nodes {
+		if node.IsRolloutMember() {
+			sizes[node.NetworkID()]++
+		}
+	}
+	// Each network's members in one allocation of its size.
+	out := make(map[string][]Member, len(sizes))
+	for id, n := range sizes {
+		out[id] = make([]Member, 0, n)
+	}
 	for _, node := range nodes {
 		if !node.IsRolloutMember() {
 			continue
@@ -28,8 +38,11 @@ func Networks(nodes []*stellarv1alpha1.StellarNode, lookup Lookup) map[string][]
 		id := node.NetworkID()
 		out[id] = append(out[id], MemberOf(node, lookup.StatefulSet(node.Name), lookup.Pod(node.Name)))
 	}
+	byName := func(a, b Member) int { return strings.Compare(a.Name, b.Name) }
 	for _, members := range out {
-		slices.SortFunc(members, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
+		if !slices.IsSortedFunc(members, byName) {
+			slices.SortFunc(members, byName)
+		}
 	}
 	return out
 }

@@ -21,9 +21,9 @@ func newMirror[T client.Object](keep func(T) bool) *mirror[T] {
 	return &mirror[T]{items: map[string]map[string]T{}, keep: keep}
 }
 
-// handler keeps the mirror up to date with the informer, then calls changed: in that order, so a
-// reader the change wakes always sees it.
-func (m *mirror[T]) handler(changed func()) toolscache.ResourceEventHandler {
+// handler keeps the mirror up to date with the informer, then calls changed with the object's
+// namespace: in that order, so a reader the change wakes always sees it.
+func (m *mirror[T]) handler(changed func(ns string)) toolscache.ResourceEventHandler {
 	return toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { m.put(obj, changed) },
 		UpdateFunc: func(_, obj any) { m.put(obj, changed) },
@@ -41,12 +41,12 @@ func (m *mirror[T]) handler(changed func()) toolscache.ResourceEventHandler {
 				delete(m.items, o.GetNamespace())
 			}
 			m.mu.Unlock()
-			changed()
+			changed(o.GetNamespace())
 		},
 	}
 }
 
-func (m *mirror[T]) put(obj any, changed func()) {
+func (m *mirror[T]) put(obj any, changed func(ns string)) {
 	o, ok := obj.(T)
 	if !ok || (m.keep != nil && !m.keep(o)) {
 		return
@@ -59,7 +59,7 @@ func (m *mirror[T]) put(obj any, changed func()) {
 	}
 	ns[o.GetName()] = o
 	m.mu.Unlock()
-	changed()
+	changed(o.GetNamespace())
 }
 
 // get is the object of that namespace and name, and whether there is one.

@@ -31,6 +31,8 @@ type Roster struct {
 
 	mu        sync.Mutex
 	listeners []func()
+	// generations count the changes taken in, per namespace.
+	generations map[string]uint64
 
 	nodes        *mirror[*stellarv1alpha1.StellarNode]
 	statefulSets *mirror[*appsv1.StatefulSet]
@@ -41,8 +43,9 @@ type Roster struct {
 // New builds a roster over the manager's cache. Add it with mgr.Add.
 func New(c cache.Cache) *Roster {
 	return &Roster{
-		cache:  c,
-		synced: make(chan struct{}),
+		cache:       c,
+		synced:      make(chan struct{}),
+		generations: map[string]uint64{},
 		nodes: newMirror(func(n *stellarv1alpha1.StellarNode) bool {
 			return n.Spec.NodeType == stellarv1alpha1.NodeTypeValidator
 		}),
@@ -62,8 +65,9 @@ func (r *Roster) OnChange(fn func()) {
 	r.listeners = append(r.listeners, fn)
 }
 
-func (r *Roster) changed() {
+func (r *Roster) changed(ns string) {
 	r.mu.Lock()
+	r.generations[ns]++
 	listeners := r.listeners
 	r.mu.Unlock()
 	for _, fn := range listeners {
@@ -114,6 +118,14 @@ func (r *Roster) WaitSynced(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("roster not synced: %w", ctx.Err())
 	}
+}
+
+// Generation counts the changes the roster has taken in for a namespace: equal generations mean the
+// same objects, so what was computed from them still holds.
+func (r *Roster) Generation(ns string) uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.generations[ns]
 }
 
 // Validators are the namespace's validator StellarNodes, by name.
