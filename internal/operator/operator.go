@@ -189,9 +189,10 @@ func cacheOptions(namespaces []string) cache.Options {
 		// Nothing reads managedFields; a server-side applied object carries them for every field, and at
 		// a thousand validators they were most of the cache.
 		DefaultTransform: cache.TransformStripManagedFields(),
-		// Only the operator's own pods are cached: discovery and status need no others.
+		// Only the operator's own pods are cached, and only what it reads of them: discovery and status
+		// need no others.
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{resources.LabelName: resources.AppName})},
+			&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{resources.LabelName: resources.AppName}), Transform: slimPod},
 		},
 	}
 	if len(namespaces) > 0 {
@@ -201,6 +202,23 @@ func cacheOptions(namespaces []string) cache.Options {
 		}
 	}
 	return opts
+}
+
+// slimPod keeps what the operator reads of a pod (its metadata, status, node, and its containers' names,
+// images and ports) and drops the rest of its spec: the operator never writes a pod, and at a thousand
+// validators their environments, probes and volumes were a large part of the cache.
+func slimPod(obj any) (any, error) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	containers := make([]corev1.Container, len(pod.Spec.Containers))
+	for i, c := range pod.Spec.Containers {
+		containers[i] = corev1.Container{Name: c.Name, Image: c.Image, Ports: c.Ports}
+	}
+	pod.Spec = corev1.PodSpec{NodeName: pod.Spec.NodeName, Containers: containers}
+	pod.ManagedFields = nil
+	return pod, nil
 }
 
 // NewLogger builds the operator's logger from --log-level and --log-format.
