@@ -86,18 +86,9 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)
 	}
-	var clusters *remote.Clusters
-	if c.RemoteClustersDir != "" {
-		rc := remote.Config{Dir: c.RemoteClustersDir, Interval: c.RemoteReadInterval}
-		if c.LoopbackOnlyDials {
-			rc.Dial = netguard.LoopbackOnly((&net.Dialer{Timeout: 2 * time.Second}).DialContext, c.OnRefusedDial)
-		}
-		if clusters, err = remote.Load(rc, mgr.GetScheme(), mgr.GetLogger()); err != nil {
-			return nil, err
-		}
-		if err := mgr.Add(clusters); err != nil {
-			return nil, fmt.Errorf("add remote clusters: %w", err)
-		}
+	clusters, err := addRemoteClusters(mgr, c)
+	if err != nil {
+		return nil, err
 	}
 	validators := roster.New(mgr.GetCache())
 	if err := mgr.Add(validators); err != nil {
@@ -140,16 +131,9 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 		clusters.OnChange(discovery.Trigger)
 		clusters.OnRead(discovery.AfterRemoteRead)
 	}
-	var poller *corestatus.Poller
-	if c.CoreStatusInterval > 0 {
-		cfg := corestatus.Config{Interval: c.CoreStatusInterval}
-		if c.LoopbackOnlyDials {
-			cfg.Dial = netguard.LoopbackOnly((&net.Dialer{Timeout: 2 * time.Second}).DialContext, c.OnRefusedDial)
-		}
-		poller = corestatus.New(mgr.GetClient(), mgr.GetCache(), mgr.GetEventRecorder("core-status"), mgr.GetLogger(), cfg)
-		if err := mgr.Add(poller); err != nil {
-			return nil, fmt.Errorf("add core status: %w", err)
-		}
+	poller, err := addCoreStatus(mgr, c)
+	if err != nil {
+		return nil, err
 	}
 	if c.MetricsAddr != "0" {
 		if err := mgr.AddMetricsServerExtraHandler("/peers", discovery.Handler()); err != nil {
@@ -166,6 +150,41 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 		return nil, err
 	}
 	return &Operator{Manager: mgr, Discovery: discovery, Planner: planner, CoreStatus: poller}, nil
+}
+
+// addRemoteClusters reads the other clusters' kubeconfigs when a directory of them is given; nil without.
+func addRemoteClusters(mgr ctrl.Manager, c Config) (*remote.Clusters, error) {
+	if c.RemoteClustersDir == "" {
+		return nil, nil
+	}
+	rc := remote.Config{Dir: c.RemoteClustersDir, Interval: c.RemoteReadInterval}
+	if c.LoopbackOnlyDials {
+		rc.Dial = netguard.LoopbackOnly((&net.Dialer{Timeout: 2 * time.Second}).DialContext, c.OnRefusedDial)
+	}
+	clusters, err := remote.Load(rc, mgr.GetScheme(), mgr.GetLogger())
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.Add(clusters); err != nil {
+		return nil, fmt.Errorf("add remote clusters: %w", err)
+	}
+	return clusters, nil
+}
+
+// addCoreStatus adds the poller of the agents' core status; nil when polling is off.
+func addCoreStatus(mgr ctrl.Manager, c Config) (*corestatus.Poller, error) {
+	if c.CoreStatusInterval <= 0 {
+		return nil, nil
+	}
+	cfg := corestatus.Config{Interval: c.CoreStatusInterval}
+	if c.LoopbackOnlyDials {
+		cfg.Dial = netguard.LoopbackOnly((&net.Dialer{Timeout: 2 * time.Second}).DialContext, c.OnRefusedDial)
+	}
+	poller := corestatus.New(mgr.GetClient(), mgr.GetCache(), mgr.GetEventRecorder("core-status"), mgr.GetLogger(), cfg)
+	if err := mgr.Add(poller); err != nil {
+		return nil, fmt.Errorf("add core status: %w", err)
+	}
+	return poller, nil
 }
 
 func metricsOptions(c Config) metricsserver.Options {

@@ -125,18 +125,18 @@ func (d *PeerDiscovery) scopeGeneration(ns string, byNamespace map[string]*names
 // nothing they are built from changed since: the roster's objects of the namespace and of its scope
 // (their generation) and the members read from other clusters. Both are read only once built.
 func (d *PeerDiscovery) indexAndView(ns string, generation uint64, nodes []*stellarv1alpha1.StellarNode, neighbours scope.Neighbours,
-	remote []peers.Peer, lookup Lookup) (peers.Index, View) {
+	remoteMembers []peers.Peer, lookup Lookup) (peers.Index, View) {
 	d.mu.Lock()
 	last, ok := d.views[ns]
 	d.mu.Unlock()
-	if ok && last.generation == generation && slices.Equal(last.remote, remote) {
+	if ok && last.generation == generation && slices.Equal(last.remote, remoteMembers) {
 		return last.index, last.view
 	}
-	index := peers.NewIndex(nodes, append(slices.Clip(neighbours.Peers), remote...))
+	index := peers.NewIndex(nodes, append(slices.Clip(neighbours.Peers), remoteMembers...))
 	view := BuildView(index, lookup, d.cfg.ClusterDomain)
 	d.stats.viewsBuilt.Add(1)
 	d.mu.Lock()
-	d.views[ns] = builtView{generation: generation, remote: remote, index: index, view: view}
+	d.views[ns] = builtView{generation: generation, remote: remoteMembers, index: index, view: view}
 	d.mu.Unlock()
 	return index, view
 }

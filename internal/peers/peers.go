@@ -159,29 +159,29 @@ func (p Peer) Validate() error {
 	if p.Port < 1 || p.Port > 65535 {
 		checks = append(checks, fmt.Errorf("port %d is not a port", p.Port))
 	}
-	if p.PodIP != "" {
-		checks = append(checks, stellarv1alpha1.ValidIPv4("podIP", p.PodIP))
-	}
-	if p.PublicKey != "" {
-		checks = append(checks, stellarv1alpha1.ValidPublicKey("publicKey", p.PublicKey))
-	}
-	if p.HomeDomain != "" {
-		checks = append(checks, stellarv1alpha1.ValidHost("homeDomain", p.HomeDomain))
-	}
-	if p.Quality != "" {
-		checks = append(checks, stellarv1alpha1.ValidQuality("quality", p.Quality))
-	}
-	if p.History != "" {
-		checks = append(checks, stellarv1alpha1.ValidURL("history", p.History))
+	// The optional fields, each checked when set.
+	for _, f := range []struct {
+		field, value string
+		valid        func(field, value string) error
+	}{
+		{"podIP", p.PodIP, stellarv1alpha1.ValidIPv4},
+		{"publicKey", p.PublicKey, stellarv1alpha1.ValidPublicKey},
+		{"homeDomain", p.HomeDomain, stellarv1alpha1.ValidHost},
+		{"quality", p.Quality, stellarv1alpha1.ValidQuality},
+		{"history", p.History, stellarv1alpha1.ValidURL},
+		{"cluster", p.Cluster, stellarv1alpha1.ValidName},
+		{"namespace", p.Namespace, stellarv1alpha1.ValidName},
+	} {
+		if f.value != "" {
+			checks = append(checks, f.valid(f.field, f.value))
+		}
 	}
 	if p.Cluster != "" {
-		checks = append(checks, stellarv1alpha1.ValidName("cluster", p.Cluster))
 		if p.PodIP != "" {
 			checks = append(checks, fmt.Errorf("a member of cluster %q has no pod IP here", p.Cluster))
 		}
 	}
 	if p.Namespace != "" {
-		checks = append(checks, stellarv1alpha1.ValidName("namespace", p.Namespace))
 		if !strings.HasSuffix(p.Name, "."+p.Namespace) {
 			checks = append(checks, fmt.Errorf("a member of namespace %q is named <name>.%s", p.Namespace, p.Namespace))
 		}
