@@ -14,8 +14,10 @@ import (
 
 // Config is every setting of the operator. Each flag falls back to an environment variable.
 type Config struct {
-	MetricsAddr   string
-	ProbeAddr     string
+	MetricsAddr string
+	ProbeAddr   string
+	// PprofAddr serves Go's profiles (heap, CPU) for diagnosis; empty or "0": off.
+	PprofAddr     string
 	SecureMetrics bool
 	// MetricsCertDir holds tls.crt and tls.key for the metrics server; empty: a self-signed certificate.
 	MetricsCertDir          string
@@ -78,6 +80,8 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.BoolVar(&c.EnableHTTP2, "enable-http2", env.boolean("ENABLE_HTTP2"), "allow HTTP/2 on the metrics server")
 	fs.StringVar(&c.ProbeAddr, "health-probe-bind-address", env.str("HEALTH_PROBE_BIND_ADDRESS", ":8081"),
 		"address of the /healthz and /readyz endpoints")
+	fs.StringVar(&c.PprofAddr, "pprof-bind-address", env.str("PPROF_BIND_ADDRESS", ""),
+		"address to serve Go's profiles on (heap, CPU), for diagnosis; empty: off")
 	fs.BoolVar(&c.LeaderElect, "leader-elect", env.boolean("LEADER_ELECT"),
 		"elect a leader, so only one replica reconciles and runs peer discovery")
 	fs.StringVar(&c.LeaderElectionNamespace, "leader-election-namespace", env.str("LEADER_ELECTION_NAMESPACE", getenv("POD_NAMESPACE")),

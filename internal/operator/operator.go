@@ -67,6 +67,7 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 		Scheme:                  NewScheme(),
 		Metrics:                 metricsOptions(c),
 		HealthProbeBindAddress:  c.ProbeAddr,
+		PprofBindAddress:        c.PprofAddr,
 		LeaderElection:          c.LeaderElect,
 		LeaderElectionID:        LeaderElectionID,
 		LeaderElectionNamespace: c.LeaderElectionNamespace,

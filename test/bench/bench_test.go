@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -50,6 +51,7 @@ var (
 	changesFlag = flag.Int("changes", 10, "changes whose detection latency is measured")
 	pollFlag    = flag.Duration("baseline-interval", 30*time.Second, "polling interval of the baseline (the seed's is 30s)")
 	outFlag     = flag.String("out", "", "write the results as JSON to this file")
+	heapFlag    = flag.String("heap-profile", "", "write the restarted manager's heap profile (go tool pprof) at each N into this directory")
 )
 
 func TestBench(t *testing.T) {
@@ -77,7 +79,7 @@ func TestBench(t *testing.T) {
 	var results []Result
 	for _, n := range sizes {
 		ours, base := measure(t, cfg, scheme, direct, n, steady, changes, interval)
-		ours.ManagerRSS, ours.ManagerPeakRSS, ours.ColdStart = coldStart(t, direct, managerBin, kubeconfig, n)
+		ours.ManagerRSS, ours.ManagerPeakRSS, ours.ManagerHeapInUse, ours.ColdStart = coldStart(t, direct, managerBin, kubeconfig, n)
 		results = append(results, ours, base)
 	}
 	table := markdown(results)
@@ -198,7 +200,7 @@ func cpuTime() time.Duration {
 // discovery has passed. For each: the time, the API requests it sent (its own client metrics, on
 // loopback) and the StatefulSets it wrote a new pod template to (pods replaced: none is right). RSS
 // is read at the end of the second.
-func coldStart(t *testing.T, direct client.Client, bin, kubeconfig string, n int) (rss, peak uint64, cold *ColdStart) {
+func coldStart(t *testing.T, direct client.Client, bin, kubeconfig string, n int) (rss, peak, heap uint64, cold *ColdStart) {
 	ns := fmt.Sprintf("rss-%d", n)
 	createValidators(t, direct, ns, n)
 	cold = &ColdStart{}
@@ -229,7 +231,12 @@ func coldStart(t *testing.T, direct client.Client, bin, kubeconfig string, n int
 	time.Sleep(5 * time.Second)
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", second.cmd.Process.Pid))
 	must(t, err)
-	return procField(string(status), "VmRSS:"), procField(string(status), "VmHWM:"), cold
+	// The Go heap in use, from the process's own metrics, says how much of its RSS is live objects.
+	heap = uint64(sum(second.metrics()["go_memstats_heap_inuse_bytes"], "", ""))
+	if *heapFlag != "" {
+		saveHeapProfile(t, filepath.Join(*heapFlag, fmt.Sprintf("manager-heap-%d.pprof", n)))
+	}
+	return procField(string(status), "VmRSS:"), procField(string(status), "VmHWM:"), heap, cold
 }
 
 // manager is the operator binary running over one namespace, its metrics on loopback.
@@ -238,7 +245,22 @@ type manager struct {
 	start time.Time
 }
 
-const managerMetrics = "http://127.0.0.1:28180/metrics"
+const (
+	managerMetrics = "http://127.0.0.1:28180/metrics"
+	managerPprof   = "127.0.0.1:28181"
+)
+
+// saveHeapProfile writes the running manager's heap profile to path.
+func saveHeapProfile(t *testing.T, path string) {
+	resp, err := http.Get("http://" + managerPprof + "/debug/pprof/heap")
+	must(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	out, err := os.Create(path)
+	must(t, err)
+	defer func() { _ = out.Close() }()
+	_, err = io.Copy(out, resp.Body)
+	must(t, err)
+}
 
 func startManager(t *testing.T, bin, kubeconfig, ns string) *manager {
 	// The core-status poller is off: it would dial every simulated pod's agent at its pod IP, and a
@@ -246,6 +268,7 @@ func startManager(t *testing.T, bin, kubeconfig, ns string) *manager {
 	// The validators' StatefulSets were built with the test configuration's operator image: the same
 	// one here, or every pod template would differ and the start would be a rollout of all of them.
 	cmd := exec.Command(bin, "--watch-namespaces="+ns, "--metrics-bind-address=127.0.0.1:28180", "--health-probe-bind-address=0",
+		"--pprof-bind-address="+managerPprof,
 		"--core-status-interval=0", "--loopback-only-dials", "--operator-image="+testutil.TestConfig().OperatorImage)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	log, err := os.Create(filepath.Join(t.TempDir(), "manager.log"))

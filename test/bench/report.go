@@ -49,14 +49,14 @@ func mib(b uint64) string {
 
 func markdown(results []Result) string {
 	var b strings.Builder
-	b.WriteString("| N | implementation | detection p50 | p99 | max | steady window: reads / writes | change phase: reads / writes | ConfigMap writes per change | StatefulSet patches per change | CPU per pass | allocated per pass | manager RSS (peak) |\n")
+	b.WriteString("| N | implementation | detection p50 | p99 | max | steady window: reads / writes | change phase: reads / writes | ConfigMap writes per change | StatefulSet patches per change | CPU per pass | allocated per pass | manager RSS (peak; Go heap in use) |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
 		sr, sw := ReadsAndWrites(r.SteadyRequests)
 		cr, cw := ReadsAndWrites(r.ChangeRequests)
 		rss := "-"
 		if r.ManagerRSS > 0 {
-			rss = fmt.Sprintf("%s (%s)", mib(r.ManagerRSS), mib(r.ManagerPeakRSS))
+			rss = fmt.Sprintf("%s (%s; %s)", mib(r.ManagerRSS), mib(r.ManagerPeakRSS), mib(r.ManagerHeapInUse))
 		}
 		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %d / %d in %s | %d / %d over %d changes | %.2f | %.2f | %.2f ms | %.1f KiB | %s |\n",
 			r.Validators, r.Implementation, ms(r.LatencyP50), ms(r.LatencyP99), ms(r.LatencyMax), sr, sw, r.SteadyWindow,
@@ -81,24 +81,26 @@ func markdown(results []Result) string {
 
 // Result is one implementation measured at one size.
 type Result struct {
-	Implementation string             `json:"implementation"`
-	Validators     int                `json:"validators"`
-	LatencyP50     time.Duration      `json:"latencyP50"`
-	LatencyP99     time.Duration      `json:"latencyP99"`
-	LatencyMax     time.Duration      `json:"latencyMax"`
-	Changes        int                `json:"changes"`
-	SteadyWindow   time.Duration      `json:"steadyWindow"`
-	SteadyRequests map[string]int     `json:"steadyRequests"`
-	ChangeRequests map[string]int     `json:"changeRequests"`
-	CMWritesPer    float64            `json:"configMapWritesPerChange"`
-	STSPatchesPer  float64            `json:"statefulSetPatchesPerChange"`
-	PassCPU        time.Duration      `json:"passCPU"`
-	PassAllocBytes uint64             `json:"passAllocatedBytes"`
-	ManagerRSS     uint64             `json:"managerRSSBytes,omitempty"`
-	ManagerPeakRSS uint64             `json:"managerPeakRSSBytes,omitempty"`
-	ColdStart      *ColdStart         `json:"coldStart,omitempty"`
-	Notes          map[string]string  `json:"notes,omitempty"`
-	Extra          map[string]float64 `json:"extra,omitempty"`
+	Implementation string         `json:"implementation"`
+	Validators     int            `json:"validators"`
+	LatencyP50     time.Duration  `json:"latencyP50"`
+	LatencyP99     time.Duration  `json:"latencyP99"`
+	LatencyMax     time.Duration  `json:"latencyMax"`
+	Changes        int            `json:"changes"`
+	SteadyWindow   time.Duration  `json:"steadyWindow"`
+	SteadyRequests map[string]int `json:"steadyRequests"`
+	ChangeRequests map[string]int `json:"changeRequests"`
+	CMWritesPer    float64        `json:"configMapWritesPerChange"`
+	STSPatchesPer  float64        `json:"statefulSetPatchesPerChange"`
+	PassCPU        time.Duration  `json:"passCPU"`
+	PassAllocBytes uint64         `json:"passAllocatedBytes"`
+	ManagerRSS     uint64         `json:"managerRSSBytes,omitempty"`
+	ManagerPeakRSS uint64         `json:"managerPeakRSSBytes,omitempty"`
+	// ManagerHeapInUse is the Go heap in use when ManagerRSS was read.
+	ManagerHeapInUse uint64             `json:"managerHeapInUseBytes,omitempty"`
+	ColdStart        *ColdStart         `json:"coldStart,omitempty"`
+	Notes            map[string]string  `json:"notes,omitempty"`
+	Extra            map[string]float64 `json:"extra,omitempty"`
 }
 
 // ColdStart is the operator process started over N validators that already run.
