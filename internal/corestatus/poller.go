@@ -27,6 +27,7 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/agent"
 	"github.com/stellar-k8s/stellar-operator/internal/health"
+	"github.com/stellar-k8s/stellar-operator/internal/loop"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/votes"
 )
@@ -108,25 +109,15 @@ func (p *Poller) Start(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	ticker := time.NewTicker(p.cfg.Interval)
-	defer ticker.Stop()
-	p.enqueueAll(ctx)
-	for {
-		p.round(ctx)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C:
+	// A pod's event polls it after a moment, so a burst is one round; the interval polls them all.
+	l := loop.Loop{Interval: p.cfg.Interval, Wake: p.wake, Debounce: 200 * time.Millisecond}
+	l.Run(ctx, func(ctx context.Context, why loop.Why) {
+		if why != loop.Woken {
 			p.enqueueAll(ctx)
-		case <-p.wake:
-			// A pod changed: let the rest of a burst arrive.
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(200 * time.Millisecond):
-			}
 		}
-	}
+		p.round(ctx)
+	})
+	return nil
 }
 
 // polled are the components whose pods the poller reads.

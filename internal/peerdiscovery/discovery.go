@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
+	"github.com/stellar-k8s/stellar-operator/internal/loop"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/remote"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
@@ -161,31 +162,14 @@ func (d *PeerDiscovery) Start(ctx context.Context) error {
 		return err
 	}
 	d.log.Info("peer discovery started", "interval", d.cfg.Interval.String())
-	ticker := time.NewTicker(d.cfg.Interval)
-	defer ticker.Stop()
-	d.runPass(ctx)
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C:
-			d.runPass(ctx)
-		case <-d.trigger:
-			// Let the rest of a burst arrive, then run once for all of it.
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(d.cfg.Debounce):
-			}
-			select {
-			case <-d.trigger:
-				d.stats.merged.Add(1)
-			default:
-			}
+	l := loop.Loop{Interval: d.cfg.Interval, Wake: d.trigger, Debounce: d.cfg.Debounce, Folded: func() { d.stats.merged.Add(1) }}
+	l.Run(ctx, func(ctx context.Context, why loop.Why) {
+		if why == loop.Woken {
 			d.stats.triggeredPasses.Add(1)
-			d.runPass(ctx)
 		}
-	}
+		d.runPass(ctx)
+	})
+	return nil
 }
 
 func (d *PeerDiscovery) runPass(ctx context.Context) {

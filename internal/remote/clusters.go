@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/loop"
 	"github.com/stellar-k8s/stellar-operator/internal/netguard"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
@@ -172,16 +173,8 @@ func (c *Clusters) NeedLeaderElection() bool { return true }
 // Start reads every cluster at once, then every interval, until ctx ends.
 func (c *Clusters) Start(ctx context.Context) error {
 	c.log.Info("reading remote clusters", "clusters", c.names, "interval", c.cfg.Interval.String())
-	ticker := time.NewTicker(c.cfg.Interval)
-	defer ticker.Stop()
-	for {
-		c.ReadAll(ctx)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C:
-		}
-	}
+	loop.Loop{Interval: c.cfg.Interval}.Run(ctx, func(ctx context.Context, _ loop.Why) { c.ReadAll(ctx) })
+	return nil
 }
 
 // ReadAll reads every cluster once.
