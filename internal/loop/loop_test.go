@@ -48,7 +48,7 @@ func TestAnEndedContextEndsTheWait(t *testing.T) {
 	Loop{Interval: time.Hour, Wake: wake, Debounce: time.Hour}.Run(ctx, func(context.Context, Why) {
 		runs++
 		wake <- struct{}{}
-		// The loop takes the request, waits out the hour's debounce, and sees this first.
+		// The request and the ended context are both ready; either way no second run may start.
 		cancel()
 	})
 	if runs != 1 {

@@ -158,10 +158,7 @@ func addRemoteClusters(mgr ctrl.Manager, c Config) (*remote.Clusters, error) {
 	if c.RemoteClustersDir == "" {
 		return nil, nil
 	}
-	rc := remote.Config{Dir: c.RemoteClustersDir, Interval: c.RemoteReadInterval}
-	if c.LoopbackOnlyDials {
-		rc.Dial = netguard.LoopbackOnly((&net.Dialer{Timeout: 2 * time.Second}).DialContext, c.OnRefusedDial)
-	}
+	rc := remote.Config{Dir: c.RemoteClustersDir, Interval: c.RemoteReadInterval, Dial: c.dial()}
 	clusters, err := remote.Load(rc, mgr.GetScheme(), mgr.GetLogger())
 	if err != nil {
 		return nil, err
@@ -172,15 +169,20 @@ func addRemoteClusters(mgr ctrl.Manager, c Config) (*remote.Clusters, error) {
 	return clusters, nil
 }
 
+// dial is the dialer of the operator's own connections: loopback only when asked, else nil (the default).
+func (c Config) dial() netguard.DialFunc {
+	if !c.LoopbackOnlyDials {
+		return nil
+	}
+	return netguard.LoopbackOnly((&net.Dialer{Timeout: 2 * time.Second}).DialContext, c.OnRefusedDial)
+}
+
 // addCoreStatus adds the poller of the agents' core status; nil when polling is off.
 func addCoreStatus(mgr ctrl.Manager, c Config) (*corestatus.Poller, error) {
 	if c.CoreStatusInterval <= 0 {
 		return nil, nil
 	}
-	cfg := corestatus.Config{Interval: c.CoreStatusInterval}
-	if c.LoopbackOnlyDials {
-		cfg.Dial = netguard.LoopbackOnly((&net.Dialer{Timeout: 2 * time.Second}).DialContext, c.OnRefusedDial)
-	}
+	cfg := corestatus.Config{Interval: c.CoreStatusInterval, Dial: c.dial()}
 	poller := corestatus.New(mgr.GetClient(), mgr.GetCache(), mgr.GetEventRecorder("core-status"), mgr.GetLogger(), cfg)
 	if err := mgr.Add(poller); err != nil {
 		return nil, fmt.Errorf("add core status: %w", err)
