@@ -185,10 +185,12 @@ var _ = Describe("Rollouts of validator changes", func() {
 		updateAll(func(n *stellarv1alpha1.StellarNode) { n.Spec.Suspended = true; n.Spec.Version = "22.3.0" }, "g3")
 		Eventually(image("g3"), timeout, interval).Should(Equal("stellar/stellar-core:22.3.0"))
 		Expect(k8sClient.Delete(ctx, fixture.Validator(ns, "g3"))).To(Succeed())
-		// envtest runs no garbage collector: remove what it would, everything g3 owned.
+		// envtest runs no garbage collector: remove what it would, everything g3 owned. With no kubelet,
+		// a pod bound to a node deleted with a grace period stays terminating forever: the simulator
+		// may not have removed g3's pod yet, so it goes at once, as a kubelet would finish it.
 		owned := client.MatchingLabels{resources.LabelInstance: "g3"}
 		for _, obj := range []client.Object{&appsv1.StatefulSet{}, &corev1.ConfigMap{}, &corev1.Service{}, &networkingv1.NetworkPolicy{}, &corev1.Pod{}} {
-			Expect(k8sClient.DeleteAllOf(ctx, obj, client.InNamespace(ns), owned)).To(Succeed())
+			Expect(k8sClient.DeleteAllOf(ctx, obj, client.InNamespace(ns), owned, client.GracePeriodSeconds(0))).To(Succeed())
 		}
 		Eventually(func() bool {
 			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "g3"}, &stellarv1alpha1.StellarNode{}))
