@@ -617,6 +617,12 @@ type StellarNodeStatus struct {
 	// +optional
 	ReleaseLineNote string `json:"releaseLineNote,omitempty"`
 
+	// ConfigChecked fingerprints what stellar-core's rules last accepted for the validator: the
+	// operator's build, the release line, the base configuration and the network's peers. While they
+	// stay the same the configuration is not checked again; any change of them is checked.
+	// +optional
+	ConfigChecked string `json:"configChecked,omitempty"`
+
 	// HistoryArchive is the URL the validator's own history archive is read from, when it publishes one.
 	// +optional
 	HistoryArchive string `json:"historyArchive,omitempty"`

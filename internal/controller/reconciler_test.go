@@ -237,6 +237,24 @@ var _ = Describe("StellarNode reconciler", func() {
 			To(Equal(peers.MembershipHash(nil)), "the reconciler never changes an existing validator's membership")
 	})
 
+	It("checks a validator's configuration again when its network's members change", func() {
+		checked := func(g Gomega) string {
+			node := &stellarv1alpha1.StellarNode{}
+			g.Expect(k8sClient.Get(ctx, key(ns, "c1"), node)).To(Succeed())
+			return node.Status.ConfigChecked
+		}
+		Expect(k8sClient.Create(ctx, fixture.OrgValidator(ns, "c1", 0))).To(Succeed())
+		Eventually(checked, timeout, interval).ShouldNot(BeEmpty())
+		alone := checked(Default)
+		// c2 joins c1's quorum: c1's configuration is not the one checked any more.
+		c2 := fixture.OrgValidator(ns, "c2", 1)
+		Expect(k8sClient.Create(ctx, c2)).To(Succeed())
+		Eventually(checked, timeout, interval).ShouldNot(Or(Equal(alone), BeEmpty()))
+		// c2 leaves: the inputs are c1's alone again, and so is what was checked.
+		Expect(k8sClient.Delete(ctx, c2)).To(Succeed())
+		Eventually(checked, timeout, interval).Should(Equal(alone))
+	})
+
 	It("marks an unparsable quorumSet Degraded and touches nothing", func() {
 		node := validator(ns, "broken")
 		node.Spec.ValidatorConfig.QuorumSet = "[QUORUM_SET\nTHRESHOLD_PERCENT = 67"

@@ -41,6 +41,9 @@ type observed struct {
 	// releaseLine is the stellar-core release line the validator's configuration follows;
 	// releaseLineNote says why it is not the version's own, when it is not.
 	releaseLine, releaseLineNote string
+	// configChecked fingerprints the validator's configuration stellar-core's rules accepted; "" when
+	// they did not, or were not asked.
+	configChecked string
 	// waiting is the planner's answer when a change that replaces the pod waits for its turn.
 	waiting *rollout.Decision
 
@@ -63,7 +66,7 @@ func computeStatus(prev stellarv1alpha1.StellarNodeStatus, generation int64, obs
 		no  = metav1.ConditionFalse
 	)
 	st.ObservedGeneration = generation
-	st.ReleaseLine, st.ReleaseLineNote = obs.releaseLine, obs.releaseLineNote
+	st.ReleaseLine, st.ReleaseLineNote, st.ConfigChecked = obs.releaseLine, obs.releaseLineNote, obs.configChecked
 	switch {
 	case obs.configError != nil:
 		reason := cmp.Or(obs.configReason, stellarv1alpha1.ReasonInvalidConfig)

@@ -113,8 +113,22 @@ func (r *StellarNodeReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	return ctrl.Result{}, nil
 }
 
+// podsOfNode indexes the cached pods by the StellarNode they run (their instance label), so a
+// reconcile reads its own pods without walking every pod of the namespace.
+const podsOfNode = "stellar.org/node"
+
+func nodeOfPod(obj client.Object) []string {
+	if name := podToNode(context.Background(), obj); len(name) == 1 {
+		return []string{name[0].Name}
+	}
+	return nil
+}
+
 // SetupWithManager registers the reconciler and the objects it watches.
 func (r *StellarNodeReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Pod{}, podsOfNode, nodeOfPod); err != nil {
+		return err
+	}
 	b := ctrl.NewControllerManagedBy(mgr)
 	if r.Remote != nil {
 		// What another cluster says changes every local validator's quorum: each is checked again.
@@ -138,6 +152,9 @@ func (r *StellarNodeReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&policyv1.PodDisruptionBudget{}, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &stellarv1alpha1.StellarNode{})).
 		// Pods tell whether a node is ready and why it cannot start (a missing seed Secret, say).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToNode)).
+		// A validator's pod or StatefulSet settling may end the turn another validator waits for.
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.nextInLine)).
+		Watches(&appsv1.StatefulSet{}, handler.EnqueueRequestsFromMapFunc(r.nextInLine)).
 		Named("stellarnode").
 		Complete(r)
 }
@@ -153,6 +170,22 @@ func (r *StellarNodeReconciler) everyValidator(ctx context.Context, _ *stellarv1
 		if all.Items[i].IsValidator() {
 			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&all.Items[i])})
 		}
+	}
+	return out
+}
+
+// nextInLine wakes, on a change of a validator's pod or StatefulSet, the validator of each network
+// whose change waits for its turn next: the change may be a replaced validator back in consensus, and
+// the waiting one would otherwise see it only at its next recheck.
+func (r *StellarNodeReconciler) nextInLine(_ context.Context, obj client.Object) []reconcile.Request {
+	labels := obj.GetLabels()
+	if labels[resources.LabelName] != resources.AppName || labels[resources.LabelComponent] != resources.Component(stellarv1alpha1.NodeTypeValidator) {
+		return nil
+	}
+	next := r.Planner.NextInLine()
+	out := make([]reconcile.Request, len(next))
+	for i, key := range next {
+		out[i] = reconcile.Request{NamespacedName: key}
 	}
 	return out
 }

@@ -60,10 +60,11 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 			"validator %s already publishes to this object-storage archive: two validators writing one archive corrupt it; "+
 				"give this validator an archive of its own (spec.validatorConfig.history.objectStorage)", older)}, nil
 	}
-	if err := r.checkConfig(node, profile, base, index); err != nil {
+	checked, refused := r.checkConfig(node, profile, base, index)
+	if refused != nil {
 		// The advertised address is shown all the same: validators of other clusters find this one by
 		// it, and its quorum may be complete only once they have.
-		return observed{configError: err, configReason: err.Rule(), externalAddress: resources.ExternalAddress(node, nil)}, nil
+		return observed{configError: refused, configReason: refused.Rule(), externalAddress: resources.ExternalAddress(node, nil)}, nil
 	}
 	desired := resources.ValidatorStatefulSet(node, base, r.Options)
 	turn, waiting, live, err := r.turnFor(ctx, node, nodes, neighbours, desired, base)
@@ -92,7 +93,7 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 	if err != nil {
 		return observed{}, err
 	}
-	obs.waiting = waiting
+	obs.waiting, obs.configChecked = waiting, checked
 	obs.endpoint = fmt.Sprintf("%s.%s.svc.%s:%d", node.Name, node.Namespace, r.Options.ClusterDomain, node.PeerPort())
 	obs.peerAddress = resources.PeerAddress(node, r.Options.ClusterDomain)
 	obs.historyArchive = resources.HistoryArchiveURL(node, r.Options.ClusterDomain)
@@ -123,7 +124,8 @@ func (r *StellarNodeReconciler) neighbours(namespace string) scope.Neighbours {
 
 // checkConfig runs stellar-core's rules on the configuration the validator's pod would write now, with
 // the network's current members, before anything is applied.
-func (r *StellarNodeReconciler) checkConfig(node *stellarv1alpha1.StellarNode, profile stellarcore.Profile, base string, index peers.Index) *stellarcore.ConfigError {
+func (r *StellarNodeReconciler) checkConfig(node *stellarv1alpha1.StellarNode, profile stellarcore.Profile, base string,
+	index peers.Index) (checked string, _ *stellarcore.ConfigError) {
 	var doc peers.Document
 	if nw := index.Network(node.NetworkID()); nw != nil {
 		for _, member := range nw.Nodes {
@@ -136,8 +138,21 @@ func (r *StellarNodeReconciler) checkConfig(node *stellarv1alpha1.StellarNode, p
 	in := stellarcore.RenderInput{
 		Profile: profile, NodeName: node.Name, NetworkID: node.NetworkID(), Discovered: doc, QuorumFromPeers: node.QuorumFromCluster(),
 	}
+	opts := stellarcore.CheckOptions{Profile: profile, SelfKey: node.Spec.ValidatorConfig.PublicKey}
+	var protocol string
+	vc := node.Spec.ValidatorConfig
+	voting := vc.ProtocolVersion != nil && node.Spec.Network == stellarv1alpha1.NetworkCustom
+	if voting {
+		protocol = fmt.Sprint(*vc.ProtocolVersion)
+	}
+	// The same inputs as the configuration last accepted get the same verdict: a validator, or an
+	// operator restarted over a thousand of them, does not render and check them again.
+	fingerprint := stellarcore.Fingerprint(base, in, opts, protocol)
+	if fingerprint == node.Status.ConfigChecked {
+		return fingerprint, nil
+	}
 	var err error
-	if vc := node.Spec.ValidatorConfig; vc.ProtocolVersion != nil && node.Spec.Network == stellarv1alpha1.NetworkCustom {
+	if voting {
 		// The protocol its agent votes for: one its release line cannot apply is refused here.
 		err = stellarcore.CheckProtocol(profile, *vc.ProtocolVersion)
 	}
@@ -146,16 +161,16 @@ func (r *StellarNodeReconciler) checkConfig(node *stellarv1alpha1.StellarNode, p
 		preview, err = stellarcore.Preview(base, in)
 	}
 	if err == nil {
-		err = stellarcore.Check(preview, stellarcore.CheckOptions{Profile: profile, SelfKey: node.Spec.ValidatorConfig.PublicKey})
+		err = stellarcore.Check(preview, opts)
 	}
 	if err == nil {
-		return nil
+		return fingerprint, nil
 	}
 	cerr, ok := errors.AsType[*stellarcore.ConfigError](err)
 	if !ok {
 		cerr = &stellarcore.ConfigError{Violations: []stellarcore.Violation{{Rule: stellarcore.RuleSyntax, Message: err.Error()}}}
 	}
-	return cerr.WithFields()
+	return "", cerr.WithFields()
 }
 
 // applyValidatorStatefulSet creates the StatefulSet with the peer membership of the moment, so a new
@@ -180,7 +195,7 @@ func (r *StellarNodeReconciler) applyValidatorStatefulSet(ctx context.Context, n
 func (r *StellarNodeReconciler) observe(ctx context.Context, node *stellarv1alpha1.StellarNode, ready int32, rolling bool) (observed, error) {
 	obs := observed{desired: node.DesiredReplicas(), ready: ready, rolling: rolling}
 	var pods corev1.PodList
-	if err := r.List(ctx, &pods, client.InNamespace(node.Namespace), client.MatchingLabels(resources.SelectorLabels(node))); err != nil {
+	if err := r.List(ctx, &pods, client.InNamespace(node.Namespace), client.MatchingFields{podsOfNode: node.Name}); err != nil {
 		return observed{}, err
 	}
 	for _, pod := range pods.Items {

@@ -213,6 +213,8 @@ type NetworkQueue struct {
 	// Decisions are the latest answers given to each member that asked.
 	Decisions map[string]Decision `json:"decisions,omitempty"`
 	Updated   time.Time           `json:"updated"`
+	// queuedHere are the members of Queue in the queue's own namespace, in order.
+	queuedHere []string
 }
 
 func (p *Planner) queueLocked(namespace, network string, members []Member, inFlight map[string]bool) *NetworkQueue {
@@ -222,13 +224,16 @@ func (p *Planner) queueLocked(namespace, network string, members []Member, inFli
 		q = &NetworkQueue{Namespace: namespace, Network: network, Decisions: map[string]Decision{}}
 		p.networks[k] = q
 	}
-	q.Replacing, q.Queue, q.Updated = []string{}, []string{}, time.Now()
+	q.Replacing, q.Queue, q.queuedHere, q.Updated = []string{}, []string{}, q.queuedHere[:0], time.Now()
 	for _, m := range members {
 		if inFlight[m.Name] || !m.Settled {
 			q.Replacing = append(q.Replacing, m.Name)
 		}
 		if m.Pending {
 			q.Queue = append(q.Queue, m.Name)
+			if m.Ref == "" && !m.Remote {
+				q.queuedHere = append(q.queuedHere, m.Name)
+			}
 		}
 	}
 	for name := range q.Decisions {
@@ -239,6 +244,24 @@ func (p *Planner) queueLocked(namespace, network string, members []Member, inFli
 	return q
 }
 
+// NextInLine names, for each network, the first validator whose change still waits for its turn: the
+// one a validator coming back in consensus may let through. Its clients wake it on their members'
+// changes rather than let it wait for its next recheck.
+func (p *Planner) NextInLine() []types.NamespacedName {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []types.NamespacedName
+	for _, q := range p.networks {
+		for _, name := range q.queuedHere {
+			if !q.Decisions[name].Granted {
+				out = append(out, types.NamespacedName{Namespace: q.Namespace, Name: name})
+				break
+			}
+		}
+	}
+	return out
+}
+
 // Snapshot lists every network's rollout, sorted by namespace and network.
 func (p *Planner) Snapshot() []NetworkQueue {
 	p.mu.Lock()
@@ -247,7 +270,7 @@ func (p *Planner) Snapshot() []NetworkQueue {
 	for _, q := range p.networks {
 		c := *q
 		c.Replacing, c.Queue = slices.Clone(q.Replacing), slices.Clone(q.Queue)
-		c.Decisions = maps.Clone(q.Decisions)
+		c.Decisions, c.queuedHere = maps.Clone(q.Decisions), nil
 		out = append(out, c)
 	}
 	slices.SortFunc(out, func(a, b NetworkQueue) int {

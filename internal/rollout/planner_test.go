@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/types"
 )
 
 func TestPlannerHoldsAGrantedTurnUntilTheCacheShowsIt(t *testing.T) {
@@ -177,5 +180,34 @@ func TestPlannerTurnsAreSharedAcrossTheNamespacesOfAScope(t *testing.T) {
 	inB[0].Ref = ""
 	if _, turn := p.Request("b", "net", inB, "w1"); turn == nil {
 		t.Fatal("a member with no reference is looked up in the asking namespace, where nothing is in flight")
+	}
+}
+
+func TestNextInLineIsTheFirstValidatorStillWaitingInEachNetwork(t *testing.T) {
+	p := NewPlanner()
+	members := []Member{with(up("a"), pending), with(up("b"), pending), with(up("c"), pending),
+		with(with(up("d.other"), pending), func(m *Member) { m.Ref = "other/d" })}
+	_, turn := p.Request("ns", "net", members, "a")
+	turn.Done(2)
+	if d, _ := p.Request("ns", "net", members, "b"); d.Granted {
+		t.Fatalf("b waits for a: %+v", d)
+	}
+	// a was granted its turn: b, not a, is the one a's return may let through.
+	if got := p.NextInLine(); !slices.Equal(got, []types.NamespacedName{{Namespace: "ns", Name: "b"}}) {
+		t.Fatalf("next in line: %v", got)
+	}
+	other := []Member{with(up("x"), pending), up("y")}
+	p.Observe("ns", "other", other)
+	got := p.NextInLine()
+	slices.SortFunc(got, func(a, b types.NamespacedName) int { return strings.Compare(a.Name, b.Name) })
+	if !slices.Equal(got, []types.NamespacedName{{Namespace: "ns", Name: "b"}, {Namespace: "ns", Name: "x"}}) {
+		t.Fatalf("one per network, x never asked yet: %v", got)
+	}
+	// Only members of another namespace still wait: that namespace's own queue names them.
+	members = []Member{up("a"), up("b"), up("c"), with(with(up("d.other"), pending), func(m *Member) { m.Ref = "other/d" })}
+	p.Observe("ns", "net", members)
+	p.Retain("ns", []string{"net"})
+	if got := p.NextInLine(); len(got) != 0 {
+		t.Fatalf("nothing of ns waits: %v", got)
 	}
 }

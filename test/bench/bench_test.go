@@ -5,6 +5,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -52,7 +53,13 @@ var (
 	pollFlag    = flag.Duration("baseline-interval", 30*time.Second, "polling interval of the baseline (the seed's is 30s)")
 	outFlag     = flag.String("out", "", "write the results as JSON to this file")
 	heapFlag    = flag.String("heap-profile", "", "write the restarted manager's heap profile (go tool pprof) at each N into this directory")
+	cpuFlag     = flag.String("cpu-profile", "", "write the restarted manager's CPU profile over its first 15 s at each N into this directory")
+	phasesFlag  = flag.String("phases", "discovery,baseline,coldstart,handoff", "the parts to run: discovery (ours), baseline, coldstart, handoff")
+	turnsFlag   = flag.Int("handoffs", 10, "rollout hand-offs timed in the handoff phase")
 )
+
+// phase says whether the named part of the bench runs.
+func phase(name string) bool { return slices.Contains(strings.Split(*phasesFlag, ","), name) }
 
 func TestBench(t *testing.T) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
@@ -64,6 +71,7 @@ func TestBench(t *testing.T) {
 		// Keeps the harness working in CI; the numbers worth reading come from make bench.
 		sizes, steady, changes, interval = []int{10}, 10*time.Second, 4, 2*time.Second
 	}
+	turns := *turnsFlag
 
 	ctrl.SetLogger(logr.Discard())
 	scheme := operator.NewScheme()
@@ -79,8 +87,17 @@ func TestBench(t *testing.T) {
 	var results []Result
 	for _, n := range sizes {
 		ours, base := measure(t, cfg, scheme, direct, n, steady, changes, interval)
-		ours.ManagerRSS, ours.ManagerPeakRSS, ours.ManagerHeapInUse, ours.ColdStart = coldStart(t, direct, managerBin, kubeconfig, n)
-		results = append(results, ours, base)
+		ours.Implementation, ours.Validators = "ours", n
+		if phase("coldstart") {
+			ours.ManagerRSS, ours.ManagerPeakRSS, ours.ManagerHeapInUse, ours.ColdStart = coldStart(t, direct, managerBin, kubeconfig, n)
+		}
+		if phase("handoff") {
+			ours.Handoff = handoff(t, cfg, direct, n, turns)
+		}
+		results = append(results, ours)
+		if phase("baseline") {
+			results = append(results, base)
+		}
 	}
 	table := markdown(results)
 	fmt.Println(table)
@@ -90,7 +107,7 @@ func TestBench(t *testing.T) {
 		must(t, os.WriteFile(strings.TrimSuffix(*outFlag, ".json")+".md", []byte(table), 0o644))
 	}
 	for _, r := range results {
-		if r.Implementation == "ours" && r.LatencyMax == 0 {
+		if r.Implementation == "ours" && r.LatencyMax == 0 && phase("discovery") {
 			t.Errorf("no latency measured for ours at N=%d", r.Validators)
 		}
 	}
@@ -98,78 +115,100 @@ func TestBench(t *testing.T) {
 
 func measure(t *testing.T, cfg *rest.Config, scheme *k8sruntime.Scheme, direct client.Client, n int,
 	steady time.Duration, changes int, interval time.Duration) (Result, Result) {
+	// One after the other, each on an API server nobody else loads: measured side by side, the
+	// baseline's thousands of requests per change slowed the API server ours waits on too.
+	var ours, base Result
+	if phase("discovery") {
+		ours = measureOurs(t, cfg, direct, n, steady, changes)
+	}
+	if phase("baseline") {
+		base = measureBaseline(t, cfg, scheme, direct, n, steady, changes, interval)
+	}
+	return ours, base
+}
+
+// measureOurs runs the operator in this process over N validators and measures its discovery.
+func measureOurs(t *testing.T, cfg *rest.Config, direct client.Client, n int, steady time.Duration, changes int) Result {
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	defer func() { cancel(); <-stopped }()
-	oursNS, baseNS := fmt.Sprintf("ours-%d", n), fmt.Sprintf("baseline-%d", n)
+	ns := fmt.Sprintf("ours-%d", n)
 	t.Logf("N=%d: creating validators", n)
-	oursIPs := createValidators(t, direct, oursNS, n)
-	baseIPs := createValidators(t, direct, baseNS, n)
+	ips := createValidators(t, direct, ns, n)
 
-	// Ours: the manager's discovery runnable, its requests counted.
-	oursCount := &testutil.RequestCounter{}
+	// The manager's discovery runnable, its requests counted.
+	count := &testutil.RequestCounter{}
 	oursCfg := rest.CopyConfig(cfg)
-	oursCfg.Wrap(oursCount.Wrap)
+	oursCfg.Wrap(count.Wrap)
 	opCfg := testutil.TestConfig()
-	opCfg.Namespaces = []string{oursNS}
+	opCfg.Namespaces = []string{ns}
 	op, err := operator.New(oursCfg, opCfg)
 	must(t, err)
-	discovery := op.Discovery
 	go func() { _ = op.Manager.Start(ctx); close(stopped) }()
+	waitFor(t, direct, ns, n, 2*time.Minute)
+	waitPeersStatus(t, direct, ns, n, 3*time.Minute)
+	waitReconciled(t, direct, ns, n, 3*time.Minute)
 
-	// The baseline, polling the same API server.
-	baseCount := &testutil.RequestCounter{}
+	t.Logf("N=%d: ours, steady window of %s", n, steady)
+	count.Reset()
+	time.Sleep(steady)
+	steadyReqs := count.All()
+
+	t.Logf("N=%d: ours, %d changes", n, changes)
+	count.Reset()
+	var lat []time.Duration
+	for k := range changes {
+		i, nowReady := changed(k, n)
+		setReady(t, direct, ns, validatorName(i), nowReady)
+		lat = append(lat, waitShows(direct, ns, ips[i], nowReady, time.Now(), 2*time.Minute))
+	}
+	r := summarize("ours", n, lat, steady, steadyReqs, count.All(), changes)
+	r.PassCPU, r.PassAllocBytes = perPass(20, func() { must(t, op.Discovery.Pass(ctx)) })
+	r.Notes = map[string]string{"interval": "30s timer + events (10 ms debounce)"}
+	return r
+}
+
+// measureBaseline runs the seed's polling design over N validators of its own namespace.
+func measureBaseline(t *testing.T, cfg *rest.Config, scheme *k8sruntime.Scheme, direct client.Client, n int,
+	steady time.Duration, changes int, interval time.Duration) Result {
+	ns := fmt.Sprintf("baseline-%d", n)
+	ips := createValidators(t, direct, ns, n)
+	count := &testutil.RequestCounter{}
 	baseCfg := rest.CopyConfig(cfg)
-	baseCfg.Wrap(baseCount.Wrap)
+	baseCfg.Wrap(count.Wrap)
 	baseClient, err := client.New(baseCfg, client.Options{Scheme: scheme})
 	must(t, err)
-	baseline := &Baseline{Client: baseClient, Namespace: baseNS, Interval: interval}
-	go baseline.Run(ctx)
+	baseline := &Baseline{Client: baseClient, Namespace: ns, Interval: interval}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { baseline.Run(ctx); close(stopped) }()
+	stop := sync.OnceFunc(func() { cancel(); <-stopped })
+	defer stop()
+	waitFor(t, direct, ns, n, 2*time.Minute+interval)
 
-	waitFor(t, direct, oursNS, n, 2*time.Minute)
-	waitFor(t, direct, baseNS, n, 2*time.Minute+interval)
-	waitPeersStatus(t, direct, oursNS, n, 3*time.Minute)
-	waitReconciled(t, direct, oursNS, n, 3*time.Minute)
-
-	t.Logf("N=%d: steady window of %s", n, steady)
-	oursCount.Reset()
-	baseCount.Reset()
+	t.Logf("N=%d: baseline, steady window of %s", n, steady)
+	count.Reset()
 	time.Sleep(steady)
-	oursSteady, baseSteady := oursCount.All(), baseCount.All()
+	steadyReqs := count.All()
 
-	t.Logf("N=%d: %d changes", n, changes)
-	oursCount.Reset()
-	baseCount.Reset()
-	var oursLat, baseLat []time.Duration
+	t.Logf("N=%d: baseline, %d changes", n, changes)
+	count.Reset()
+	var lat []time.Duration
 	for k := range changes {
-		i := (k / 2) % n // each pod goes NotReady, then Ready again
-		nowReady := k%2 == 1
-		name := fmt.Sprintf("v%04d", i)
-		setReady(t, direct, oursNS, name, nowReady)
-		oursStart := time.Now()
-		setReady(t, direct, baseNS, name, nowReady)
-		baseStart := time.Now()
-		var wg sync.WaitGroup
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			oursLat = append(oursLat, waitShows(direct, oursNS, oursIPs[i], nowReady, oursStart, 2*time.Minute))
-		}()
-		go func() {
-			defer wg.Done()
-			baseLat = append(baseLat, waitShows(direct, baseNS, baseIPs[i], nowReady, baseStart, 2*interval+time.Minute))
-		}()
-		wg.Wait()
+		i, nowReady := changed(k, n)
+		setReady(t, direct, ns, validatorName(i), nowReady)
+		lat = append(lat, waitShows(direct, ns, ips[i], nowReady, time.Now(), 2*interval+time.Minute))
 	}
-	oursChange, baseChange := oursCount.All(), baseCount.All()
+	r := summarize("seed baseline", n, lat, steady, steadyReqs, count.All(), changes)
+	stop() // its passes are timed with no poll of its own running beside them
+	r.PassCPU, r.PassAllocBytes = perPass(3, func() { must(t, baseline.Pass(context.Background())) })
+	r.Notes = map[string]string{"interval": interval.String() + " polling"}
+	return r
+}
 
-	ours := summarize("ours", n, oursLat, steady, oursSteady, oursChange, changes)
-	base := summarize("seed baseline", n, baseLat, steady, baseSteady, baseChange, changes)
-	ours.PassCPU, ours.PassAllocBytes = perPass(20, func() { must(t, discovery.Pass(ctx)) })
-	base.PassCPU, base.PassAllocBytes = perPass(3, func() { must(t, baseline.Pass(ctx)) })
-	ours.Notes = map[string]string{"interval": "30s timer + events (10 ms debounce)"}
-	base.Notes = map[string]string{"interval": interval.String() + " polling"}
-	return ours, base
+// changed is the k-th change of the detection phase: each pod goes NotReady, then Ready again.
+func changed(k, n int) (i int, nowReady bool) {
+	return (k / 2) % n, k%2 == 1
 }
 
 // perPass measures CPU time (user + system, whole process) and bytes allocated per call.
@@ -213,6 +252,15 @@ func coldStart(t *testing.T, direct client.Client, bin, kubeconfig string, n int
 
 	second := startManager(t, bin, kubeconfig, ns)
 	defer second.stop()
+	profiled := make(chan struct{})
+	go func() {
+		defer close(profiled)
+		if *cpuFlag != "" {
+			// Its window starts with the process and outlasts a restart that meets the target.
+			saveProfile(t, "profile?seconds=15", filepath.Join(*cpuFlag, fmt.Sprintf("manager-restart-cpu-%d.pprof", n)))
+		}
+	}()
+	defer func() { <-profiled }() // before the manager is stopped
 	deadline := time.Now().Add(15 * time.Minute)
 	for !second.caughtUp(n) {
 		if time.Now().After(deadline) {
@@ -234,7 +282,7 @@ func coldStart(t *testing.T, direct client.Client, bin, kubeconfig string, n int
 	// The Go heap in use, from the process's own metrics, says how much of its RSS is live objects.
 	heap = uint64(sum(second.metrics()["go_memstats_heap_inuse_bytes"], "", ""))
 	if *heapFlag != "" {
-		saveHeapProfile(t, filepath.Join(*heapFlag, fmt.Sprintf("manager-heap-%d.pprof", n)))
+		saveProfile(t, "heap", filepath.Join(*heapFlag, fmt.Sprintf("manager-heap-%d.pprof", n)))
 	}
 	return procField(string(status), "VmRSS:"), procField(string(status), "VmHWM:"), heap, cold
 }
@@ -250,16 +298,29 @@ const (
 	managerPprof   = "127.0.0.1:28181"
 )
 
-// saveHeapProfile writes the running manager's heap profile to path.
-func saveHeapProfile(t *testing.T, path string) {
-	resp, err := http.Get("http://" + managerPprof + "/debug/pprof/heap")
-	must(t, err)
+// saveProfile writes one of the running manager's profiles (pprof's path after /debug/pprof/) to path.
+func saveProfile(t *testing.T, profile, path string) {
+	var resp *http.Response
+	var err error
+	for range 50 { // the manager may not listen yet
+		if resp, err = http.Get("http://" + managerPprof + "/debug/pprof/" + profile); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Errorf("profile %s: %v", profile, err)
+		return
+	}
 	defer func() { _ = resp.Body.Close() }()
 	out, err := os.Create(path)
-	must(t, err)
-	defer func() { _ = out.Close() }()
-	_, err = io.Copy(out, resp.Body)
-	must(t, err)
+	if err == nil {
+		_, err = io.Copy(out, resp.Body)
+		err = errors.Join(err, out.Close())
+	}
+	if err != nil {
+		t.Errorf("profile %s: %v", profile, err)
+	}
 }
 
 func startManager(t *testing.T, bin, kubeconfig, ns string) *manager {
@@ -357,7 +418,7 @@ func createValidators(t *testing.T, c client.Client, ns string, n int) []string 
 	ips := make([]string, n)
 	nodes := make([]*stellarv1alpha1.StellarNode, n)
 	for i := range n {
-		nodes[i] = fixture.Validator(ns, fmt.Sprintf("v%04d", i))
+		nodes[i] = fixture.Validator(ns, validatorName(i))
 	}
 	// Every validator already runs with its current membership: nothing is due for a restart.
 	index := peers.NewIndex(nodes, nil)
@@ -498,20 +559,22 @@ func waitFor(t *testing.T, c client.Client, ns string, n int, limit time.Duratio
 
 func summarize(impl string, n int, lat []time.Duration, steady time.Duration, steadyReq, changeReq map[string]int, changes int) Result {
 	slices.Sort(lat)
-	pick := func(q float64) time.Duration {
-		if len(lat) == 0 {
-			return 0
-		}
-		idx := int(q*float64(len(lat))+0.5) - 1
-		return lat[max(0, min(idx, len(lat)-1))]
-	}
 	return Result{
 		Implementation: impl, Validators: n, Changes: len(lat), SteadyWindow: steady,
-		LatencyP50: pick(0.50), LatencyP99: pick(0.99), LatencyMax: pick(1),
+		LatencyP50: quantile(lat, 0.50), LatencyP99: quantile(lat, 0.99), LatencyMax: quantile(lat, 1),
 		SteadyRequests: steadyReq, ChangeRequests: changeReq,
 		CMWritesPer:   float64(changeReq["update configmaps"]+changeReq["create configmaps"]) / float64(changes),
 		STSPatchesPer: float64(changeReq["patch statefulsets"]) / float64(changes),
 	}
+}
+
+// quantile is the q-quantile of sorted durations (nearest rank), 0 for none.
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	idx := int(q*float64(len(sorted))+0.5) - 1
+	return sorted[max(0, min(idx, len(sorted)-1))]
 }
 
 func buildManager(t *testing.T) string {

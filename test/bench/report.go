@@ -49,26 +49,32 @@ func mib(b uint64) string {
 
 func markdown(results []Result) string {
 	var b strings.Builder
-	b.WriteString("| N | implementation | detection p50 | p99 | max | steady window: reads / writes | change phase: reads / writes | ConfigMap writes per change | StatefulSet patches per change | CPU per pass | allocated per pass | manager RSS (peak; Go heap in use) |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| N | implementation | detection p50 | p99 | max | steady window: reads / writes | change phase: reads / writes | ConfigMap writes per change | StatefulSet patches per change | CPU per pass | allocated per pass |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
+		if r.Changes == 0 {
+			continue // its discovery was not measured in this run
+		}
 		sr, sw := ReadsAndWrites(r.SteadyRequests)
 		cr, cw := ReadsAndWrites(r.ChangeRequests)
-		rss := "-"
-		if r.ManagerRSS > 0 {
-			rss = fmt.Sprintf("%s (%s; %s)", mib(r.ManagerRSS), mib(r.ManagerPeakRSS), mib(r.ManagerHeapInUse))
-		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %d / %d in %s | %d / %d over %d changes | %.2f | %.2f | %.2f ms | %.1f KiB | %s |\n",
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %d / %d in %s | %d / %d over %d changes | %.2f | %.2f | %.2f ms | %.1f KiB |\n",
 			r.Validators, r.Implementation, ms(r.LatencyP50), ms(r.LatencyP99), ms(r.LatencyMax), sr, sw, r.SteadyWindow,
 			cr, cw, r.Changes, r.CMWritesPer, r.STSPatchesPer, float64(r.PassCPU)/float64(time.Millisecond),
-			float64(r.PassAllocBytes)/1024, rss)
+			float64(r.PassAllocBytes)/1024)
 	}
 	b.WriteString("\nCold start of the operator process over N validators already running:\n\n")
-	b.WriteString("| N | first start (no status yet) | its API requests | restart over them | its API requests | pods replaced |\n|---|---|---|---|---|---|\n")
+	b.WriteString("| N | first start (no status yet) | its API requests | restart over them | its API requests | pods replaced | manager RSS after the restart (peak; Go heap in use) |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
 		if c := r.ColdStart; c != nil {
-			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %d |\n", r.Validators, ms(c.First), formatRequests(c.FirstRequests),
-				ms(c.Restart), formatRequests(c.RestartRequests), c.Replaced)
+			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %d | %s (%s; %s) |\n", r.Validators, ms(c.First), formatRequests(c.FirstRequests),
+				ms(c.Restart), formatRequests(c.RestartRequests), c.Replaced, mib(r.ManagerRSS), mib(r.ManagerPeakRSS), mib(r.ManagerHeapInUse))
+		}
+	}
+	b.WriteString("\nRollout hand-offs: from the write that brings a replaced validator back in consensus to the next validator's new template:\n\n")
+	b.WriteString("| N | hand-offs | p50 | p99 | max | StatefulSets with a new template |\n|---|---|---|---|---|---|\n")
+	for _, r := range results {
+		if h := r.Handoff; h != nil {
+			fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %d |\n", r.Validators, h.Turns, ms(h.P50), ms(h.P99), ms(h.Max), h.StatefulSetsNew)
 		}
 	}
 	b.WriteString("\nRequests by verb and resource:\n\n")
@@ -99,6 +105,7 @@ type Result struct {
 	// ManagerHeapInUse is the Go heap in use when ManagerRSS was read.
 	ManagerHeapInUse uint64             `json:"managerHeapInUseBytes,omitempty"`
 	ColdStart        *ColdStart         `json:"coldStart,omitempty"`
+	Handoff          *Handoff           `json:"handoff,omitempty"`
 	Notes            map[string]string  `json:"notes,omitempty"`
 	Extra            map[string]float64 `json:"extra,omitempty"`
 }
