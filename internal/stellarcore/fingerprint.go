@@ -7,29 +7,26 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
-	"runtime/debug"
+	"io"
+	"os"
+	"sync"
 )
 
-// rulesBuild names the rules this binary checks with: its version-control revision when it was built
-// from a clean checkout, else a value of this process's own, so that a check recorded by another
-// binary whose rules may differ is never trusted.
-var rulesBuild = func() string {
-	if info, ok := debug.ReadBuildInfo(); ok {
-		var revision, modified string
-		for _, s := range info.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				revision = s.Value
-			case "vcs.modified":
-				modified = s.Value
+// rulesBuild names the rules this binary checks with: the hash of the executable itself, so that a
+// check recorded by another build, whose rules may differ, is never trusted. Should the executable
+// not be readable, each process gets a value of its own.
+var rulesBuild = sync.OnceValue(func() string {
+	if exe, err := os.Executable(); err == nil {
+		if f, err := os.Open(exe); err == nil {
+			defer func() { _ = f.Close() }()
+			h := sha256.New()
+			if _, err := io.Copy(h, f); err == nil {
+				return hex.EncodeToString(h.Sum(nil))
 			}
-		}
-		if revision != "" && modified == "false" {
-			return revision
 		}
 	}
 	return "process " + rand.Text()
-}()
+})
 
 // Fingerprint identifies everything a check of the configuration Preview(base, in) reads: the rules of
 // this build, the release line, the base configuration, the render input with its peers, the check's
@@ -38,7 +35,7 @@ var rulesBuild = func() string {
 // inputs get the same verdict. The seed is no input of a check and never part of it.
 func Fingerprint(base string, in RenderInput, opts CheckOptions, extra ...string) string {
 	h := sha256.New()
-	field(h, rulesBuild, in.Profile.Line, opts.Profile.Line, opts.SelfKey, base, in.NodeName, in.PodIP, in.NetworkID,
+	field(h, rulesBuild(), in.Profile.Line, opts.Profile.Line, opts.SelfKey, base, in.NodeName, in.PodIP, in.NetworkID,
 		fmt.Sprint(in.QuorumFromPeers))
 	field(h, extra...)
 	// Every field of every peer, by its JSON encoding: a field added to peers.Peer is covered at once.
