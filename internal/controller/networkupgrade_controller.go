@@ -16,11 +16,11 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/metrics"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/votes"
 )
@@ -36,15 +36,9 @@ var votesConfigMapLabels = map[string]string{
 }
 
 // armedGauge is 1 for each voter whose agent reports the vote armed.
-var armedGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-	Name: "stellar_network_upgrade_armed",
-	Help: "1 when a voter's stellar-core holds the StellarNetworkUpgrade's vote, as its agent reports it; 0 while it does not.",
-}, []string{"namespace", "upgrade", "stellarnode"})
-
-// Collectors are the vote metrics, registered with the manager's registry.
-func Collectors() []prometheus.Collector { return []prometheus.Collector{armedGauge} }
-
-func init() { ctrlmetrics.Registry.MustRegister(Collectors()...) }
+var armedGauge = metrics.GaugeVec("stellar_network_upgrade_armed",
+	"1 when a voter's stellar-core holds the StellarNetworkUpgrade's vote, as its agent reports it; 0 while it does not.",
+	"namespace", "upgrade", "stellarnode")
 
 // NetworkUpgradeReconciler keeps a namespace's votes: it plans them from the StellarNetworkUpgrades
 // and validators there (votes.Make), writes the stellar-votes ConfigMap the validators' agents arm

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -21,9 +20,9 @@ import (
 
 	"github.com/stellar-k8s/stellar-operator/internal/agent"
 	"github.com/stellar-k8s/stellar-operator/internal/archive"
-	"github.com/stellar-k8s/stellar-operator/internal/controller"
-	"github.com/stellar-k8s/stellar-operator/internal/peerdiscovery"
-	"github.com/stellar-k8s/stellar-operator/internal/rollout"
+	"github.com/stellar-k8s/stellar-operator/internal/metrics"
+	// The operator links in every package that declares a metric.
+	_ "github.com/stellar-k8s/stellar-operator/internal/operator"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )
 
@@ -31,7 +30,7 @@ import (
 var prometheusOwn = map[string]bool{"up": true}
 
 // exportedNames are the metric names the agent (against a stellar-core answering as v19.14.0 does, for
-// a Full validator) and the manager's discovery and rollouts export.
+// a Full validator) and the manager (discovery, rollouts, votes, other clusters) export.
 func exportedNames(t *testing.T) map[string]bool {
 	t.Helper()
 	core := testutil.StartFakeCore()
@@ -48,7 +47,7 @@ func exportedNames(t *testing.T) map[string]bool {
 		}
 	}
 	fqName := regexp.MustCompile(`fqName: "([^"]+)"`)
-	for _, c := range slices.Concat(peerdiscovery.Collectors(), rollout.Collectors(), controller.Collectors()) {
+	for _, c := range metrics.All() {
 		descs := make(chan *prometheus.Desc, 16)
 		c.Describe(descs)
 		close(descs)
@@ -59,7 +58,7 @@ func exportedNames(t *testing.T) map[string]bool {
 		}
 	}
 	for _, must := range []string{"stellar_core_quorum_fail_at", "stellar_core_synced", "stellar_history_archive_requests_total",
-		"stellar_peer_discovery_errors_total", "stellar_rollout_blocked", "stellar_network_upgrade_armed"} {
+		"stellar_peer_discovery_errors_total", "stellar_rollout_blocked", "stellar_network_upgrade_armed", "stellar_remote_cluster_stale"} {
 		if !names[must] {
 			t.Fatalf("%s is not exported; exported: %v", must, names)
 		}

@@ -149,20 +149,7 @@ func measureOurs(t *testing.T, cfg *rest.Config, direct client.Client, n int, st
 	waitPeersStatus(t, direct, ns, n, 3*time.Minute)
 	waitReconciled(t, direct, ns, n, 3*time.Minute)
 
-	t.Logf("N=%d: ours, steady window of %s", n, steady)
-	count.Reset()
-	time.Sleep(steady)
-	steadyReqs := count.All()
-
-	t.Logf("N=%d: ours, %d changes", n, changes)
-	count.Reset()
-	var lat []time.Duration
-	for k := range changes {
-		i, nowReady := changed(k, n)
-		setReady(t, direct, ns, validatorName(i), nowReady)
-		lat = append(lat, waitShows(direct, ns, ips[i], nowReady, time.Now(), 2*time.Minute))
-	}
-	r := summarize("ours", n, lat, steady, steadyReqs, count.All(), changes)
+	r := detection(t, direct, "ours", ns, ips, count, steady, changes, 2*time.Minute)
 	r.PassCPU, r.PassAllocBytes = perPass(20, func() { must(t, op.Discovery.Pass(ctx)) })
 	r.Notes = map[string]string{"interval": "30s timer + events (10 ms debounce)"}
 	return r
@@ -186,29 +173,32 @@ func measureBaseline(t *testing.T, cfg *rest.Config, scheme *k8sruntime.Scheme, 
 	defer stop()
 	waitFor(t, direct, ns, n, 2*time.Minute+interval)
 
-	t.Logf("N=%d: baseline, steady window of %s", n, steady)
-	count.Reset()
-	time.Sleep(steady)
-	steadyReqs := count.All()
-
-	t.Logf("N=%d: baseline, %d changes", n, changes)
-	count.Reset()
-	var lat []time.Duration
-	for k := range changes {
-		i, nowReady := changed(k, n)
-		setReady(t, direct, ns, validatorName(i), nowReady)
-		lat = append(lat, waitShows(direct, ns, ips[i], nowReady, time.Now(), 2*interval+time.Minute))
-	}
-	r := summarize("seed baseline", n, lat, steady, steadyReqs, count.All(), changes)
+	r := detection(t, direct, "seed baseline", ns, ips, count, steady, changes, 2*interval+time.Minute)
 	stop() // its passes are timed with no poll of its own running beside them
 	r.PassCPU, r.PassAllocBytes = perPass(3, func() { must(t, baseline.Pass(context.Background())) })
 	r.Notes = map[string]string{"interval": interval.String() + " polling"}
 	return r
 }
 
-// changed is the k-th change of the detection phase: each pod goes NotReady, then Ready again.
-func changed(k, n int) (i int, nowReady bool) {
-	return (k / 2) % n, k%2 == 1
+// detection counts an implementation's requests in a steady window with no change, then times the
+// changes, each a pod going NotReady, then Ready again, until stellar-peers shows it (at most limit).
+func detection(t *testing.T, direct client.Client, impl, ns string, ips []string, count *testutil.RequestCounter,
+	steady time.Duration, changes int, limit time.Duration) Result {
+	n := len(ips)
+	t.Logf("N=%d: %s, steady window of %s", n, impl, steady)
+	count.Reset()
+	time.Sleep(steady)
+	steadyReqs := count.All()
+
+	t.Logf("N=%d: %s, %d changes", n, impl, changes)
+	count.Reset()
+	var lat []time.Duration
+	for k := range changes {
+		i, nowReady := (k/2)%n, k%2 == 1
+		setReady(t, direct, ns, validatorName(i), nowReady)
+		lat = append(lat, waitShows(direct, ns, ips[i], nowReady, time.Now(), limit))
+	}
+	return summarize(impl, n, lat, steady, steadyReqs, count.All(), changes)
 }
 
 // perPass measures CPU time (user + system, whole process) and bytes allocated per call.
