@@ -21,9 +21,10 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/agent"
 	"github.com/stellar-k8s/stellar-operator/internal/archive"
 	"github.com/stellar-k8s/stellar-operator/internal/metrics"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil"
+
 	// The operator links in every package that declares a metric.
 	_ "github.com/stellar-k8s/stellar-operator/internal/operator"
-	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )
 
 // prometheusOwn are series Prometheus itself writes for every target.
