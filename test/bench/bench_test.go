@@ -271,6 +271,7 @@ func coldStart(t *testing.T, direct client.Client, bin, kubeconfig string, n int
 	must(t, err)
 	// The Go heap in use, from the process's own metrics, says how much of its RSS is live objects.
 	heap = uint64(sum(second.metrics()["go_memstats_heap_inuse_bytes"], "", ""))
+	t.Logf("manager memory: RssAnon %d kB, RssFile %d kB", procField(string(status), "RssAnon:")/1024, procField(string(status), "RssFile:")/1024)
 	if *heapFlag != "" {
 		saveProfile(t, "heap", filepath.Join(*heapFlag, fmt.Sprintf("manager-heap-%d.pprof", n)))
 	}
