@@ -61,26 +61,23 @@ func TestAnswersAreRememberedForTheirLifetimes(t *testing.T) {
 		return rec.Code
 	}
 
-	if code := scrape(); code != http.StatusForbidden {
-		t.Fatalf("before the binding: %d", code)
-	}
-	r.allow = true // bound now
-	now = now.Add(deniedFor - time.Second)
-	if code := scrape(); code != http.StatusForbidden || r.access != 1 {
-		t.Fatalf("within the refusal's 30 s: %d after %d access reviews, want 403 after 1", code, r.access)
-	}
-	now = now.Add(time.Second)
-	if code := scrape(); code != http.StatusOK || r.access != 2 {
-		t.Fatalf("after the refusal's 30 s: %d after %d access reviews, want 200 after 2", code, r.access)
-	}
-	r.allow = false // revoked
-	now = now.Add(allowedFor - time.Second)
-	if code := scrape(); code != http.StatusOK || r.access != 2 {
-		t.Fatalf("within the allowance's 5 min: %d after %d access reviews, want 200 after 2", code, r.access)
-	}
-	now = now.Add(time.Second)
-	if code := scrape(); code != http.StatusForbidden || r.access != 3 {
-		t.Fatalf("after the allowance's 5 min: %d after %d access reviews, want 403 after 3", code, r.access)
+	for _, step := range []struct {
+		when     string
+		after    time.Duration // since the step before
+		allow    bool          // what RBAC says from this step on
+		want     int
+		reviewed int // access reviews sent so far
+	}{
+		{"before the binding", 0, false, http.StatusForbidden, 1},
+		{"bound, within the refusal's 30 s", deniedFor - time.Second, true, http.StatusForbidden, 1},
+		{"bound, after the refusal's 30 s", time.Second, true, http.StatusOK, 2},
+		{"revoked, within the allowance's 5 min", allowedFor - time.Second, false, http.StatusOK, 2},
+		{"revoked, after the allowance's 5 min", time.Second, false, http.StatusForbidden, 3},
+	} {
+		now, r.allow = now.Add(step.after), step.allow
+		if code := scrape(); code != step.want || r.access != step.reviewed {
+			t.Fatalf("%s: %d after %d access reviews, want %d after %d", step.when, code, r.access, step.want, step.reviewed)
+		}
 	}
 	// The token was reviewed at the start and again on the first scrape more than a minute later.
 	if want := 2; r.tokens != want {
