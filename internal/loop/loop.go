@@ -1,11 +1,14 @@
 // Package loop is the operator's one periodic loop, run by peer discovery, the core-status poller and
-// the reader of other clusters: a run at once, then one every interval and one when woken, where the
-// wake-ups of a burst wait a moment and make one run.
+// the reader of other clusters: a run at once, then one every interval and one when woken. A wake-up
+// runs at once when no run started within the last Debounce; otherwise it waits out the rest of that
+// Debounce, and the wake-ups of the wait make one run with it.
 package loop
 
 import (
 	"context"
 	"time"
+
+	"k8s.io/utils/clock"
 )
 
 // Why says what started a run.
@@ -20,35 +23,48 @@ const (
 	Woken
 )
 
-// Loop runs work at once, then every Interval and, after Debounce, whenever Wake has a value.
+// Loop runs work at once, then every Interval and whenever Wake has a value, runs starting at least
+// Debounce apart when woken.
 type Loop struct {
 	Interval time.Duration
 	// Wake asks for a run; its buffer holds requests not served yet. Nil: runs on the interval only.
 	Wake <-chan struct{}
-	// Debounce is how long a woken run waits for the rest of a burst.
+	// Debounce is the least time between the start of a run and the start of a woken one after it: a
+	// single change is served at once, a burst by one run a Debounce after the previous one.
 	Debounce time.Duration
 	// Folded, when set, is told of each request that arrived while a woken run waited and is served by it.
 	Folded func()
+	// Clock is the real clock when nil; tests give a fake one.
+	Clock clock.WithTicker
 }
 
 // Run runs work until ctx ends; runs never overlap.
 func (l Loop) Run(ctx context.Context, work func(context.Context, Why)) {
-	ticker := time.NewTicker(l.Interval)
+	clk := l.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	ticker := clk.NewTicker(l.Interval)
 	defer ticker.Stop()
+	lastStart := clk.Now()
 	work(ctx, Started)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ticker.C:
+		case <-ticker.C():
+			lastStart = clk.Now()
 			work(ctx, Ticked)
 		case <-l.Wake:
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(l.Debounce):
+			if wait := l.Debounce - clk.Since(lastStart); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-clk.After(wait):
+				}
 			}
 			l.fold()
+			lastStart = clk.Now()
 			work(ctx, Woken)
 		}
 	}

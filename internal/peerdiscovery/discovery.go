@@ -31,7 +31,8 @@ const FieldOwner = "stellar-operator-peer-discovery"
 type Config struct {
 	// Interval between passes when nothing happens.
 	Interval time.Duration
-	// Debounce gathers a burst of events into one pass.
+	// Debounce is the least time from one pass to a woken one: a single change is served at once, the
+	// events of a burst by one pass.
 	Debounce time.Duration
 	// ClusterDomain is the cluster's DNS domain, for stable peer names.
 	ClusterDomain string
