@@ -117,7 +117,7 @@ func lateValidatorCatchesUp(t *testing.T, bin string, org []*node, servers map[s
 	// curl arguments behind vertical tabs that would post the whole file, seed included, to a listener.
 	listener, received := loopbackListener(t)
 	tampered := peers.Document{Peers: append(slices.Clone(doc.Peers), peers.Peer{
-		Name: "intruder", NetworkID: late.spec.NetworkID(), DNSName: "127.0.0.1", PodIP: "127.0.0.1", Port: 33705,
+		Name: "intruder", NetworkID: late.spec.NetworkID(), DNSName: "127.0.0.1", PodIP: "127.0.0.1", Port: 30715,
 		PublicKey: late.spec.Spec.ValidatorConfig.PublicKey[:1] + strings.Repeat("B", 55), HomeDomain: "example.org", Quality: "HIGH",
 		History: "http://" + listener + "/x\v--data-binary\v@" + filepath.Join(late.dir, "stellar-core.cfg") + "\v-H\vx:",
 	})}
@@ -274,7 +274,8 @@ func agentAgainstRealCore(t *testing.T, bin string, org []*node, servers map[str
 
 	// The hidden validator: a raw quorum of the three keys, no peer addresses, their archives to read.
 	seed, public := genSeed(t, bin)
-	hidden := &node{spec: customValidator("hidden", public, 33705), seed: seed, dir: t.TempDir()}
+	// Its ports, as every node's here, below the kernel's ephemeral range.
+	hidden := &node{spec: customValidator("hidden", public, 30705), seed: seed, dir: t.TempDir()}
 	vc := hidden.spec.Spec.ValidatorConfig
 	vc.HomeDomain, vc.History, vc.AllowUnsafeQuorum = "", &stellarv1alpha1.HistorySpec{Publish: new(false)}, true
 	keys := make([]string, 0, len(org))
@@ -290,7 +291,13 @@ func agentAgainstRealCore(t *testing.T, bin string, org []*node, servers map[str
 	}
 	startWithScript(t, hidden, path)
 	t.Cleanup(func() { stop(hidden) })
-	waitFor(t, 60*time.Second, "the hidden validator answers", func() error { _, err := admin(hidden, "info"); return err })
+	waitFor(t, 60*time.Second, "the hidden validator answers", func() error {
+		if _, err := admin(hidden, "info"); err != nil {
+			log, _ := os.ReadFile(filepath.Join(hidden.dir, "run.log"))
+			return fmt.Errorf("%w; its log ends:\n%s", err, tail(string(log), 30))
+		}
+		return nil
+	})
 
 	agentReports(t, agent.New(agent.Args{Port: 1, PublishQueue: filepath.Join(first.dir, "buckets", "publishqueue")}, core, io.Discard))
 	livePeering(t, core, first, org, hidden.spec, public)
@@ -378,7 +385,7 @@ func fullOrganisation(t *testing.T, bin string) []*node {
 // nothing, so its only archives are theirs.
 func lateValidator(t *testing.T, bin string) *node {
 	seed, public := genSeed(t, bin)
-	spec := customValidator("late", public, 33695)
+	spec := customValidator("late", public, 30695)
 	vc := spec.Spec.ValidatorConfig
 	vc.HomeDomain = "late.example.org"
 	vc.Quorum = &stellarv1alpha1.QuorumSpec{Quality: stellarv1alpha1.QualityMedium}
