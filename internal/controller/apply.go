@@ -40,31 +40,41 @@ const (
 // applying it. On return obj holds the live object, status included.
 func (r *StellarNodeReconciler) apply(ctx context.Context, node *stellarv1alpha1.StellarNode, obj client.Object,
 	create func(context.Context, client.Object) error) (applyResult, error) {
+	live, ok := obj.DeepCopyObject().(client.Object)
+	if !ok {
+		return unchanged, fmt.Errorf("%T is not a client.Object", obj)
+	}
+	err := r.Get(ctx, client.ObjectKeyFromObject(obj), live)
+	if apierrors.IsNotFound(err) {
+		return r.applyOver(ctx, node, obj, nil, create)
+	}
+	if err != nil {
+		return unchanged, err
+	}
+	return r.applyOver(ctx, node, obj, live, create)
+}
+
+// applyOver is apply over the live object already read, nil when there is none.
+func (r *StellarNodeReconciler) applyOver(ctx context.Context, node *stellarv1alpha1.StellarNode, obj, live client.Object,
+	create func(context.Context, client.Object) error) (applyResult, error) {
 	// A child that names its owners (a network's PodDisruptionBudget, owned by all its validators) has no controller.
 	if len(obj.GetOwnerReferences()) == 0 {
 		if err := controllerutil.SetControllerReference(node, obj, r.Scheme); err != nil {
 			return unchanged, err
 		}
 	}
-	live, ok := obj.DeepCopyObject().(client.Object)
-	if !ok {
-		return unchanged, fmt.Errorf("%T is not a client.Object", obj)
-	}
-	err := r.Get(ctx, client.ObjectKeyFromObject(obj), live)
-	if err == nil && !ours(node, obj, live) {
+	found := live != nil
+	if found && !ours(node, obj, live) {
 		return unchanged, &NameConflictError{Kind: obj.GetObjectKind().GroupVersionKind().Kind, Name: obj.GetName()}
 	}
 	switch {
-	case err == nil && upToDate(obj, live):
+	case found && upToDate(obj, live):
 		// Hand the live object back to the caller.
 		reflect.ValueOf(obj).Elem().Set(reflect.ValueOf(live).Elem())
 		return unchanged, nil
-	case apierrors.IsNotFound(err) && create != nil:
+	case !found && create != nil:
 		return created, create(ctx, obj)
-	case err != nil && !apierrors.IsNotFound(err):
-		return unchanged, err
 	}
-	found := err == nil
 	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
 		return unchanged, err
@@ -115,7 +125,7 @@ func ours(node *stellarv1alpha1.StellarNode, desired, live client.Object) bool {
 func upToDate(desired, live client.Object) bool {
 	same := equality.Semantic.DeepDerivative
 	if !same(desired.GetLabels(), live.GetLabels()) || !same(desired.GetAnnotations(), live.GetAnnotations()) ||
-		!same(desired.GetOwnerReferences(), live.GetOwnerReferences()) {
+		!sameOwners(desired.GetOwnerReferences(), live.GetOwnerReferences()) {
 		return false
 	}
 	switch d := desired.(type) {
@@ -134,6 +144,25 @@ func upToDate(desired, live client.Object) bool {
 	default:
 		return false
 	}
+}
+
+// sameOwners is equality.Semantic.DeepDerivative of owner references, without reflection: a network's
+// PodDisruptionBudget has one per validator, and each validator's reconcile compares them all.
+func sameOwners(desired, live []metav1.OwnerReference) bool {
+	if len(desired) > len(live) {
+		return false
+	}
+	unsetOrSame := func(d, l string) bool { return d == "" || d == l }
+	unsetOrSameFlag := func(d, l *bool) bool { return d == nil || (l != nil && *d == *l) }
+	for i, d := range desired {
+		l := live[i]
+		if !unsetOrSame(d.APIVersion, l.APIVersion) || !unsetOrSame(d.Kind, l.Kind) || !unsetOrSame(d.Name, l.Name) ||
+			!unsetOrSame(string(d.UID), string(l.UID)) || !unsetOrSameFlag(d.Controller, l.Controller) ||
+			!unsetOrSameFlag(d.BlockOwnerDeletion, l.BlockOwnerDeletion) {
+			return false
+		}
+	}
+	return true
 }
 
 // dropNullTimestamps removes the creationTimestamp: null that typed objects carry, so the applied

@@ -49,8 +49,7 @@ func (t turn) cancel() {
 // pod. It returns the granted turn, or the decision the change waits on with the live StatefulSet.
 func (r *StellarNodeReconciler) turnFor(ctx context.Context, node *stellarv1alpha1.StellarNode, nodes []*stellarv1alpha1.StellarNode,
 	neighbours scope.Neighbours, desired *appsv1.StatefulSet, base string) (turn, *rollout.Decision, *appsv1.StatefulSet, error) {
-	live := &appsv1.StatefulSet{}
-	err := r.Get(ctx, client.ObjectKeyFromObject(desired), live)
+	live, err := r.liveStatefulSet(ctx, desired)
 	if apierrors.IsNotFound(err) {
 		// A new validator replaces nobody.
 		return turn{}, nil, nil, nil

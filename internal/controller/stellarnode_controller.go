@@ -34,9 +34,12 @@ import (
 // StellarNodeReconciler reconciles StellarNode objects.
 type StellarNodeReconciler struct {
 	client.Client
-	Scheme   *runtime.Scheme
-	Recorder recorder.EventRecorder
-	Options  resources.Options
+	// APIReader reads past the cache: the pod spec of a StatefulSet, which the cache does not keep
+	// (SlimStatefulSet), when it is not known to be the one wanted.
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  recorder.EventRecorder
+	Options   resources.Options
 	// Planner grants the turns of every network's rollout; peer discovery asks the same one.
 	Planner *rollout.Planner
 	// RolloutBlockedAfter is how long a change may wait for its turn before the node is Degraded.
@@ -49,6 +52,9 @@ type StellarNodeReconciler struct {
 	Scopes scope.Scopes
 	// Roster holds each namespace's validators, their StatefulSets and pods; read instead of listing.
 	Roster *roster.Roster
+
+	podSpecs podSpecs
+	networks networks
 }
 
 // +kubebuilder:rbac:groups=stellar.org,resources=stellarnodes,verbs=get;list;watch
@@ -65,6 +71,10 @@ func (r *StellarNodeReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	log := logf.FromContext(ctx)
 	node := &stellarv1alpha1.StellarNode{}
 	if err := r.Get(ctx, req.NamespacedName, node); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.podSpecs.forget(req.NamespacedName)
+			r.networks.forgetEmpty(req.Namespace, r.Roster)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !node.DeletionTimestamp.IsZero() {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -48,8 +47,8 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 	if err := r.Roster.WaitSynced(ctx); err != nil {
 		return observed{}, err
 	}
-	nodes, neighbours := r.validators(node), r.neighbours(node.Namespace)
-	index := peers.NewIndex(nodes, append(slices.Clip(neighbours.Peers), r.Remote.Peers()...))
+	networks := r.networksOf(node)
+	nodes, neighbours, index := networks.nodes, networks.neighbours, networks.index
 	if older := index.DuplicateKeyOf(node); older != "" {
 		return observed{configReason: stellarv1alpha1.ReasonDuplicateKey, configError: fmt.Errorf(
 			"validator %s of the same network already has publicKey %s...: one key on two pods is one node twice; "+
@@ -60,7 +59,7 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 			"validator %s already publishes to this object-storage archive: two validators writing one archive corrupt it; "+
 				"give this validator an archive of its own (spec.validatorConfig.history.objectStorage)", older)}, nil
 	}
-	checked, refused := r.checkConfig(node, profile, base, index)
+	checked, refused := r.checkConfig(node, profile, base, networks.peersOf(node.NetworkID(), r.Options.ClusterDomain))
 	if refused != nil {
 		// The advertised address is shown all the same: validators of other clusters find this one by
 		// it, and its quorum may be complete only once they have.
@@ -79,7 +78,7 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 
 	sts := live
 	if waiting == nil {
-		sts, err = r.applyValidatorStatefulSet(ctx, node, desired, index)
+		sts, err = r.applyValidatorStatefulSet(ctx, node, desired, live, index)
 		if err != nil {
 			turn.cancel()
 			return observed{}, err
@@ -101,18 +100,6 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 	return obs, nil
 }
 
-// validators are the validators of the node's namespace from the roster, the node as this reconcile
-// read it among them (the roster may not show its newest version yet). Read only: the cache's objects.
-func (r *StellarNodeReconciler) validators(node *stellarv1alpha1.StellarNode) []*stellarv1alpha1.StellarNode {
-	nodes := r.Roster.Validators(node.Namespace)
-	i := slices.IndexFunc(nodes, func(n *stellarv1alpha1.StellarNode) bool { return n.Name == node.Name })
-	if i < 0 {
-		return append(nodes, node)
-	}
-	nodes[i] = node
-	return nodes
-}
-
 // neighbours are the validators of the other namespaces of the namespace's scope, from the roster.
 func (r *StellarNodeReconciler) neighbours(namespace string) scope.Neighbours {
 	var others []scope.Namespace
@@ -123,20 +110,11 @@ func (r *StellarNodeReconciler) neighbours(namespace string) scope.Neighbours {
 }
 
 // checkConfig runs stellar-core's rules on the configuration the validator's pod would write now, with
-// the network's current members, before anything is applied.
+// the network's current members (discovered), before anything is applied.
 func (r *StellarNodeReconciler) checkConfig(node *stellarv1alpha1.StellarNode, profile stellarcore.Profile, base string,
-	index peers.Index) (checked string, _ *stellarcore.ConfigError) {
-	var doc peers.Document
-	if nw := index.Network(node.NetworkID()); nw != nil {
-		for _, member := range nw.Nodes {
-			doc.Peers = append(doc.Peers, resources.PeerOf(member, r.Options.ClusterDomain))
-		}
-		// Members of other namespaces and clusters too: a quorum they change is checked here before
-		// any pod has it.
-		doc.Peers = append(doc.Peers, nw.Others...)
-	}
+	discovered peersDoc) (checked string, _ *stellarcore.ConfigError) {
 	in := stellarcore.RenderInput{
-		Profile: profile, NodeName: node.Name, NetworkID: node.NetworkID(), Discovered: doc, QuorumFromPeers: node.QuorumFromCluster(),
+		Profile: profile, NodeName: node.Name, NetworkID: node.NetworkID(), Discovered: discovered.doc, QuorumFromPeers: node.QuorumFromCluster(),
 	}
 	opts := stellarcore.CheckOptions{Profile: profile, SelfKey: node.Spec.ValidatorConfig.PublicKey}
 	var protocol string
@@ -147,7 +125,7 @@ func (r *StellarNodeReconciler) checkConfig(node *stellarv1alpha1.StellarNode, p
 	}
 	// The same inputs as the configuration last accepted get the same verdict: a validator, or an
 	// operator restarted over a thousand of them, does not render and check them again.
-	fingerprint := stellarcore.Fingerprint(base, in, opts, protocol)
+	fingerprint := stellarcore.FingerprintWith(discovered.digest, base, in, opts, protocol)
 	if fingerprint == node.Status.ConfigChecked {
 		return fingerprint, nil
 	}
@@ -175,10 +153,14 @@ func (r *StellarNodeReconciler) checkConfig(node *stellarv1alpha1.StellarNode, p
 
 // applyValidatorStatefulSet creates the StatefulSet with the peer membership of the moment, so a new
 // validator starts with the current peers and is never restarted for them; afterwards it applies the
-// reconciler's fields only, leaving peer discovery's annotations as they are.
+// reconciler's fields only over live (nil: none), leaving peer discovery's annotations as they are.
 func (r *StellarNodeReconciler) applyValidatorStatefulSet(ctx context.Context, node *stellarv1alpha1.StellarNode,
-	desired *appsv1.StatefulSet, index peers.Index) (*appsv1.StatefulSet, error) {
-	res, err := r.apply(ctx, node, desired, func(ctx context.Context, obj client.Object) error {
+	desired, live *appsv1.StatefulSet, index peers.Index) (*appsv1.StatefulSet, error) {
+	var liveObj client.Object
+	if live != nil {
+		liveObj = live
+	}
+	res, err := r.applyOver(ctx, node, desired, liveObj, func(ctx context.Context, obj client.Object) error {
 		desired.Spec.Template.Annotations[peers.AnnotationMembership], _ = index.Membership(node)
 		return r.Create(ctx, obj, client.FieldOwner(FieldOwner))
 	})

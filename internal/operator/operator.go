@@ -13,6 +13,7 @@ import (
 	"github.com/go-logr/zapr"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -100,9 +101,10 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 		planner.WithRemote(clusters.RolloutMembers)
 	}
 	if err := (&controller.StellarNodeReconciler{
-		Client:   mgr.GetClient(),
-		Scheme:   mgr.GetScheme(),
-		Recorder: mgr.GetEventRecorder("stellarnode-controller"),
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Scheme:    mgr.GetScheme(),
+		Recorder:  mgr.GetEventRecorder("stellarnode-controller"),
 		Options: resources.Options{OperatorImage: c.OperatorImage, ClusterDomain: c.ClusterDomain, NetworkPolicies: c.NetworkPolicies,
 			OperatorNamespace: c.OperatorNamespace, MonitoringNamespace: c.MonitoringNamespace},
 		Planner:             planner,
@@ -215,6 +217,8 @@ func cacheOptions(namespaces []string) cache.Options {
 		// need no others.
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{resources.LabelName: resources.AppName}), Transform: slimPod},
+			// The reconciler reads a StatefulSet's pod spec past the cache, when it may have changed.
+			&appsv1.StatefulSet{}: {Transform: controller.SlimStatefulSet},
 		},
 	}
 	if len(namespaces) > 0 {

@@ -190,7 +190,11 @@ func (d *PeerDiscovery) publishIfChanged(ctx context.Context, ns string, list []
 	if seen && existing != nil && existing.ResourceVersion == last.resourceVersion && slices.Equal(last.peers, list) {
 		return false, nil
 	}
-	current, wrote, err := d.publish(ctx, ns, list, existing, now)
+	var known []peers.Peer
+	if seen && existing != nil && existing.ResourceVersion == last.resourceVersion {
+		known = last.peers
+	}
+	current, wrote, err := d.publish(ctx, ns, list, existing, known, now)
 	if err != nil {
 		return false, err
 	}
@@ -203,8 +207,10 @@ func (d *PeerDiscovery) publishIfChanged(ctx context.Context, ns string, list []
 // publish writes the namespace's stellar-peers ConfigMap when its content differs from what is there,
 // which also repairs a ConfigMap deleted or edited by hand. It compares with the cache; only when a
 // write finds the cache behind does it read the ConfigMap from the API server and try once more.
+// known are the peers existing holds when discovery knows them (it wrote them), nil otherwise.
 // It returns the ConfigMap as the API server now has it and whether this call wrote it.
-func (d *PeerDiscovery) publish(ctx context.Context, ns string, list []peers.Peer, existing *corev1.ConfigMap, now time.Time) (*corev1.ConfigMap, bool, error) {
+func (d *PeerDiscovery) publish(ctx context.Context, ns string, list []peers.Peer, existing *corev1.ConfigMap, known []peers.Peer,
+	now time.Time) (*corev1.ConfigMap, bool, error) {
 	data, err := peers.ConfigMapData(list)
 	if err != nil {
 		return nil, false, err
@@ -227,10 +233,15 @@ func (d *PeerDiscovery) publish(ctx context.Context, ns string, list []peers.Pee
 		return current, false, nil
 	}
 	configMapUpdatesTotal.WithLabelValues(ns).Inc()
-	var before []peers.Peer
-	if current != nil {
-		if doc, err := peers.ParseDocument([]byte(current.Data[peers.KeyPeersJSON])); err == nil {
-			before = doc.Peers
+	// What changed, for the log: from the peers discovery wrote last when they are what was there,
+	// read from the ConfigMap only otherwise (a parse of every peer at each change).
+	before := known
+	if current != existing || known == nil {
+		before = nil
+		if current != nil {
+			if doc, err := peers.ParseDocument([]byte(current.Data[peers.KeyPeersJSON])); err == nil {
+				before = doc.Peers
+			}
 		}
 	}
 	diff := DiffPeers(before, list)

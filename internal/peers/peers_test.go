@@ -30,8 +30,12 @@ func TestConfigMapDataIsDeterministic(t *testing.T) {
 	if err != nil || len(doc.Peers) != 3 || doc.Peers[0].Name != "a" {
 		t.Errorf("peers.json = %+v, %v", doc, err)
 	}
+	if lines := strings.Split(one[KeyPeersJSON], "\n"); len(lines) != 6 || lines[0] != `{"peers":[` ||
+		!strings.HasPrefix(lines[1], `{"name":"a",`) || lines[4] != "]}" {
+		t.Errorf("peers.json is not one peer a line:\n%s", one[KeyPeersJSON])
+	}
 	empty, _ := ConfigMapData(nil)
-	if empty[KeyKnownPeers] != "" || empty[KeyPeersJSON] != "{\n  \"peers\": []\n}\n" {
+	if empty[KeyKnownPeers] != "" || empty[KeyPeersJSON] != "{\"peers\":[]}\n" {
 		t.Errorf("empty = %q", empty)
 	}
 }

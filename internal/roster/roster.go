@@ -31,8 +31,9 @@ type Roster struct {
 
 	mu        sync.Mutex
 	listeners []func()
-	// generations count the changes taken in, per namespace.
-	generations map[string]uint64
+	// generations count the changes taken in, per namespace; nodeGenerations those of StellarNodes
+	// alone, so what is computed from the validators only holds across their pods' changes.
+	generations, nodeGenerations map[string]uint64
 
 	nodes        *mirror[*stellarv1alpha1.StellarNode]
 	statefulSets *mirror[*appsv1.StatefulSet]
@@ -43,9 +44,10 @@ type Roster struct {
 // New builds a roster over the manager's cache. Add it with mgr.Add.
 func New(c cache.Cache) *Roster {
 	return &Roster{
-		cache:       c,
-		synced:      make(chan struct{}),
-		generations: map[string]uint64{},
+		cache:           c,
+		synced:          make(chan struct{}),
+		generations:     map[string]uint64{},
+		nodeGenerations: map[string]uint64{},
 		nodes: newMirror(func(n *stellarv1alpha1.StellarNode) bool {
 			return n.Spec.NodeType == stellarv1alpha1.NodeTypeValidator
 		}),
@@ -63,6 +65,13 @@ func (r *Roster) OnChange(fn func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.listeners = append(r.listeners, fn)
+}
+
+func (r *Roster) nodeChanged(ns string) {
+	r.mu.Lock()
+	r.nodeGenerations[ns]++
+	r.mu.Unlock()
+	r.changed(ns)
 }
 
 func (r *Roster) changed(ns string) {
@@ -85,7 +94,7 @@ func (r *Roster) Start(ctx context.Context) error {
 		obj     client.Object
 		handler toolscache.ResourceEventHandler
 	}{
-		{&stellarv1alpha1.StellarNode{}, r.nodes.handler(r.changed)},
+		{&stellarv1alpha1.StellarNode{}, r.nodes.handler(r.nodeChanged)},
 		{&appsv1.StatefulSet{}, r.statefulSets.handler(r.changed)},
 		{&corev1.Pod{}, r.pods.handler(r.changed)},
 		{&corev1.ConfigMap{}, r.configMaps.handler(r.changed)},
@@ -126,6 +135,13 @@ func (r *Roster) Generation(ns string) uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.generations[ns]
+}
+
+// NodesGeneration counts the changes of the namespace's StellarNodes alone, read as Generation is.
+func (r *Roster) NodesGeneration(ns string) uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.nodeGenerations[ns]
 }
 
 // Validators are the namespace's validator StellarNodes, by name.

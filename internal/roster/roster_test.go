@@ -80,11 +80,29 @@ func TestRosterFollowsTheAPIServer(t *testing.T) {
 		t.Errorf("a namespace with stellar-peers and no validator is missing: %v", r.Namespaces())
 	}
 
+	// A pod's change is the namespace's, not its validators': what is built from them alone holds.
+	generation, nodes := r.Generation(ns), r.NodesGeneration(ns)
+	p := &corev1.Pod{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(pod(v1)), p); err != nil {
+		t.Fatal(err)
+	}
+	p.Labels["example.org/touched"] = "yes"
+	if err := c.Update(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { return r.Generation(ns) > generation }, "the pod's change to reach the roster")
+	if r.NodesGeneration(ns) != nodes {
+		t.Errorf("a pod's change counted as a change of the namespace's StellarNodes")
+	}
+
 	before := changes.Load()
 	if err := c.Delete(ctx, v2); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, func() bool { return slices.Equal(names(r.Validators(ns)), []string{"v1"}) }, "v2 to leave the roster")
+	if r.NodesGeneration(ns) == nodes {
+		t.Errorf("a validator's deletion left the count of the namespace's StellarNode changes as it was")
+	}
 	if changes.Load() == before {
 		t.Errorf("the deletion reached the roster without calling its listeners")
 	}

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"github.com/stellar-k8s/stellar-operator/internal/peers"
 )
 
 // rulesBuild names the rules this binary checks with: the hash of the executable itself, so that a
@@ -34,12 +36,23 @@ var rulesBuild = sync.OnceValue(func() string {
 // the one recorded when its configuration was last accepted need not be checked again: the same
 // inputs get the same verdict. The seed is no input of a check and never part of it.
 func Fingerprint(base string, in RenderInput, opts CheckOptions, extra ...string) string {
+	return FingerprintWith(PeersDigest(in.Discovered), base, in, opts, extra...)
+}
+
+// PeersDigest is what a fingerprint holds of the peers: every field of every peer, by its JSON
+// encoding, so a field added to peers.Peer is covered at once. A network's members share it.
+func PeersDigest(doc peers.Document) string {
+	h := sha256.New()
+	_ = json.NewEncoder(h).Encode(doc)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// FingerprintWith is Fingerprint with PeersDigest(in.Discovered) given, computed once for a network.
+func FingerprintWith(peersDigest, base string, in RenderInput, opts CheckOptions, extra ...string) string {
 	h := sha256.New()
 	field(h, rulesBuild(), in.Profile.Line, opts.Profile.Line, opts.SelfKey, base, in.NodeName, in.PodIP, in.NetworkID,
-		fmt.Sprint(in.QuorumFromPeers))
+		fmt.Sprint(in.QuorumFromPeers), peersDigest)
 	field(h, extra...)
-	// Every field of every peer, by its JSON encoding: a field added to peers.Peer is covered at once.
-	_ = json.NewEncoder(h).Encode(in.Discovered)
 	return hex.EncodeToString(h.Sum(nil))
 }
 

@@ -26,6 +26,9 @@ func TestFingerprintChangesWithEveryInputOfTheCheck(t *testing.T) {
 	if same != Fingerprint(base, in, opts, "25") {
 		t.Fatal("the same inputs must give the same fingerprint")
 	}
+	if FingerprintWith(PeersDigest(in.Discovered), base, in, opts, "25") != same {
+		t.Fatal("a fingerprint with its peers' digest computed beforehand differs")
+	}
 	changed := map[string]string{}
 	mutate := func(what string, base string, in RenderInput, opts CheckOptions, extra string) {
 		changed[what] = Fingerprint(base, in, opts, extra)

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,6 +57,7 @@ var (
 	outFlag     = flag.String("out", "", "write the results as JSON to this file")
 	heapFlag    = flag.String("heap-profile", "", "write the restarted manager's heap profile (go tool pprof) at each N into this directory")
 	cpuFlag     = flag.String("cpu-profile", "", "write the restarted manager's CPU profile over its first 15 s at each N into this directory")
+	changeFlag  = flag.String("change-profile", "", "write this process's CPU profile over the timed changes of our discovery at each N into this directory")
 	phasesFlag  = flag.String("phases", "discovery,baseline,coldstart,handoff", "the parts to run: discovery (ours), baseline, coldstart, handoff")
 	turnsFlag   = flag.Int("handoffs", 10, "rollout hand-offs timed in the handoff phase")
 )
@@ -197,6 +199,10 @@ func detection(t *testing.T, direct client.WithWatch, impl, ns string, ips []str
 
 	t.Logf("N=%d: %s, %d changes", n, impl, changes)
 	count.Reset()
+	if *changeFlag != "" && impl == "ours" {
+		stop := profileCPU(t, filepath.Join(*changeFlag, fmt.Sprintf("changes-cpu-%d.pprof", n)))
+		defer stop()
+	}
 	var lat []time.Duration
 	for k := range changes {
 		i, nowReady := (k/2)%n, k%2 == 1
@@ -204,7 +210,20 @@ func detection(t *testing.T, direct client.WithWatch, impl, ns string, ips []str
 			setReady(t, direct, ns, validatorName(i), nowReady)
 		}))
 	}
+	ms := make([]string, len(lat))
+	for i, l := range lat {
+		ms[i] = fmt.Sprint(l.Milliseconds())
+	}
+	t.Logf("N=%d: %s, detection times in ms, in order: %s", n, impl, strings.Join(ms, " "))
 	return summarize(impl, n, lat, steady, steadyReqs, count.All(), changes)
+}
+
+// profileCPU profiles this process's CPU into path until the returned stop is called.
+func profileCPU(t *testing.T, path string) (stop func()) {
+	f, err := os.Create(path)
+	must(t, err)
+	must(t, pprof.StartCPUProfile(f))
+	return func() { pprof.StopCPUProfile(); must(t, f.Close()) }
 }
 
 // perPass measures CPU time (user + system, whole process) and bytes allocated per call.

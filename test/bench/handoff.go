@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
@@ -116,15 +117,25 @@ func replace(t *testing.T, c client.Client, sts *appsv1.StatefulSet, before func
 	ctx := context.Background()
 	podName := sts.Name + "-0"
 	setReady(t, c, sts.Namespace, sts.Name, false)
-	sts.Status = appsv1.StatefulSetStatus{ObservedGeneration: sts.Generation, Replicas: 1, UpdatedReplicas: 1}
-	must(t, c.Status().Update(ctx, sts))
+	writeStatus(t, c, sts, appsv1.StatefulSetStatus{Replicas: 1, UpdatedReplicas: 1})
 	pod := &corev1.Pod{}
 	must(t, c.Get(ctx, client.ObjectKey{Namespace: sts.Namespace, Name: podName}, pod))
 	testutil.SetReady(pod, true)
 	must(t, c.Status().Update(ctx, pod))
 	before()
-	sts.Status = appsv1.StatefulSetStatus{ObservedGeneration: sts.Generation, Replicas: 1, ReadyReplicas: 1,
-		AvailableReplicas: 1, UpdatedReplicas: 1, CurrentReplicas: 1}
-	must(t, c.Status().Update(ctx, sts))
+	writeStatus(t, c, sts, appsv1.StatefulSetStatus{Replicas: 1, ReadyReplicas: 1, AvailableReplicas: 1, UpdatedReplicas: 1, CurrentReplicas: 1})
 	return time.Now()
+}
+
+// writeStatus writes the StatefulSet's status as its controller would, observing its generation. The
+// operator writes the StatefulSet too (what it found of its pod spec): on a conflict it is read again.
+func writeStatus(t *testing.T, c client.Client, sts *appsv1.StatefulSet, status appsv1.StatefulSetStatus) {
+	must(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := c.Get(context.Background(), client.ObjectKeyFromObject(sts), sts); err != nil {
+			return err
+		}
+		status.ObservedGeneration = sts.Generation
+		sts.Status = status
+		return c.Status().Update(context.Background(), sts)
+	}))
 }
