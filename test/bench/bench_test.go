@@ -510,16 +510,18 @@ func setReady(t *testing.T, c client.Client, ns, name string, isReady bool) {
 	must(t, c.Status().Update(context.Background(), pod))
 }
 
-// timeToShow watches stellar-peers from its current version, makes the change, and returns the time
-// from the change written until the watch delivers a stellar-peers whose KNOWN_PEERS has (or lacks)
-// addr; limit if none does in time.
+// timeToShow watches stellar-peers from the API server's current version, makes the change, and returns
+// the time from the change written until the watch delivers a stellar-peers whose KNOWN_PEERS has (or
+// lacks) addr; limit if none does in time. The watch starts at the list's version, not the ConfigMap's:
+// one written minutes ago may be older than the API server keeps events for, and the watch refused.
 func timeToShow(t *testing.T, c client.WithWatch, ns, addr string, present bool, limit time.Duration, change func()) time.Duration {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	current := &corev1.ConfigMap{}
-	must(t, c.Get(ctx, client.ObjectKey{Namespace: ns, Name: peers.ConfigMapName}, current))
+	byName := fields.OneTermEqualSelector("metadata.name", peers.ConfigMapName)
+	current := &corev1.ConfigMapList{}
+	must(t, c.List(ctx, current, client.InNamespace(ns), client.MatchingFieldsSelector{Selector: byName}))
 	w, err := c.Watch(ctx, &corev1.ConfigMapList{}, client.InNamespace(ns), &client.ListOptions{
-		FieldSelector: fields.OneTermEqualSelector("metadata.name", peers.ConfigMapName),
+		FieldSelector: byName,
 		Raw:           &metav1.ListOptions{ResourceVersion: current.ResourceVersion},
 	})
 	must(t, err)
@@ -527,12 +529,18 @@ func timeToShow(t *testing.T, c client.WithWatch, ns, addr string, present bool,
 	change()
 	start := time.Now()
 	for ev := range w.ResultChan() {
+		if ev.Type == watch.Error {
+			t.Fatalf("the watch of %s/%s failed: %v", ns, peers.ConfigMapName, ev.Object)
+		}
 		if cm, ok := ev.Object.(*corev1.ConfigMap); ok && ev.Type == watch.Modified &&
 			slices.Contains(strings.Split(cm.Data[peers.KeyKnownPeers], "\n"), addr) == present {
 			return time.Since(start)
 		}
 	}
-	return limit // the watch ended: its context's limit, or the API server closed it
+	if ctx.Err() == nil {
+		t.Fatalf("the API server closed the watch of %s/%s before it showed the change", ns, peers.ConfigMapName)
+	}
+	return limit
 }
 
 // waitPeersStatus waits until discovery has written status.peers on every validator, the end of its start-up.
