@@ -63,27 +63,37 @@ func podSpecDigest(spec *corev1.PodSpec) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// podSpecs remembers, per StatefulSet, a desired pod spec and a live one that were compared in full
-// and found the same (the live one is the desired one with the API server's defaults). Both are
-// digests of content, so a StatefulSet deleted and created again under its name is never mistaken.
+// podSpecs remembers, per StatefulSet, the last full comparison of a desired pod spec with the live
+// one, by their digests: of content, so a StatefulSet deleted and created again under its name is
+// never mistaken. A live pod spec found the same as the desired one (that one with the API server's
+// defaults) is not kept; one found different is, so a validator waiting for its rollout turn is
+// rechecked without reading it again: only while a change waits.
 type podSpecs struct {
 	mu    sync.Mutex
-	known map[client.ObjectKey][2]string
+	known map[client.ObjectKey]comparison
 }
 
-func (p *podSpecs) same(key client.ObjectKey, desired, live string) bool {
+type comparison struct {
+	desired, live string
+	// differing is the live pod spec when it is not the desired one; nil when it is.
+	differing *corev1.PodSpec
+}
+
+// lookup is the comparison of these digests, if it was made.
+func (p *podSpecs) lookup(key client.ObjectKey, desired, live string) (comparison, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.known[key] == [2]string{desired, live}
+	c, ok := p.known[key]
+	return c, ok && c.desired == desired && c.live == live
 }
 
-func (p *podSpecs) remember(key client.ObjectKey, desired, live string) {
+func (p *podSpecs) remember(key client.ObjectKey, c comparison) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.known == nil {
-		p.known = map[client.ObjectKey][2]string{}
+		p.known = map[client.ObjectKey]comparison{}
 	}
-	p.known[key] = [2]string{desired, live}
+	p.known[key] = c
 }
 
 func (p *podSpecs) forget(key client.ObjectKey) {
@@ -93,9 +103,10 @@ func (p *podSpecs) forget(key client.ObjectKey) {
 }
 
 // liveStatefulSet reads desired's live StatefulSet with its pod spec. When the cached digest shows the
-// live pod spec is one found the same as desired's before, the cached object is completed with
-// desired's pod spec; otherwise the StatefulSet is read in full from the API server (once per
-// validator after a start, and after any change of its pod spec) and compared.
+// live pod spec is one compared with desired's before, the cached object is completed from that
+// comparison (desired's pod spec when they were found the same, the live one kept otherwise);
+// otherwise the StatefulSet is read in full from the API server (once per validator after a start,
+// and after any change of its pod spec) and compared.
 func (r *StellarNodeReconciler) liveStatefulSet(ctx context.Context, desired *appsv1.StatefulSet) (*appsv1.StatefulSet, error) {
 	key := client.ObjectKeyFromObject(desired)
 	live := &appsv1.StatefulSet{}
@@ -110,8 +121,12 @@ func (r *StellarNodeReconciler) liveStatefulSet(ctx context.Context, desired *ap
 	if err != nil {
 		return nil, err
 	}
-	compared := want + "/" + cached
-	if r.podSpecs.same(key, want, cached) || live.Annotations[AnnotationPodSpecsCompared] == compared {
+	c, compared := r.podSpecs.lookup(key, want, cached)
+	switch {
+	case compared && c.differing != nil:
+		live.Spec.Template.Spec = *c.differing.DeepCopy()
+		return live, nil
+	case compared || live.Annotations[AnnotationPodSpecsCompared] == want+"/"+cached:
 		live.Spec.Template.Spec = *desired.Spec.Template.Spec.DeepCopy()
 		return live, nil
 	}
@@ -119,14 +134,15 @@ func (r *StellarNodeReconciler) liveStatefulSet(ctx context.Context, desired *ap
 	if err := r.APIReader.Get(ctx, key, full); err != nil {
 		return nil, err
 	}
-	if !equality.Semantic.DeepDerivative(desired.Spec.Template.Spec, full.Spec.Template.Spec) {
-		return full, nil
-	}
 	got, err := podSpecDigest(&full.Spec.Template.Spec)
 	if err != nil {
 		return nil, err
 	}
-	r.podSpecs.remember(key, want, got)
+	if !equality.Semantic.DeepDerivative(desired.Spec.Template.Spec, full.Spec.Template.Spec) {
+		r.podSpecs.remember(key, comparison{desired: want, live: got, differing: full.Spec.Template.Spec.DeepCopy()})
+		return full, nil
+	}
+	r.podSpecs.remember(key, comparison{desired: want, live: got})
 	if full.Annotations[AnnotationPodSpecsCompared] != want+"/"+got {
 		patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
 			"annotations": map[string]string{AnnotationPodSpecsCompared: want + "/" + got}}})

@@ -158,12 +158,17 @@ var _ = Describe("Rollouts of validator changes", func() {
 			g.Expect(c.Message).To(ContainSubstring(first))
 		}, timeout, interval).Should(Succeed())
 		Expect(image(second)(Default)).To(Equal("stellar/stellar-core:"+fixture.DefaultVersion), "no turn, no new template")
+		requests.Reset()
 
 		By("past the threshold the waiting validator is Degraded, naming its blocker")
 		Eventually(condition(second, stellarv1alpha1.ConditionDegraded), timeout, interval).Should(And(
 			HaveField("Status", metav1.ConditionTrue), HaveField("Reason", stellarv1alpha1.ReasonRolloutBlocked),
 			HaveField("Message", ContainSubstring(first))))
 		Expect(sim.RestartCounts()[second]).To(BeZero())
+		// Rechecked every 2 s while it waits, from the cache: its pod spec, compared once, is not read again.
+		Expect(requests.Count(func(r testutil.Request) bool {
+			return r.Method == "GET" && strings.HasSuffix(r.Path, "/namespaces/"+ns+"/statefulsets/"+second)
+		})).To(BeEmpty(), "a waiting validator's StatefulSet read again from the API server at each recheck")
 
 		By("once the blocker is back, the waiting one gets its turn")
 		sim.HoldDown(first, false)
