@@ -2,7 +2,9 @@ package v1alpha1
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -34,6 +36,14 @@ const (
 	EntryNamePattern = `^[A-Za-z0-9_.-]+$`
 	// ObjectNamePattern is a Kubernetes object name (a DNS subdomain).
 	ObjectNamePattern = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// TextPattern is free text that reaches a configuration (a Custom network's passphrase): visible
+	// characters and plain spaces; no control or format character and no other space, line or
+	// paragraph separator (U+0085, U+2028, U+2029 among them), which YAML readers fold into spaces, so
+	// what is stored would not be what was checked.
+	TextPattern = `^[^\p{C}\p{Z}]*( [^\p{C}\p{Z}]*)*$`
+	// DocumentPattern is a multi-line document (a quorumSet in TOML): TextPattern's characters with
+	// tabs and line breaks.
+	DocumentPattern = `^[^\p{C}\p{Z}]*([ \t\r\n][^\p{C}\p{Z}]*)*$`
 	// ConfigUpgradeSetKeyPattern is a ConfigUpgradeSetKey in base64 XDR (a contract ID and a content
 	// hash, 64 bytes), as upgrades?mode=set takes configupgradesetkey.
 	ConfigUpgradeSetKeyPattern = `^[A-Za-z0-9+/]{86}==$`
@@ -51,6 +61,8 @@ var (
 	nameRE    = regexp.MustCompile(ObjectNamePattern)
 	entryRE   = regexp.MustCompile(EntryNamePattern)
 	upgradeRE = regexp.MustCompile(ConfigUpgradeSetKeyPattern)
+	textRE    = regexp.MustCompile(TextPattern)
+	docRE     = regexp.MustCompile(DocumentPattern)
 )
 
 // GrammarError says which value broke which grammar, quoting it safely.
@@ -132,4 +144,77 @@ func TrimURL(u string) string { return strings.TrimRight(u, "/") }
 // ValidConfigUpgradeSetKey checks a Soroban settings key of a vote.
 func ValidConfigUpgradeSetKey(what, s string) error {
 	return check(upgradeRE, what, s, "88 characters of base64 (a 64-byte ConfigUpgradeSetKey)", 88)
+}
+
+// ValidText checks free text of at most maxLen bytes, such as a network passphrase.
+func ValidText(what, s string, maxLen int) error {
+	return check(textRE, what, s, "printable characters, no control character or line separator", maxLen)
+}
+
+// ValidDocument checks a multi-line document of at most maxLen bytes, such as a quorumSet.
+func ValidDocument(what, s string, maxLen int) error {
+	return check(docRE, what, s, "printable characters, tabs and line breaks, no other control character or line separator", maxLen)
+}
+
+// metadataHosts are the names and addresses where clouds serve instance metadata and credentials
+// (AWS, GCP, Azure, Oracle: 169.254.169.254 and its names; Alibaba: 100.100.100.200).
+var metadataHosts = map[string]bool{
+	"metadata": true, "metadata.google.internal": true, "metadata.azure.internal": true,
+	"instance-data": true, "instance-data.ec2.internal": true, "100.100.100.200": true,
+}
+
+// DialError is a host no validator may be made to dial.
+type DialError struct{ What, Host, Why string }
+
+func (e *DialError) Error() string {
+	return fmt.Sprintf("%s %q is refused: %s", e.What, e.Host, e.Why)
+}
+
+// ValidDialHost refuses a peer or archive host that a validator pod must never be sent to: a
+// link-local address (169.254.0.0/16, where clouds answer with instance credentials), a metadata
+// service, 0.0.0.0/8 (this host), and loopback (the validator's own admin port) unless loopback is
+// allowed, as only a test bed on one machine does (--allow-loopback-peers). A name is judged by its
+// spelling: no lookup is made.
+func ValidDialHost(what, host string, loopback bool) error {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if metadataHosts[h] {
+		return &DialError{What: what, Host: host, Why: "a cloud metadata service"}
+	}
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		if loopback {
+			return nil
+		}
+		return &DialError{What: what, Host: host, Why: "loopback: the validator's own pod (allowed only with --allow-loopback-peers)"}
+	}
+	a, err := netip.ParseAddr(h)
+	if err != nil {
+		return nil
+	}
+	switch {
+	case a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast():
+		return &DialError{What: what, Host: host, Why: "link-local, where clouds serve instance metadata"}
+	case a.Is4() && a.As4()[0] == 0, a.IsUnspecified():
+		return &DialError{What: what, Host: host, Why: "0.0.0.0/8 is this host"}
+	case a.IsLoopback() && !loopback:
+		return &DialError{What: what, Host: host, Why: "loopback: the validator's own pod (allowed only with --allow-loopback-peers)"}
+	}
+	return nil
+}
+
+// ValidDialAddress is ValidDialHost of host:port.
+func ValidDialAddress(what, address string, loopback bool) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		host = address
+	}
+	return ValidDialHost(what, host, loopback)
+}
+
+// ValidDialURL is ValidDialHost of an http(s) URL's host.
+func ValidDialURL(what, raw string, loopback bool) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return &GrammarError{What: what, Value: raw, Allowed: "an http(s) URL"}
+	}
+	return ValidDialHost(what, u.Hostname(), loopback)
 }

@@ -15,6 +15,7 @@ type StellarNetworkUpgradeSpec struct {
 	// CustomNetworkPassphrase names a Custom network, as its StellarNodes do.
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[^\p{C}\p{Z}]*( [^\p{C}\p{Z}]*)*$`
 	CustomNetworkPassphrase string `json:"customNetworkPassphrase,omitempty"`
 	// ValidatorSelector narrows the voters to the network's validators with these labels; unset, every
 	// validator of the network in this namespace votes.

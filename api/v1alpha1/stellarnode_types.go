@@ -70,6 +70,7 @@ type StellarNodeSpec struct {
 	// Required when network is Custom, forbidden otherwise. Immutable.
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[^\p{C}\p{Z}]*( [^\p{C}\p{Z}]*)*$`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="customNetworkPassphrase is immutable"
 	CustomNetworkPassphrase string `json:"customNetworkPassphrase,omitempty"`
 
@@ -124,10 +125,19 @@ type StellarNodeSpec struct {
 	SorobanConfig *SorobanConfig `json:"sorobanConfig,omitempty"`
 }
 
+// AnnotationValue is the value of an annotation the user gives a Service: visible characters,
+// spaces, tabs and line breaks (DocumentPattern), no other control, format or space character and no
+// line separator.
+// +kubebuilder:validation:MaxLength=4096
+// +kubebuilder:validation:Pattern=`^[^\p{C}\p{Z}]*([ \t\r\n][^\p{C}\p{Z}]*)*$`
+type AnnotationValue string
+
 // StorageSpec describes the node's persistent volume.
 type StorageSpec struct {
 	// StorageClassName is the StorageClass of the volume; empty means the cluster default. Immutable.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="storage.storageClassName is immutable"
 	StorageClassName *string `json:"storageClassName,omitempty"`
 
@@ -199,6 +209,7 @@ type ValidatorConfig struct {
 	// to quorum. It is checked against stellar-core's rules like everything else.
 	// +optional
 	// +kubebuilder:validation:MaxLength=65536
+	// +kubebuilder:validation:Pattern=`^[^\p{C}\p{Z}]*([ \t\r\n][^\p{C}\p{Z}]*)*$`
 	QuorumSet string `json:"quorumSet,omitempty"`
 
 	// AllowUnsafeQuorum writes UNSAFE_QUORUM = true, which lets stellar-core start with a quorum that
@@ -380,7 +391,7 @@ type ExternalPeer struct {
 	// Annotations of the Service, such as a cloud's load balancer settings.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=32
-	Annotations map[string]string `json:"annotations,omitempty"`
+	Annotations map[string]AnnotationValue `json:"annotations,omitempty"`
 }
 
 // ObjectStorageArchive is a history archive in object storage: stellar-core runs the put and mkdir

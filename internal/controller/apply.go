@@ -14,6 +14,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/util/csaupgrade"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -34,10 +37,12 @@ const (
 
 // apply brings a child object owned by node to what the reconciler wants. It reads the child once,
 // from the cache, and sends nothing when every field the reconciler sets already has its value, so
-// reconciling an unchanged StellarNode writes nothing. Otherwise it server-side applies: fields the
-// reconciler sets are forced back when edited by hand, fields of other managers (peer discovery's
-// pod-template annotations) are left alone. create, when given, creates a missing child instead of
-// applying it. On return obj holds the live object, status included.
+// reconciling an unchanged StellarNode writes nothing. A child the cache does not show is created
+// (create, when given, does it), never applied: an object of that name made a moment before, which the
+// cache has not shown yet, is then found (AlreadyExists), read past the cache, and left alone unless
+// it is the node's own. Over a child of its own it server-side applies: fields the reconciler sets are
+// forced back when edited by hand, fields of other managers (peer discovery's pod-template
+// annotations) are left alone. On return obj holds the live object, status included.
 func (r *StellarNodeReconciler) apply(ctx context.Context, node *stellarv1alpha1.StellarNode, obj client.Object,
 	create func(context.Context, client.Object) error) (applyResult, error) {
 	live, ok := obj.DeepCopyObject().(client.Object)
@@ -72,8 +77,8 @@ func (r *StellarNodeReconciler) applyOver(ctx context.Context, node *stellarv1al
 		// Hand the live object back to the caller.
 		reflect.ValueOf(obj).Elem().Set(reflect.ValueOf(live).Elem())
 		return unchanged, nil
-	case !found && create != nil:
-		return created, create(ctx, obj)
+	case !found:
+		return r.createChild(ctx, node, obj, create)
 	}
 	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
@@ -81,17 +86,70 @@ func (r *StellarNodeReconciler) applyOver(ctx context.Context, node *stellarv1al
 	}
 	delete(content, "status")
 	dropNullTimestamps(content)
-	u := &unstructured.Unstructured{Object: content}
-	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
-		return unchanged, fmt.Errorf("apply %s %s: %w", u.GetKind(), u.GetName(), err)
-	}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, obj); err != nil {
+	// A child created by create (a StatefulSet, with the peer membership of the moment) keeps its
+	// create's fields: those are peer discovery's from then on, and the applies leave them alone.
+	if err := r.applyContent(ctx, content, obj, create == nil); err != nil {
 		return unchanged, err
 	}
-	if !found {
+	return updated, nil
+}
+
+// createChild creates a child the cache does not show. If one of that name exists after all, it is
+// read past the cache and decided on again: never adopted when it is not the node's.
+func (r *StellarNodeReconciler) createChild(ctx context.Context, node *stellarv1alpha1.StellarNode, obj client.Object,
+	create func(context.Context, client.Object) error) (applyResult, error) {
+	if create == nil {
+		create = func(ctx context.Context, obj client.Object) error {
+			return r.Create(ctx, obj, client.FieldOwner(FieldOwner))
+		}
+	}
+	err := create(ctx, obj)
+	if !apierrors.IsAlreadyExists(err) {
+		if err != nil {
+			return unchanged, err
+		}
 		return created, nil
 	}
-	return updated, nil
+	live, ok := obj.DeepCopyObject().(client.Object)
+	if !ok {
+		return unchanged, fmt.Errorf("%T is not a client.Object", obj)
+	}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
+		return unchanged, err
+	}
+	if !ours(node, obj, live) {
+		return unchanged, &NameConflictError{Kind: obj.GetObjectKind().GroupVersionKind().Kind, Name: obj.GetName()}
+	}
+	// The node's own, created by an earlier pass the cache has not caught up with: applied over.
+	return r.applyOver(ctx, node, obj, live, create)
+}
+
+// applyContent server-side applies content and reads the result into obj. The fields of a child this
+// reconciler created are held by its create's entry in managedFields, not by its applies, so a field
+// it stops setting would stay: with handOver, the first apply after a create hands them to the apply
+// entry (as client-go's csaupgrade does for kubectl) and applies again, which drops them.
+func (r *StellarNodeReconciler) applyContent(ctx context.Context, content map[string]any, obj client.Object, handOver bool) error {
+	u := &unstructured.Unstructured{Object: runtime.DeepCopyJSON(content)}
+	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+		return fmt.Errorf("apply %s %s: %w", u.GetKind(), u.GetName(), err)
+	}
+	var patch []byte
+	if handOver {
+		var err error
+		if patch, err = csaupgrade.UpgradeManagedFieldsPatch(u, sets.New(FieldOwner), FieldOwner); err != nil {
+			return err
+		}
+	}
+	if patch != nil {
+		if err := r.Patch(ctx, u, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+			return fmt.Errorf("hand %s %s's created fields to its applies: %w", u.GetKind(), u.GetName(), err)
+		}
+		u = &unstructured.Unstructured{Object: runtime.DeepCopyJSON(content)}
+		if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+			return fmt.Errorf("apply %s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+	}
+	return runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, obj)
 }
 
 // NameConflictError: an object the reconciler would write exists and is not the StellarNode's. It is
@@ -132,7 +190,9 @@ func upToDate(desired, live client.Object) bool {
 	case *corev1.ConfigMap:
 		return same(d.Data, live.(*corev1.ConfigMap).Data)
 	case *corev1.Service:
-		return same(d.Spec, live.(*corev1.Service).Spec)
+		// DeepDerivative takes a shorter list for a derivative one: a port removed counts here.
+		l := live.(*corev1.Service)
+		return len(d.Spec.Ports) == len(l.Spec.Ports) && same(d.Spec, l.Spec)
 	case *appsv1.StatefulSet:
 		return same(d.Spec, live.(*appsv1.StatefulSet).Spec)
 	case *appsv1.Deployment:
@@ -140,7 +200,8 @@ func upToDate(desired, live client.Object) bool {
 	case *policyv1.PodDisruptionBudget:
 		return same(d.Spec, live.(*policyv1.PodDisruptionBudget).Spec)
 	case *networkingv1.NetworkPolicy:
-		return same(d.Spec, live.(*networkingv1.NetworkPolicy).Spec)
+		l := live.(*networkingv1.NetworkPolicy)
+		return len(d.Spec.Ingress) == len(l.Spec.Ingress) && same(d.Spec, l.Spec)
 	default:
 		return false
 	}

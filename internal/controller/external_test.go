@@ -36,7 +36,7 @@ var _ = Describe("Public peer endpoints and the SEP-1 fragments", func() {
 	It("exposes the peer port only, says the address to dial, and removes the exposure with the spec", func() {
 		advertised := validator(ns, "public")
 		advertised.Spec.ValidatorConfig.ExternalPeer = &stellarv1alpha1.ExternalPeer{AdvertisedAddress: "core1.example.org:11625",
-			Annotations: map[string]string{"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}}
+			Annotations: map[string]stellarv1alpha1.AnnotationValue{"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}}
 		Expect(k8sClient.Create(ctx, advertised)).To(Succeed())
 		Eventually(service("public-peer"), timeout, interval).Should(And(
 			HaveField("Spec.Type", corev1.ServiceTypeLoadBalancer),

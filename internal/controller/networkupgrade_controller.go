@@ -2,7 +2,7 @@ package controller
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"maps"
 	"time"
 
@@ -21,6 +21,7 @@ import (
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/metrics"
+	"github.com/stellar-k8s/stellar-operator/internal/owned"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/votes"
 )
@@ -46,7 +47,9 @@ var armedGauge = metrics.GaugeVec("stellar_network_upgrade_armed",
 // namespace: its name is always votes.ConfigMapName.
 type NetworkUpgradeReconciler struct {
 	client.Client
-	Recorder recorder.EventRecorder
+	// APIReader reads past the cache where a write finds it behind.
+	APIReader client.Reader
+	Recorder  recorder.EventRecorder
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -107,27 +110,25 @@ func (r *NetworkUpgradeReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 // a vote withdrawn is cleared. A ConfigMap of that name the operator did not create is never taken
 // over: the conflict is returned, for every vote's status.
 func (r *NetworkUpgradeReconciler) writeVotes(ctx context.Context, ns string, doc votes.Document, haveUpgrades bool) (string, error) {
-	data := map[string]string{votes.KeyVotesJSON: doc.Encode()}
-	var existing corev1.ConfigMap
-	err := r.Get(ctx, types.NamespacedName{Namespace: ns, Name: votes.ConfigMapName}, &existing)
-	switch {
+	desired := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: votes.ConfigMapName, Namespace: ns,
+		Labels: maps.Clone(votesConfigMapLabels)}, Data: map[string]string{votes.KeyVotesJSON: doc.Encode()}}
+	var live *corev1.ConfigMap
+	existing := &corev1.ConfigMap{}
+	switch err := r.Get(ctx, client.ObjectKeyFromObject(desired), existing); {
 	case apierrors.IsNotFound(err):
 		if len(doc.Votes) == 0 && !haveUpgrades {
 			return "", nil
 		}
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: votes.ConfigMapName, Namespace: ns,
-			Labels: maps.Clone(votesConfigMapLabels)}, Data: data}
-		return "", client.IgnoreAlreadyExists(r.Create(ctx, cm, client.FieldOwner(FieldOwner)))
 	case err != nil:
 		return "", err
-	case existing.Labels[resources.LabelManagedBy] != resources.ManagedBy || existing.Labels[resources.LabelName] != votes.ConfigMapName:
-		return fmt.Sprintf("ConfigMap %s/%s exists and is not the operator's: votes are not written over it", ns, votes.ConfigMapName), nil
-	case maps.Equal(existing.Data, data) && len(existing.BinaryData) == 0:
-		return "", nil
+	default:
+		live = existing
 	}
-	updated := existing.DeepCopy()
-	updated.Data, updated.BinaryData = data, nil
-	return "", r.Update(ctx, updated, client.FieldOwner(FieldOwner))
+	_, _, err := owned.Writer{Client: r.Client, Reader: r.APIReader, FieldOwner: FieldOwner}.ConfigMap(ctx, desired, live)
+	if conflict, ok := errors.AsType[*owned.ConflictError](err); ok {
+		return conflict.Error() + ": votes are not written over it", nil
+	}
+	return "", err
 }
 
 // updateStatus writes the verdict into the upgrade's status and says a change of phase in an event.

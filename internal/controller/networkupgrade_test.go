@@ -186,7 +186,7 @@ var _ = Describe("Network upgrade votes", func() {
 		custom.Spec.CustomNetworkPassphrase = "private ; 2026"
 		custom.Spec.ValidatorConfig.ProtocolVersion = new(int32(27))
 		custom.Spec.ValidatorConfig.AllowUnsafeQuorum = true
-		custom.Spec.ValidatorConfig.HistoryArchiveURLs = []string{"http://127.0.0.1:9/archive"}
+		custom.Spec.ValidatorConfig.HistoryArchiveURLs = []string{"http://archive.example.org:9/archive"}
 		Expect(k8sClient.Create(ctx, custom)).To(Succeed())
 		Eventually(document, timeout, interval).Should(HaveField("Votes", ConsistOf(And(HaveField("Upgrade", votes.InitialProtocol),
 			HaveField("Params", votes.Params{"protocolversion": "27"})))))

@@ -1,6 +1,10 @@
 package controller_test
 
 import (
+	"fmt"
+	"maps"
+	"strings"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -8,9 +12,12 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )
 
 var _ = Describe("A validator's NetworkPolicy", func() {
@@ -90,5 +97,108 @@ var _ = Describe("The administrator's policy", func() {
 			Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, name), &appsv1.StatefulSet{}))).To(BeTrue())
 			Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, name+"-config"), &corev1.ConfigMap{}))).To(BeTrue())
 		}
+	})
+})
+
+var _ = Describe("A race with an object that is not the operator's", func() {
+	It("never adopts it: a ConfigMap or Service created a moment after the StellarNode keeps its data, spec and owners", func() {
+		ns := newNamespace()
+		const rounds = 30
+		foreignCM := func(name string) *corev1.ConfigMap {
+			return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-config"}, Data: map[string]string{"index.html": "hello"}}
+		}
+		foreignSvc := func(name string) *corev1.Service {
+			return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: corev1.ServiceSpec{
+				Selector: map[string]string{"app": "web"}, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
+		}
+		// Which foreign objects were created: the others lost the race to the operator.
+		var won []client.Object
+		for i := range rounds {
+			name := fmt.Sprintf("race-%d", i)
+			Expect(k8sClient.Create(ctx, validator(ns, name))).To(Succeed())
+			for _, obj := range []client.Object{foreignCM(name), foreignSvc(name)} {
+				if err := k8sClient.Create(ctx, obj); err == nil {
+					won = append(won, obj)
+				} else {
+					Expect(apierrors.IsAlreadyExists(err)).To(BeTrue(), "%v", err)
+				}
+			}
+		}
+		GinkgoWriter.Printf("%d of %d foreign objects were created before the operator's\n", len(won), 2*rounds)
+		for _, obj := range won {
+			Eventually(condition(ns, strings.TrimSuffix(obj.GetName(), "-config"), stellarv1alpha1.ConditionDegraded), timeout, interval).Should(
+				HaveField("Reason", stellarv1alpha1.ReasonNameConflict))
+		}
+		adopted := func(g Gomega) []string {
+			var out []string
+			for _, obj := range won {
+				switch want := obj.(type) {
+				case *corev1.ConfigMap:
+					got := &corev1.ConfigMap{}
+					g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(want), got)).To(Succeed())
+					if len(got.OwnerReferences) > 0 || !maps.Equal(got.Data, want.Data) || len(got.Labels) > 0 {
+						out = append(out, "ConfigMap "+got.Name)
+					}
+				case *corev1.Service:
+					got := &corev1.Service{}
+					g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(want), got)).To(Succeed())
+					if len(got.OwnerReferences) > 0 || !maps.Equal(got.Spec.Selector, want.Spec.Selector) || len(got.Labels) > 0 {
+						out = append(out, "Service "+got.Name)
+					}
+				}
+			}
+			return out
+		}
+		Consistently(adopted, "2s", interval).Should(BeEmpty())
+	})
+
+	It("drops a field it stops setting on a child it created (its create's fields are its applies' too)", func() {
+		ns := newNamespace()
+		n := validator(ns, "archiver")
+		n.Spec.ValidatorConfig.History = &stellarv1alpha1.HistorySpec{Publish: new(true)}
+		Expect(k8sClient.Create(ctx, n)).To(Succeed())
+		ports := func(g Gomega) []string {
+			svc := &corev1.Service{}
+			g.Expect(k8sClient.Get(ctx, key(ns, resources.HeadlessServiceName(n)), svc)).To(Succeed())
+			var out []string
+			for _, p := range svc.Spec.Ports {
+				out = append(out, p.Name)
+			}
+			return out
+		}
+		Eventually(ports, timeout, interval).Should(ContainElement("history"))
+		Expect(testutil.UpdateNode(ctx, k8sClient, ns, "archiver", func(n *stellarv1alpha1.StellarNode) {
+			n.Spec.ValidatorConfig.History.Publish = new(false)
+		})).To(Succeed())
+		Eventually(ports, timeout, interval).ShouldNot(ContainElement("history"))
+	})
+})
+
+var _ = Describe("A stellar-peers ConfigMap that is not the operator's", func() {
+	It("keeps its data and owners, its validators say NameConflict and start nothing, and removing it lets the operator write its own", func() {
+		ns := newNamespace()
+		foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: peers.ConfigMapName, Labels: map[string]string{"app": "mine"}},
+			Data: map[string]string{peers.KeyKnownPeers: "203.0.113.9:11625\n"}}
+		Expect(k8sClient.Create(ctx, foreign)).To(Succeed())
+		Expect(k8sClient.Create(ctx, validator(ns, "tenant"))).To(Succeed())
+		Eventually(condition(ns, "tenant", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(And(
+			HaveField("Reason", stellarv1alpha1.ReasonNameConflict), HaveField("Message", ContainSubstring("stellar-peers"))))
+		Consistently(func(g Gomega) {
+			got := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, key(ns, peers.ConfigMapName), got)).To(Succeed())
+			g.Expect(got.Data).To(Equal(foreign.Data))
+			g.Expect(got.Labels).To(Equal(foreign.Labels))
+			g.Expect(got.OwnerReferences).To(BeEmpty())
+		}, "2s", interval).Should(Succeed())
+		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, "tenant"), &appsv1.StatefulSet{}))).To(BeTrue(),
+			"no pod may start reading someone else's peers")
+
+		Expect(k8sClient.Delete(ctx, foreign)).To(Succeed())
+		Eventually(func(g Gomega) map[string]string {
+			got := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, key(ns, peers.ConfigMapName), got)).To(Succeed())
+			return got.Labels
+		}, timeout, interval).Should(HaveKeyWithValue(resources.LabelManagedBy, resources.ManagedBy))
+		Eventually(func() error { return k8sClient.Get(ctx, key(ns, "tenant"), &appsv1.StatefulSet{}) }, 3*timeout, interval).Should(Succeed())
 	})
 })

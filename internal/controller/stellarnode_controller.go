@@ -116,8 +116,10 @@ func (r *StellarNodeReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if obs.waiting != nil {
 		return ctrl.Result{RequeueAfter: waitingRecheck}, nil
 	}
-	if obs.configReason == stellarv1alpha1.ReasonDuplicateKey || obs.configReason == stellarv1alpha1.ReasonSharedArchive {
-		// What it waits on is another validator's: its deletion reaches this one only here.
+	if obs.configReason == stellarv1alpha1.ReasonDuplicateKey || obs.configReason == stellarv1alpha1.ReasonSharedArchive ||
+		obs.configReason == stellarv1alpha1.ReasonNameConflict {
+		// What it waits on is another validator's, or an object that is not the operator's: its
+		// deletion reaches this one only here.
 		return ctrl.Result{RequeueAfter: claimRecheck}, nil
 	}
 	return ctrl.Result{}, nil

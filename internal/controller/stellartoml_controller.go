@@ -2,7 +2,7 @@ package controller
 
 import (
 	"context"
-	"maps"
+	"errors"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/owned"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 )
 
@@ -23,6 +24,8 @@ import (
 // the operator did not create. A request is a namespace.
 type StellarTOMLReconciler struct {
 	client.Client
+	// APIReader reads past the cache where a write finds it behind.
+	APIReader client.Reader
 }
 
 func (r *StellarTOMLReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -35,11 +38,13 @@ func (r *StellarTOMLReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	for i := range list.Items {
 		nodes[i] = &list.Items[i]
 	}
-	desired, err := resources.StellarTOMLConfigMaps(req.Namespace, nodes)
+	desired, skipped, err := resources.StellarTOMLConfigMaps(req.Namespace, nodes)
 	if err != nil {
-		// A value outside the grammar: the StellarNode's own checks refuse it too; publish nothing new.
-		logf.FromContext(ctx).Error(err, "stellar.toml fragments not written")
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, err
+	}
+	for _, why := range skipped {
+		// A value outside the grammar: the StellarNode's own checks refuse it too.
+		logf.FromContext(ctx).Info("validator left out of its stellar.toml fragment", "why", why.Error())
 	}
 	wanted := map[string]bool{}
 	for _, cm := range desired {
@@ -63,23 +68,24 @@ func (r *StellarTOMLReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	return ctrl.Result{}, nil
 }
 
+// write writes one fragment through the one writer of owned ConfigMaps: a ConfigMap of that name the
+// operator did not create is left alone, and said.
 func (r *StellarTOMLReconciler) write(ctx context.Context, desired *corev1.ConfigMap) error {
-	live := &corev1.ConfigMap{}
-	err := r.Get(ctx, client.ObjectKeyFromObject(desired), live)
-	switch {
+	var live *corev1.ConfigMap
+	existing := &corev1.ConfigMap{}
+	switch err := r.Get(ctx, client.ObjectKeyFromObject(desired), existing); {
 	case apierrors.IsNotFound(err):
-		return client.IgnoreAlreadyExists(r.Create(ctx, desired, client.FieldOwner(FieldOwner)))
 	case err != nil:
 		return err
-	case live.Labels[resources.LabelComponent] != resources.StellarTOMLComponent || live.Labels[resources.LabelManagedBy] != resources.ManagedBy:
-		logf.FromContext(ctx).Info("a ConfigMap of that name is not the operator's: left alone", "configMap", desired.Name)
-		return nil
-	case maps.Equal(live.Data, desired.Data) && maps.Equal(live.Annotations, desired.Annotations):
+	default:
+		live = existing
+	}
+	_, _, err := owned.Writer{Client: r.Client, Reader: r.APIReader, FieldOwner: FieldOwner}.ConfigMap(ctx, desired, live)
+	if conflict, ok := errors.AsType[*owned.ConflictError](err); ok {
+		logf.FromContext(ctx).Info("stellar.toml fragment not written", "why", conflict.Error())
 		return nil
 	}
-	updated := live.DeepCopy()
-	updated.Data, updated.Annotations = desired.Data, desired.Annotations
-	return r.Update(ctx, updated, client.FieldOwner(FieldOwner))
+	return err
 }
 
 // SetupWithManager watches StellarNodes (their keys, domains, archives and status.externalAddress)

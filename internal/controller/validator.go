@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/owned"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/renderconfig"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
@@ -46,6 +47,10 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 	}
 	if err := r.Roster.WaitSynced(ctx); err != nil {
 		return observed{}, err
+	}
+	if cm := r.Roster.PeersConfigMap(node.Namespace); cm != nil && node.PeerDiscoveryEnabled() && !owned.Ours(cm) {
+		// The pod would read its peers and quorum from someone else's ConfigMap: nothing is applied.
+		return observed{}, &NameConflictError{Kind: "ConfigMap", Name: cm.Name}
 	}
 	networks := r.networksOf(node)
 	nodes, neighbours, index := networks.nodes, networks.neighbours, networks.index
@@ -116,7 +121,7 @@ func (r *StellarNodeReconciler) checkConfig(node *stellarv1alpha1.StellarNode, p
 	in := stellarcore.RenderInput{
 		Profile: profile, NodeName: node.Name, NetworkID: node.NetworkID(), Discovered: discovered.doc, QuorumFromPeers: node.QuorumFromCluster(),
 	}
-	opts := stellarcore.CheckOptions{Profile: profile, SelfKey: node.Spec.ValidatorConfig.PublicKey}
+	opts := stellarcore.CheckOptions{Profile: profile, SelfKey: node.Spec.ValidatorConfig.PublicKey, AllowLoopback: r.Options.AllowLoopbackPeers}
 	var protocol string
 	vc := node.Spec.ValidatorConfig
 	voting := vc.ProtocolVersion != nil && node.Spec.Network == stellarv1alpha1.NetworkCustom

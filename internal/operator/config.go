@@ -46,6 +46,9 @@ type Config struct {
 	// demos); OnRefusedDial is told of each, and fails the run (cmd/main exits, test harnesses fail).
 	LoopbackOnlyDials bool
 	OnRefusedDial     func(address string)
+	// AllowLoopbackPeers admits loopback peer and archive addresses in validators' configurations and
+	// from other clusters: only for a test bed of processes on one machine.
+	AllowLoopbackPeers bool
 	// RemoteClustersDir holds a kubeconfig file per other cluster whose validators join the local
 	// networks they share; empty: none. RemoteReadInterval is how often each is read.
 	RemoteClustersDir  string
@@ -111,6 +114,9 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.BoolVar(&c.LoopbackOnlyDials, "loopback-only-dials", env.boolean("LOOPBACK_ONLY_DIALS"),
 		"refuse, and exit on, any connection of the operator's own to an address outside 127.0.0.0/8 and ::1 "+
 			"(validators' agents, Horizon, Soroban RPC): for tests and demos on a simulated cluster")
+	fs.BoolVar(&c.AllowLoopbackPeers, "allow-loopback-peers", env.boolean("ALLOW_LOOPBACK_PEERS"),
+		"admit loopback peer and archive addresses (127.0.0.0/8, localhost) in validators' configurations and from other "+
+			"clusters: for a test bed of processes on one machine; elsewhere they point a validator at its own pod")
 	fs.StringVar(&c.RemoteClustersDir, "remote-clusters-dir", env.str("REMOTE_CLUSTERS_DIR", ""),
 		"directory of kubeconfig files, one per other cluster (the file's name is the cluster's name), whose validators "+
 			"join the networks they share with this one; read-only access to StellarNodes there is enough; empty: none")

@@ -106,7 +106,7 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 		Scheme:    mgr.GetScheme(),
 		Recorder:  mgr.GetEventRecorder("stellarnode-controller"),
 		Options: resources.Options{OperatorImage: c.OperatorImage, ClusterDomain: c.ClusterDomain, NetworkPolicies: c.NetworkPolicies,
-			OperatorNamespace: c.OperatorNamespace, MonitoringNamespace: c.MonitoringNamespace},
+			OperatorNamespace: c.OperatorNamespace, MonitoringNamespace: c.MonitoringNamespace, AllowLoopbackPeers: c.AllowLoopbackPeers},
 		Planner:             planner,
 		RolloutBlockedAfter: c.RolloutBlockedAfter,
 		Policy:              controller.Policy{ImageRegistries: c.AllowedImageRegistries, ArchivePrograms: c.AllowedArchivePrograms},
@@ -117,11 +117,11 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 		return nil, fmt.Errorf("set up reconciler: %w", err)
 	}
 	if err := (&controller.NetworkUpgradeReconciler{
-		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("stellarnetworkupgrade-controller"),
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("stellarnetworkupgrade-controller"),
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up network upgrades: %w", err)
 	}
-	if err := (&controller.StellarTOMLReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	if err := (&controller.StellarTOMLReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up stellar.toml fragments: %w", err)
 	}
 	discovery := peerdiscovery.New(mgr, peerdiscovery.Config{Interval: c.DiscoveryInterval, ClusterDomain: c.ClusterDomain, Planner: planner,
@@ -160,7 +160,7 @@ func addRemoteClusters(mgr ctrl.Manager, c Config) (*remote.Clusters, error) {
 	if c.RemoteClustersDir == "" {
 		return nil, nil
 	}
-	rc := remote.Config{Dir: c.RemoteClustersDir, Interval: c.RemoteReadInterval, Dial: c.dial()}
+	rc := remote.Config{Dir: c.RemoteClustersDir, Interval: c.RemoteReadInterval, Dial: c.dial(), AllowLoopbackPeers: c.AllowLoopbackPeers}
 	clusters, err := remote.Load(rc, mgr.GetScheme(), mgr.GetLogger())
 	if err != nil {
 		return nil, err

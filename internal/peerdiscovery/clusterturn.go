@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/stellar-k8s/stellar-operator/internal/owned"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 )
@@ -24,10 +25,11 @@ var turnsLabels = map[string]string{
 
 // clusterTurns is what discovery keeps of one namespace's turns across clusters.
 type clusterTurns struct {
-	// states are per network ID; published is what stellar-turns holds, as last written or read.
+	// states are per network ID; published is what stellar-turns holds, as last written or read;
+	// live is the ConfigMap as last read or written, nil when there is none.
 	states    map[string]rollout.ClusterTurn
 	published map[string]string
-	exists    bool
+	live      *corev1.ConfigMap
 }
 
 // stepClusterTurn moves the namespace's turn of one network across clusters on and tells the
@@ -91,6 +93,9 @@ func (d *PeerDiscovery) clusterTurnsOf(ctx context.Context, ns string) (*cluster
 	case apierrors.IsNotFound(err):
 	case err != nil:
 		return nil, fmt.Errorf("read %s: %w", rollout.TurnsConfigMapName, err)
+	case !owned.Ours(cm):
+		// Someone else's: its data is no register of ours, and it is never written (writeTurns says so).
+		t.live = cm
 	default:
 		regs, err := rollout.ParseRegisters(cm.Data)
 		if err != nil {
@@ -100,28 +105,20 @@ func (d *PeerDiscovery) clusterTurnsOf(ctx context.Context, ns string) (*cluster
 		for network, reg := range regs {
 			t.states[network] = rollout.ResumeClusterTurn(reg, now)
 		}
-		t.published, t.exists = maps.Clone(cm.Data), true
+		t.published, t.live = maps.Clone(cm.Data), cm
 	}
 	d.turns[ns] = t
 	return t, nil
 }
 
-// writeTurns writes the namespace's stellar-turns with data, creating it the first time.
+// writeTurns writes the namespace's stellar-turns with data, creating it the first time, through the
+// one writer of owned ConfigMaps: one the operator did not create is never written.
 func (d *PeerDiscovery) writeTurns(ctx context.Context, ns string, t *clusterTurns, data map[string]string) error {
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: rollout.TurnsConfigMapName, Namespace: ns, Labels: maps.Clone(turnsLabels)}, Data: data}
-	var err error
-	if t.exists {
-		err = d.client.Update(ctx, cm, client.FieldOwner(FieldOwner))
-	} else {
-		err = d.client.Create(ctx, cm, client.FieldOwner(FieldOwner))
-	}
-	if apierrors.IsAlreadyExists(err) {
-		t.exists = true
-		err = d.client.Update(ctx, cm, client.FieldOwner(FieldOwner))
-	}
+	desired := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: rollout.TurnsConfigMapName, Namespace: ns, Labels: maps.Clone(turnsLabels)}, Data: data}
+	current, _, err := owned.Writer{Client: d.client, Reader: d.apiReader, FieldOwner: FieldOwner}.ConfigMap(ctx, desired, t.live)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", rollout.TurnsConfigMapName, err)
 	}
-	t.exists, t.published = true, data
+	t.live, t.published = current, data
 	return nil
 }

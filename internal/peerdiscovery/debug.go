@@ -19,6 +19,8 @@ type NamespaceReport struct {
 	BlockedBy       map[string][]string `json:"blockedBy,omitempty"`
 	// OthersDropped are members of other namespaces or clusters left out here, and why (a name or key taken).
 	OthersDropped []string `json:"othersDropped,omitempty"`
+	// Conflict says why stellar-peers is not written here: a ConfigMap of that name is not the operator's.
+	Conflict string `json:"conflict,omitempty"`
 }
 
 // PeersReport is the /peers document.

@@ -10,11 +10,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/owned"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/remote"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
@@ -155,6 +154,12 @@ func (d *PeerDiscovery) passNamespace(ctx context.Context, ns string, objs *name
 
 	var errs []error
 	changed, err := d.publishIfChanged(ctx, ns, list, objs.configMap, now)
+	if conflict, ok := errors.AsType[*owned.ConflictError](err); ok {
+		// Someone else's stellar-peers: the validators say NameConflict (the reconciler), and none is
+		// restarted to read it.
+		report.Conflict = conflict.Error()
+		return report, nil
+	}
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -205,95 +210,40 @@ func (d *PeerDiscovery) publishIfChanged(ctx context.Context, ns string, list []
 }
 
 // publish writes the namespace's stellar-peers ConfigMap when its content differs from what is there,
-// which also repairs a ConfigMap deleted or edited by hand. It compares with the cache; only when a
-// write finds the cache behind does it read the ConfigMap from the API server and try once more.
-// known are the peers existing holds when discovery knows them (it wrote them), nil otherwise.
-// It returns the ConfigMap as the API server now has it and whether this call wrote it.
+// which also repairs a ConfigMap deleted or edited by hand, through the one writer of owned
+// ConfigMaps: a stellar-peers the operator did not create is never written. known are the peers
+// existing holds when discovery knows them (it wrote them), nil otherwise. It returns the ConfigMap
+// as the API server now has it and whether this call wrote it.
 func (d *PeerDiscovery) publish(ctx context.Context, ns string, list []peers.Peer, existing *corev1.ConfigMap, known []peers.Peer,
 	now time.Time) (*corev1.ConfigMap, bool, error) {
 	data, err := peers.ConfigMapData(list)
 	if err != nil {
 		return nil, false, err
 	}
-	current := existing
-	written, err := d.writeConfigMap(ctx, ns, data, len(list), existing, now)
-	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
-		// The cache was behind: the ConfigMap read here may already hold these peers, and then
-		// nothing is written and it is what was published.
-		current = &corev1.ConfigMap{}
-		if err := d.apiReader.Get(ctx, client.ObjectKey{Namespace: ns, Name: peers.ConfigMapName}, current); err != nil {
-			return nil, false, fmt.Errorf("read %s after a conflict: %w", peers.ConfigMapName, err)
-		}
-		written, err = d.writeConfigMap(ctx, ns, data, len(list), current, now)
+	desired := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: peers.ConfigMapName, Namespace: ns, Labels: maps.Clone(configMapLabels),
+			Annotations: map[string]string{
+				peers.AnnotationDiscoveredAt:   now.UTC().Format(time.RFC3339Nano),
+				peers.AnnotationPeerCount:      fmt.Sprint(strings.Count(data[peers.KeyKnownPeers], "\n")),
+				peers.AnnotationValidatorCount: fmt.Sprint(len(list)),
+			}},
+		Data: data,
 	}
-	if err != nil {
-		return nil, false, err
-	}
-	if written == nil {
-		return current, false, nil
+	current, wrote, err := owned.Writer{Client: d.client, Reader: d.apiReader, FieldOwner: FieldOwner}.ConfigMap(ctx, desired, existing)
+	if err != nil || !wrote {
+		return current, false, err
 	}
 	configMapUpdatesTotal.WithLabelValues(ns).Inc()
 	// What changed, for the log: from the peers discovery wrote last when they are what was there,
 	// read from the ConfigMap only otherwise (a parse of every peer at each change).
 	before := known
-	if current != existing || known == nil {
-		before = nil
-		if current != nil {
-			if doc, err := peers.ParseDocument([]byte(current.Data[peers.KeyPeersJSON])); err == nil {
-				before = doc.Peers
-			}
+	if known == nil && existing != nil {
+		if doc, err := peers.ParseDocument([]byte(existing.Data[peers.KeyPeersJSON])); err == nil {
+			before = doc.Peers
 		}
 	}
 	diff := DiffPeers(before, list)
-	d.log.Info("published peers", "namespace", ns, "validators", len(list), "ready", written.Annotations[peers.AnnotationPeerCount],
+	d.log.Info("published peers", "namespace", ns, "validators", len(list), "ready", desired.Annotations[peers.AnnotationPeerCount],
 		"joined", diff.Added, "left", diff.Removed, "readdressed", diff.Readdressed)
-	return written, true, nil
-}
-
-// writeConfigMap creates or updates the ConfigMap unless it already holds data. It returns the
-// written object, or nil when nothing needed writing.
-func (d *PeerDiscovery) writeConfigMap(ctx context.Context, ns string, data map[string]string, validators int,
-	existing *corev1.ConfigMap, now time.Time) (*corev1.ConfigMap, error) {
-	annotations := map[string]string{
-		peers.AnnotationDiscoveredAt:   now.UTC().Format(time.RFC3339Nano),
-		peers.AnnotationPeerCount:      fmt.Sprint(strings.Count(data[peers.KeyKnownPeers], "\n")),
-		peers.AnnotationValidatorCount: fmt.Sprint(validators),
-	}
-	if existing == nil {
-		cm := &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Name: peers.ConfigMapName, Namespace: ns, Labels: maps.Clone(configMapLabels), Annotations: annotations},
-			Data:       data,
-		}
-		if err := d.client.Create(ctx, cm, client.FieldOwner(FieldOwner)); err != nil {
-			return nil, fmt.Errorf("create %s: %w", peers.ConfigMapName, err)
-		}
-		return cm, nil
-	}
-	if maps.Equal(existing.Data, data) && len(existing.BinaryData) == 0 && hasLabels(existing.Labels, configMapLabels) {
-		return nil, nil
-	}
-	cm := existing.DeepCopy()
-	cm.Data = data
-	cm.BinaryData = nil
-	if cm.Labels == nil {
-		cm.Labels = map[string]string{}
-	}
-	maps.Copy(cm.Labels, configMapLabels)
-	if cm.Annotations == nil {
-		cm.Annotations = map[string]string{}
-	}
-	maps.Copy(cm.Annotations, annotations)
-	if err := d.client.Update(ctx, cm, client.FieldOwner(FieldOwner)); err != nil {
-		return nil, fmt.Errorf("update %s: %w", peers.ConfigMapName, err)
-	}
-	return cm, nil
-}
-
-func hasLabels(have, want map[string]string) bool {
-	for k, v := range want {
-		if have[k] != v {
-			return false
-		}
-	}
-	return true
+	return current, true, nil
 }

@@ -192,6 +192,15 @@ func (p Peer) Validate() error {
 			checks = append(checks, f.valid(f.field, f.value))
 		}
 	}
+	// Where a validator would be sent to dial: never a metadata service or link-local (loopback is
+	// judged where the test bed's allowance is known: stellarcore.Check, the other clusters' reader).
+	checks = append(checks, stellarv1alpha1.ValidDialHost("dnsName", p.DNSName, true))
+	if p.PodIP != "" {
+		checks = append(checks, stellarv1alpha1.ValidDialHost("podIP", p.PodIP, true))
+	}
+	if p.History != "" {
+		checks = append(checks, stellarv1alpha1.ValidDialURL("history", p.History, true))
+	}
 	if p.Cluster != "" {
 		if p.PodIP != "" {
 			checks = append(checks, fmt.Errorf("a member of cluster %q has no pod IP here", p.Cluster))

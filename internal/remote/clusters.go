@@ -52,6 +52,8 @@ type Config struct {
 	Timeout time.Duration
 	// Dial, when set, makes every connection to a remote API server (tests: loopback only).
 	Dial netguard.DialFunc
+	// AllowLoopbackPeers admits members that advertise loopback addresses (a test bed on one machine).
+	AllowLoopbackPeers bool
 }
 
 // Cluster is what is known of one other cluster.
@@ -208,7 +210,7 @@ func (c *Clusters) read(ctx context.Context, name string) bool {
 	var dropped []string
 	var turns map[string]map[string]rollout.Register
 	if err == nil {
-		members, dropped = membersOf(name, list.Items)
+		members, dropped = membersOf(name, list.Items, c.cfg.AllowLoopbackPeers)
 		turns, err = c.readTurns(ctx, name, members)
 	}
 

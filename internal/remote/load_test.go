@@ -77,7 +77,7 @@ func TestAnOutageKeepsItsFirstError(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Nothing listens on 127.0.0.1:6443 here: every read fails.
-	members, _ := membersOf("cluster-b", []stellarv1alpha1.StellarNode{remoteValidator("b1")})
+	members, _ := membersOf("cluster-b", []stellarv1alpha1.StellarNode{remoteValidator("b1")}, false)
 	c.state["cluster-b"] = Cluster{Name: "cluster-b", Members: members, LastRead: time.Now()}
 	if !c.read(context.Background(), "cluster-b") {
 		t.Fatal("a first failed read is a change: the cluster turns stale")

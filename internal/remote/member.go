@@ -35,21 +35,20 @@ var networks = []stellarv1alpha1.Network{stellarv1alpha1.NetworkMainnet, stellar
 
 // memberOf turns a StellarNode read from cluster into a member, or says why it cannot be one. Every
 // value that reaches a configuration passes the input grammar here, and again where it is read.
-func memberOf(cluster string, n *stellarv1alpha1.StellarNode) (Member, error) {
+func memberOf(cluster string, n *stellarv1alpha1.StellarNode, loopback bool) (Member, error) {
 	vc := n.Spec.ValidatorConfig
 	var errs []error
 	if !slices.Contains(networks, n.Spec.Network) {
 		errs = append(errs, fmt.Errorf("network %q is not one of %v", n.Spec.Network, networks))
 	}
-	if len(n.Spec.CustomNetworkPassphrase) > maxPassphrase {
-		errs = append(errs, fmt.Errorf("customNetworkPassphrase is longer than %d", maxPassphrase))
-	}
+	errs = append(errs, stellarv1alpha1.ValidText("customNetworkPassphrase", n.Spec.CustomNetworkPassphrase, maxPassphrase))
 	errs = append(errs, stellarv1alpha1.ValidName("namespace", n.Namespace))
 	addr := n.Status.ExternalAddress
 	if addr == "" {
 		errs = append(errs, errors.New("no status.externalAddress yet: nothing outside its cluster can dial it"))
 	} else {
-		errs = append(errs, stellarv1alpha1.ValidAddress("status.externalAddress", addr))
+		errs = append(errs, stellarv1alpha1.ValidAddress("status.externalAddress", addr),
+			stellarv1alpha1.ValidDialAddress("status.externalAddress", addr, loopback))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Member{}, err
@@ -76,6 +75,11 @@ func memberOf(cluster string, n *stellarv1alpha1.StellarNode) (Member, error) {
 	if err := p.Validate(); err != nil {
 		return Member{}, err
 	}
+	if p.History != "" {
+		if err := stellarv1alpha1.ValidDialURL("history", p.History, loopback); err != nil {
+			return Member{}, err
+		}
+	}
 	ready := meta.IsStatusConditionTrue(n.Status.Conditions, stellarv1alpha1.ConditionReady)
 	return Member{
 		Peer:        p,
@@ -93,7 +97,7 @@ func isMember(n *stellarv1alpha1.StellarNode) bool {
 
 // membersOf converts what a cluster listed: members sorted by name, and "namespace/name: why" for
 // each validator left out.
-func membersOf(cluster string, list []stellarv1alpha1.StellarNode) ([]Member, []string) {
+func membersOf(cluster string, list []stellarv1alpha1.StellarNode, loopback bool) ([]Member, []string) {
 	var members []Member
 	var dropped []string
 	for i := range list {
@@ -101,7 +105,7 @@ func membersOf(cluster string, list []stellarv1alpha1.StellarNode) ([]Member, []
 		if !isMember(n) {
 			continue
 		}
-		m, err := memberOf(cluster, n)
+		m, err := memberOf(cluster, n, loopback)
 		if err != nil {
 			dropped = append(dropped, fmt.Sprintf("%s/%s: %v", n.Namespace, n.Name, err))
 			continue

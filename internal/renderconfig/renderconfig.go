@@ -45,6 +45,9 @@ type Args struct {
 	// Install, when set, is where the step copies the operator's binary, so the stellar-core container
 	// can run its readiness check.
 	Install string
+	// AllowLoopback admits loopback peers and archives, as the operator's --allow-loopback-peers does
+	// on a test bed of processes on one machine.
+	AllowLoopback bool
 }
 
 // List is the container's argument list, the subcommand first.
@@ -63,6 +66,9 @@ func (a Args) List() []string {
 	if a.Install != "" {
 		out = append(out, "--install="+a.Install)
 	}
+	if a.AllowLoopback {
+		out = append(out, "--allow-loopback-peers")
+	}
 	return out
 }
 
@@ -79,6 +85,7 @@ func ParseArgs(args []string) (Args, error) {
 	fs.StringVar(&a.PublicKey, "public-key", "", "the public key the seed must have")
 	fs.BoolVar(&a.QuorumFromPeers, "quorum-from-peers", false, "list the network's validators of peers.json in [[VALIDATORS]]")
 	fs.StringVar(&a.Install, "install", "", "copy this binary there, for the readiness check")
+	fs.BoolVar(&a.AllowLoopback, "allow-loopback-peers", false, "admit loopback peers and archives (a test bed on one machine)")
 	if err := fs.Parse(args); err != nil {
 		return Args{}, err
 	}
@@ -140,7 +147,7 @@ func Run(args []string, getenv func(string) string, stdout io.Writer) error {
 		return err
 	}
 	// The last word before stellar-core starts: a file it would refuse is never written.
-	if err := stellarcore.Check(rendered, stellarcore.CheckOptions{Profile: profile}); err != nil {
+	if err := stellarcore.Check(rendered, stellarcore.CheckOptions{Profile: profile, AllowLoopback: a.AllowLoopback}); err != nil {
 		return err
 	}
 	if err := writePrivate(a.Out, []byte(rendered)); err != nil {

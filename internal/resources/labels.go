@@ -42,6 +42,9 @@ type Options struct {
 	NetworkPolicies bool
 	// OperatorNamespace and MonitoringNamespace may reach a validator's agent and archive ports.
 	OperatorNamespace, MonitoringNamespace string
+	// AllowLoopbackPeers admits loopback peers and archives in configurations (a test bed on one
+	// machine, --allow-loopback-peers); anywhere else they would point a validator at its own pod.
+	AllowLoopbackPeers bool
 }
 
 // Component is the app.kubernetes.io/component value of a node type.

@@ -211,3 +211,35 @@ func TestNetworkDisruptionBudgetCountsRunningValidators(t *testing.T) {
 		t.Errorf("a network of one: minAvailable %d, a drain could never move it", got)
 	}
 }
+
+// Distinct home domains get distinct fragments, however alike they read, and every name is a valid,
+// bounded object name; a validator outside the grammar leaves the others' fragments alone.
+func TestStellarTOMLFragmentNames(t *testing.T) {
+	long := strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 61)
+	names := map[string]string{}
+	for _, domain := range []string{"a-b.org", "a.b-org", "A.B-ORG", "example.org", long} {
+		name := StellarTOMLConfigMapName(domain)
+		if other, taken := names[name]; taken {
+			t.Errorf("%q and %q share the fragment %s", domain, other, name)
+		}
+		names[name] = domain
+		if err := stellarv1alpha1.ValidName("fragment", name); err != nil || len(name) > 63 {
+			t.Errorf("%q: fragment name %q (%d characters): %v", domain, name, len(name), err)
+		}
+	}
+	if name := StellarTOMLConfigMapName("example.org"); !strings.HasPrefix(name, "stellar-toml-example-org-") {
+		t.Errorf("the fragment of example.org is %s: the domain should stay readable", name)
+	}
+	keyed := func(name, domain, key string) *stellarv1alpha1.StellarNode {
+		return validator(func(n *stellarv1alpha1.StellarNode) {
+			n.Name, n.Spec.ValidatorConfig.HomeDomain, n.Spec.ValidatorConfig.PublicKey = name, domain, key
+		})
+	}
+	good := keyed("good", "a-b.org", "GCGB2S2KGYARPVIA37HYZXVRM2YZUEXA6S33ZU5BUDC6THSB62LZSTYH")
+	bad := keyed("bad", "a.b-org", "GCGB2S2KGYARPVIA37HYZXVRM2YZUEXA6S33ZU5BUDC6THSB62LZSTYH")
+	bad.Status.ExternalAddress = "169.254.169.254:80 x"
+	cms, skipped, err := StellarTOMLConfigMaps("stellar", []*stellarv1alpha1.StellarNode{good, bad})
+	if err != nil || len(cms) != 1 || cms[0].Name != StellarTOMLConfigMapName("a-b.org") || len(skipped) != 1 {
+		t.Errorf("fragments %v, skipped %v, error %v", cms, skipped, err)
+	}
+}

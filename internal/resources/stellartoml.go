@@ -3,6 +3,8 @@ package resources
 import (
 	"bytes"
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -33,16 +35,27 @@ type sep1Validator struct {
 	History     string `toml:"HISTORY,omitempty"`
 }
 
-// StellarTOMLConfigMapName names the fragment of a home domain: its dots become dashes.
+// maxDomainInName bounds the readable part of a fragment's name.
+const maxDomainInName = 40
+
+// StellarTOMLConfigMapName names the fragment of a home domain: the domain readable (lowercase, dots
+// as dashes, at most 40 characters), then a short hash of the domain as written, so two domains never
+// share a fragment (a-b.org, a.b-org and A.B-ORG read alike) and a 253-character one still has a name.
 func StellarTOMLConfigMapName(homeDomain string) string {
-	return StellarTOMLPrefix + strings.ToLower(strings.ReplaceAll(homeDomain, ".", "-"))
+	readable := strings.Trim(strings.ToLower(strings.ReplaceAll(homeDomain, ".", "-")), "-")
+	if len(readable) > maxDomainInName {
+		readable = strings.TrimRight(readable[:maxDomainInName], "-")
+	}
+	sum := sha256.Sum256([]byte(homeDomain))
+	return StellarTOMLPrefix + readable + "-" + hex.EncodeToString(sum[:4])
 }
 
 // StellarTOMLConfigMaps are the fragments of a namespace's validators, one per home domain, sorted:
 // every validator with a home domain and a public key, once, with its external address as HOST and
 // its public archive as HISTORY where it has them. Each value is checked again against the input
-// grammar: what the user serves at /.well-known/stellar.toml must hold nothing else.
-func StellarTOMLConfigMaps(namespace string, nodes []*stellarv1alpha1.StellarNode) ([]*corev1.ConfigMap, error) {
+// grammar: what the user serves at /.well-known/stellar.toml must hold nothing else. A validator
+// whose values fail it is left out, and said in skipped; the others' fragments are still written.
+func StellarTOMLConfigMaps(namespace string, nodes []*stellarv1alpha1.StellarNode) (_ []*corev1.ConfigMap, skipped []error, _ error) {
 	byDomain := map[string][]sep1Validator{}
 	for _, n := range nodes {
 		vc := n.Spec.ValidatorConfig
@@ -52,7 +65,8 @@ func StellarTOMLConfigMaps(namespace string, nodes []*stellarv1alpha1.StellarNod
 		v := sep1Validator{Alias: n.Name, DisplayName: n.Name, PublicKey: vc.PublicKey,
 			Host: n.Status.ExternalAddress, History: publicArchiveURL(n)}
 		if err := checkSEP1(vc.HomeDomain, v); err != nil {
-			return nil, fmt.Errorf("%s: %w", n.Name, err)
+			skipped = append(skipped, fmt.Errorf("%s: %w", n.Name, err))
+			continue
 		}
 		byDomain[vc.HomeDomain] = append(byDomain[vc.HomeDomain], v)
 	}
@@ -70,7 +84,7 @@ func StellarTOMLConfigMaps(namespace string, nodes []*stellarv1alpha1.StellarNod
 		fmt.Fprintf(&body, "# The [[VALIDATORS]] of %s in namespace %s, written by stellar-operator: serve them in\n"+
 			"# https://%s/.well-known/stellar.toml (SEP-1).\n", domain, namespace, domain)
 		if err := toml.NewEncoder(&body).Encode(map[string][]sep1Validator{"VALIDATORS": validators}); err != nil {
-			return nil, err
+			return nil, skipped, err
 		}
 		out = append(out, &corev1.ConfigMap{
 			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
@@ -80,7 +94,7 @@ func StellarTOMLConfigMaps(namespace string, nodes []*stellarv1alpha1.StellarNod
 			Data: map[string]string{StellarTOMLKey: body.String()},
 		})
 	}
-	return out, nil
+	return out, skipped, nil
 }
 
 // publicArchiveURL is where everyone reads the validator's archive: its object storage, else the

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"maps"
 	"strconv"
 	"strings"
 
@@ -98,7 +97,10 @@ func ValidatorExternalPeerService(node *stellarv1alpha1.StellarNode) *corev1.Ser
 	}
 	svc.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
 	if len(ext.Annotations) > 0 {
-		svc.Annotations = maps.Clone(ext.Annotations)
+		svc.Annotations = make(map[string]string, len(ext.Annotations))
+		for k, v := range ext.Annotations {
+			svc.Annotations[k] = string(v)
+		}
 	}
 	return svc
 }
@@ -150,6 +152,7 @@ func ValidatorStatefulSet(node *stellarv1alpha1.StellarNode, baseConfig string, 
 		PublicKey:          vc.PublicKey,
 		QuorumFromPeers:    node.QuorumFromCluster(),
 		Install:            ToolsBinary,
+		AllowLoopback:      opts.AllowLoopbackPeers,
 	}
 	if node.PeerDiscoveryEnabled() {
 		renderArgs.Peers = peersDir + "/" + peers.KeyPeersJSON

@@ -464,7 +464,7 @@ func renderForLoopback(t *testing.T, n *node, doc peers.Document, accelerated bo
 	vc := n.spec.Spec.ValidatorConfig
 	args := renderconfig.Args{Base: basePath, Peers: peersPath, Out: out, NodeName: n.spec.Name, NetworkID: n.spec.NetworkID(),
 		StellarCoreVersion: n.spec.Spec.Version,
-		PublicKey:          vc.PublicKey, QuorumFromPeers: true}
+		PublicKey:          vc.PublicKey, QuorumFromPeers: true, AllowLoopback: true}
 	env := map[string]string{renderconfig.SeedEnv: n.seed, renderconfig.PodIPEnv: "127.0.0.1"}
 	// render-config checks the file against stellar-core's rules before it writes it.
 	if err := renderconfig.Run(args.List()[1:], func(k string) string { return env[k] }, &strings.Builder{}); err != nil {

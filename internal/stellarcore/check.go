@@ -118,6 +118,9 @@ type CheckOptions struct {
 	Profile Profile
 	// SelfKey is the node's own public key when the file has no NODE_SEED (a base configuration).
 	SelfKey string
+	// AllowLoopback admits loopback peers and archives: only a test bed of processes on one machine
+	// (--allow-loopback-peers) has them; anywhere else they would make a validator dial its own pod.
+	AllowLoopback bool
 }
 
 // Check returns a *ConfigError when stellar-core of the profile's release line would refuse the
@@ -131,7 +134,7 @@ func Check(text string, opts CheckOptions) error {
 	if _, err := toml.Decode(text, &cfg); err != nil {
 		return &ConfigError{Violations: []Violation{{Rule: RuleSyntax, Message: "the file is not valid TOML: " + err.Error()}}}
 	}
-	c := checker{cfg: cfg, self: opts.SelfKey, profile: opts.Profile}
+	c := checker{cfg: cfg, self: opts.SelfKey, profile: opts.Profile, loopback: opts.AllowLoopback}
 	if seed, ok := cfg["NODE_SEED"].(string); ok {
 		if key, err := PublicKeyOfSeed(seed); err == nil {
 			c.self = key
@@ -156,6 +159,7 @@ type checker struct {
 	cfg        map[string]any
 	self       string
 	profile    Profile
+	loopback   bool
 	violations []Violation
 }
 
@@ -192,7 +196,11 @@ func (c *checker) values() {
 		for _, item := range list {
 			s, _ := item.(string)
 			check(stellarv1alpha1.ValidAddress(key+" entry", s))
+			check(stellarv1alpha1.ValidDialAddress(key+" entry", s, c.loopback))
 		}
+	}
+	if passphrase, ok := c.cfg["NETWORK_PASSPHRASE"].(string); ok {
+		check(stellarv1alpha1.ValidText("NETWORK_PASSPHRASE", passphrase, 256))
 	}
 	if home, ok := c.cfg["NODE_HOME_DOMAIN"].(string); ok {
 		check(stellarv1alpha1.ValidHost("NODE_HOME_DOMAIN", home))
@@ -209,6 +217,7 @@ func (c *checker) values() {
 		}
 		if addr, ok := v[keyAddress].(string); ok {
 			check(stellarv1alpha1.ValidAddress("[[VALIDATORS]] ADDRESS", addr))
+			check(stellarv1alpha1.ValidDialAddress("[[VALIDATORS]] ADDRESS", addr, c.loopback))
 		}
 	}
 	if domains, ok := c.cfg["HOME_DOMAINS"].([]map[string]any); ok {
@@ -333,6 +342,14 @@ func (c *checker) command(archive, verb, cmd string) {
 	}
 	if (verb == keyGet || verb == keyHistory || verb == keyPut) && (!strings.Contains(cmd, "{0}") || !strings.Contains(cmd, "{1}")) {
 		c.add(RuleArchiveCommand, "archive %s: the %s command %q must name the remote path {0} and the local path {1}", archive, verb, cmd)
+	}
+	// Every URL an archive command names is a host the validator will dial.
+	for _, arg := range SplitLikeStellarCore(cmd) {
+		if strings.HasPrefix(arg, "http://") || strings.HasPrefix(arg, "https://") {
+			if err := stellarv1alpha1.ValidDialURL("archive "+archive+" "+verb+" URL", strings.TrimSuffix(arg, "/{0}"), c.loopback); err != nil {
+				c.add(RuleArchiveCommand, "%v", err)
+			}
+		}
 	}
 }
 

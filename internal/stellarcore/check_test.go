@@ -126,6 +126,31 @@ func checkCases() []checkCase {
 		{"a known peer that hides an option", with(explicitQuorum(), func(c map[string]any) {
 			c["KNOWN_PEERS"] = []any{"core.example.org:11625", "core.example.org:11625 --x"}
 		}), RuleInvalidValue, "KNOWN_PEERS entry"},
+		// Hostile neighbours: hosts a validator must never be sent to.
+		{"a known peer at the cloud metadata address", with(explicitQuorum(), func(c map[string]any) {
+			c["KNOWN_PEERS"] = []any{"169.254.169.254:80"}
+		}), RuleInvalidValue, "metadata"},
+		{"a preferred peer on the validator's own admin port", with(explicitQuorum(), func(c map[string]any) {
+			c["PREFERRED_PEERS"] = []any{"127.0.0.1:11626"}
+		}), RuleInvalidValue, "loopback"},
+		{"a validator entry at a metadata service", with(organisation(), func(c map[string]any) {
+			c["VALIDATORS"] = []map[string]any{
+				entry("b", 2, "HISTORY", "curl -sf http://b/{0} -o {1}", "ADDRESS", "metadata.google.internal:80"),
+				entry("c", 3, "HISTORY", "curl -sf http://c/{0} -o {1}"),
+			}
+		}), RuleInvalidValue, "metadata"},
+		{"a peer's archive at the metadata service", with(organisation(), func(c map[string]any) {
+			c["VALIDATORS"] = []map[string]any{
+				entry("b", 2, "HISTORY", "curl -sf http://169.254.169.254/latest/meta-data/{0} -o {1}"),
+				entry("c", 3, "HISTORY", "curl -sf http://c/{0} -o {1}"),
+			}
+		}), RuleArchiveCommand, "link-local"},
+		{"a loopback archive", with(explicitQuorum(), func(c map[string]any) {
+			c["HISTORY"] = map[string]any{"sdf": map[string]any{"get": "curl -sf http://localhost:8080/{0} -o {1}"}}
+		}), RuleArchiveCommand, "loopback"},
+		{"a passphrase with a line separator", with(explicitQuorum(), func(c map[string]any) {
+			c["NETWORK_PASSPHRASE"] = "Probe\u0085Net"
+		}), RuleInvalidValue, "NETWORK_PASSPHRASE"},
 		{"a validator entry whose ADDRESS is not host:port", with(organisation(), func(c map[string]any) {
 			c["VALIDATORS"] = []map[string]any{
 				entry("b", 2, "HISTORY", "curl -sf http://b/{0} -o {1}", "ADDRESS", "b\u00a0:11625"),
@@ -329,5 +354,24 @@ func TestPublicKeyOfSeed(t *testing.T) {
 	}
 	if ValidPublicKey("GNOTAKEY") || ValidPublicKey("SD2FP32ZJ3ETJNGDLE5QBDPOLWSCQZTAUEYX3JVBSFSULRC65BYPE3EI") {
 		t.Error("only G... keys are public keys")
+	}
+}
+
+// A test bed on one machine admits loopback peers and archives, and nothing else it would refuse.
+func TestCheckOnALoopbackTestBed(t *testing.T) {
+	loopback := with(explicitQuorum(), func(c map[string]any) {
+		c["KNOWN_PEERS"] = []any{"127.0.0.2:11625"}
+		c["HISTORY"] = map[string]any{"sdf": map[string]any{"get": "curl -sf http://127.0.0.1:8080/{0} -o {1}"}}
+	})
+	opts := CheckOptions{Profile: Newest(), AllowLoopback: true}
+	for name, cfg := range map[string]map[string]any{"loopback": loopback,
+		"metadata": with(explicitQuorum(), func(c map[string]any) { c["KNOWN_PEERS"] = []any{"169.254.169.254:80"} })} {
+		text, err := encode(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Check(text, opts); (err == nil) != (name == "loopback") {
+			t.Errorf("%s on a test bed: %v", name, err)
+		}
 	}
 }
