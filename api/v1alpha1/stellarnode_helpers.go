@@ -114,6 +114,18 @@ func (n *StellarNode) RestartsForPeers() bool {
 	return n.PeerDiscoveryEnabled() && n.Spec.ValidatorConfig.PeerDiscovery.RestartPolicy != PeerRestartNone
 }
 
+// SpecRefused reports whether the reconciler refused the node's current spec (a configuration
+// stellar-core would refuse, a key or archive taken, a policy, a name conflict): Degraded and not
+// Progressing for one reason, at this generation. Nothing of such a spec is applied, and a running
+// validator is not restarted either until it is fixed.
+func (n *StellarNode) SpecRefused() bool {
+	degraded := meta.FindStatusCondition(n.Status.Conditions, ConditionDegraded)
+	progressing := meta.FindStatusCondition(n.Status.Conditions, ConditionProgressing)
+	return degraded != nil && progressing != nil && degraded.Status == metav1.ConditionTrue &&
+		progressing.Status == metav1.ConditionFalse && degraded.Reason == progressing.Reason &&
+		degraded.ObservedGeneration == n.Generation && progressing.ObservedGeneration == n.Generation
+}
+
 // IsPeerDiscoveryMember reports whether the validator is one of its network's discovered peers:
 // a validator, not suspended, with discovery enabled and at least one replica.
 func (n *StellarNode) IsPeerDiscoveryMember() bool {

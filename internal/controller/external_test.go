@@ -93,7 +93,7 @@ var _ = Describe("Public peer endpoints and the SEP-1 fragments", func() {
 		other := validator(ns, "other-1")
 		other.Spec.ValidatorConfig.HomeDomain, other.Spec.ValidatorConfig.PublicKey = "other.org", fixture.OrgKeys[3]
 		Expect(k8sClient.Create(ctx, other)).To(Succeed())
-		Expect(k8sClient.Create(ctx, validator(ns, "anonymous"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, validator(ns, "anonymous", fixture.WithHomeDomain("")))).To(Succeed())
 
 		type entry struct{ ALIAS, DISPLAY_NAME, PUBLIC_KEY, HOST, HISTORY string }
 		fragment := func(domain string) func(g Gomega) []entry {

@@ -320,7 +320,7 @@ var _ = Describe("StellarNode reconciler", func() {
 			updateNode(ns, "running", change)
 			Eventually(condition(ns, "running", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(HaveField("Reason", reason))
 			after := getSTS(ns, "running")(Default)
-			Expect(after.Generation).To(Equal(before.Generation), "the running validator's StatefulSet is untouched")
+			Expect(after.Generation).To(Equal(before.Generation), "the running validator's StatefulSet is untouched: %v -> %v", before.Spec.Template.Annotations, after.Spec.Template.Annotations)
 			cm := &corev1.ConfigMap{}
 			Expect(k8sClient.Get(ctx, key(ns, "running-config"), cm)).To(Succeed())
 			Expect(cm.Data["stellar-core.cfg"]).To(ContainSubstring("GCYKZEUA6S5TU7CSMUEJNH7NGUQKKLHVCFK6W32GCUR6VB324MSCIKNS"), "its configuration is kept")
@@ -334,12 +334,13 @@ var _ = Describe("StellarNode reconciler", func() {
 			n.Spec.ValidatorConfig.QuorumSet = fixture.SafeQuorumSet + "CATCHUP_COMPLETE = true\n"
 		}),
 		Entry("a quorum that needs UNSAFE_QUORUM", "UnsafeQuorum", "stops when any one of them fails", quorumSetTo(67, sdf1, sdf2, sdf3)),
+		// Each validator its own organisation (its own home domain): an organisation of one.
 		Entry("an organisation of one without an archive", "ArchivesNotBlocking", "Quorum can be reached without validators with an archive",
-			fixture.InOrganisation("example.org", "", nil)),
+			func(n *stellarv1alpha1.StellarNode) { fixture.InOrganisation(n.Name+".example.org", "", nil)(n) }),
 		Entry("a quorum of LOW validators only on v22.1", "LowQualityQuorum", "At least one validator must have a quality level higher than LOW",
 			func(n *stellarv1alpha1.StellarNode) {
 				n.Spec.Version = "22.1.0"
-				fixture.InOrganisation("example.org", "", &stellarv1alpha1.QuorumSpec{Quality: stellarv1alpha1.QualityLow})(n)
+				fixture.InOrganisation(n.Name+".example.org", "", &stellarv1alpha1.QuorumSpec{Quality: stellarv1alpha1.QualityLow})(n)
 				fixture.AllowingUnsafeQuorum()(n)
 			}),
 		Entry("ntpServer on v27.0, which has no NTP_DRIFT_CHECK_SERVER", "UnknownConfigKey", "NTP_DRIFT_CHECK_SERVER",

@@ -27,6 +27,7 @@ spec:
   version: "27.1.0"
   validatorConfig:
     seedSecretRef: seed
+    publicKey: GDKXE2OZMJIPOSLNA6N6F2BVCI3O777I2OOC4BV7VOYUEHYX7RTRYA7Y
 `
 
 func manifest(text string) *unstructured.Unstructured {
@@ -151,6 +152,12 @@ kind: StellarNode
 metadata: {name: s2}
 spec: {nodeType: SorobanRpc, network: Testnet, version: "22.1.0", sorobanConfig: {logLevel: loud}}
 `), "spec.sorobanConfig.logLevel"}),
+		Entry("a validator without its publicKey", invalidCase{manifest(`
+apiVersion: stellar.org/v1alpha1
+kind: StellarNode
+metadata: {name: keyless}
+spec: {nodeType: Validator, network: Testnet, version: "27.1.0", validatorConfig: {seedSecretRef: seed}}
+`), "validatorConfig.publicKey is required"}),
 		Entry("name too long for its Services", invalidCase{manifest(fmt.Sprintf(validValidator,
 			"a-validator-name-that-is-far-too-long-to-name-a-headless-service")), "name must be a lowercase DNS label"}),
 	)

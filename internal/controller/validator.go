@@ -48,6 +48,10 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 	if err := r.Roster.WaitSynced(ctx); err != nil {
 		return observed{}, err
 	}
+	// The other clusters' last known members count in every quorum checked here.
+	if err := r.Remote.WaitLoaded(ctx); err != nil {
+		return observed{}, err
+	}
 	if cm := r.Roster.PeersConfigMap(node.Namespace); cm != nil && node.PeerDiscoveryEnabled() && !owned.Ours(cm) {
 		// The pod would read its peers and quorum from someone else's ConfigMap: nothing is applied.
 		return observed{}, &NameConflictError{Kind: "ConfigMap", Name: cm.Name}

@@ -34,6 +34,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/corestatus"
 	"github.com/stellar-k8s/stellar-operator/internal/metricsauth"
 	"github.com/stellar-k8s/stellar-operator/internal/netguard"
+	"github.com/stellar-k8s/stellar-operator/internal/owned"
 	"github.com/stellar-k8s/stellar-operator/internal/peerdiscovery"
 	"github.com/stellar-k8s/stellar-operator/internal/remote"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
@@ -161,6 +162,12 @@ func addRemoteClusters(mgr ctrl.Manager, c Config) (*remote.Clusters, error) {
 		return nil, nil
 	}
 	rc := remote.Config{Dir: c.RemoteClustersDir, Interval: c.RemoteReadInterval, Dial: c.dial(), AllowLoopbackPeers: c.AllowLoopbackPeers}
+	if c.OperatorNamespace != "" {
+		rc.Store = remote.ConfigMapStore{Namespace: c.OperatorNamespace,
+			Writer: owned.Writer{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), FieldOwner: controller.FieldOwner}}
+	} else {
+		mgr.GetLogger().Info("the last known members of other clusters are kept in memory only: give --operator-namespace to keep them across restarts")
+	}
 	clusters, err := remote.Load(rc, mgr.GetScheme(), mgr.GetLogger())
 	if err != nil {
 		return nil, err

@@ -162,6 +162,11 @@ func (d *PeerDiscovery) Start(ctx context.Context) error {
 	if err := d.roster.WaitSynced(ctx); err != nil {
 		return err
 	}
+	// Never a pass without the other clusters' last known members: it would publish, and restart
+	// validators for, quorums without them.
+	if err := d.cfg.Remote.WaitLoaded(ctx); err != nil {
+		return err
+	}
 	d.log.Info("peer discovery started", "interval", d.cfg.Interval.String())
 	l := loop.Loop{Interval: d.cfg.Interval, Wake: d.trigger, Debounce: d.cfg.Debounce, Folded: func() { d.stats.merged.Add(1) }}
 	l.Run(ctx, func(ctx context.Context, why loop.Why) {

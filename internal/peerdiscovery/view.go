@@ -97,10 +97,12 @@ func BuildView(ix peers.Index, lookup Lookup, clusterDomain string) View {
 
 func validatorState(node *stellarv1alpha1.StellarNode, peer *peers.Peer, lookup Lookup) ValidatorState {
 	st := ValidatorState{
-		Name:             node.Name,
-		Namespace:        node.Namespace,
-		NetworkID:        peer.NetworkID,
-		RestartsForPeers: node.RestartsForPeers(),
+		Name:      node.Name,
+		Namespace: node.Namespace,
+		NetworkID: peer.NetworkID,
+		// Only once the reconciler has checked the current spec, and accepted it: a refused one is
+		// applied by nobody, and its validator keeps running as it is.
+		RestartsForPeers: node.RestartsForPeers() && node.Status.ObservedGeneration == node.Generation && !node.SpecRefused(),
 		Peer:             peer,
 	}
 	var pod *corev1.Pod

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -54,6 +55,11 @@ type Config struct {
 	Dial netguard.DialFunc
 	// AllowLoopbackPeers admits members that advertise loopback addresses (a test bed on one machine).
 	AllowLoopbackPeers bool
+	// Store keeps the last known members across restarts and leader changes; nil: in memory only.
+	Store Store
+	// SaveEvery refreshes what Store holds of a cluster's last read, at most this often (default
+	// 10 minutes), when its members have not changed: a changed member is saved at once.
+	SaveEvery time.Duration
 }
 
 // Cluster is what is known of one other cluster.
@@ -87,6 +93,11 @@ type Clusters struct {
 	state    map[string]Cluster
 	onChange []func()
 	onRead   []func()
+
+	// loaded is closed once the saved members are restored (or there is no store).
+	loaded chan struct{}
+	// saved is what Store holds, as last loaded or saved.
+	saved map[string]Saved
 }
 
 // Load reads every kubeconfig file of cfg.Dir. A file that names a program to run for credentials
@@ -98,7 +109,11 @@ func Load(cfg Config, scheme *runtime.Scheme, log logr.Logger) (*Clusters, error
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
-	c := &Clusters{cfg: cfg, log: log.WithName("remote-clusters"), readers: map[string]client.Reader{}, state: map[string]Cluster{}}
+	if cfg.SaveEvery <= 0 {
+		cfg.SaveEvery = 10 * time.Minute
+	}
+	c := &Clusters{cfg: cfg, log: log.WithName("remote-clusters"), readers: map[string]client.Reader{}, state: map[string]Cluster{},
+		loaded: make(chan struct{}), saved: map[string]Saved{}}
 	entries, err := os.ReadDir(cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("remote clusters: %w", err)
@@ -172,11 +187,116 @@ func (c *Clusters) OnRead(f func()) {
 // NeedLeaderElection: only the leader reconciles and runs discovery, the two readers of this.
 func (c *Clusters) NeedLeaderElection() bool { return true }
 
-// Start reads every cluster at once, then every interval, until ctx ends.
+// Start restores the members saved by the operator that ran before, then reads every cluster at
+// once and every interval, until ctx ends.
 func (c *Clusters) Start(ctx context.Context) error {
+	if err := c.restore(ctx); err != nil {
+		return nil // ctx ended
+	}
 	c.log.Info("reading remote clusters", "clusters", c.names, "interval", c.cfg.Interval.String())
-	loop.Loop{Interval: c.cfg.Interval}.Run(ctx, func(ctx context.Context, _ loop.Why) { c.ReadAll(ctx) })
+	loop.Loop{Interval: c.cfg.Interval}.Run(ctx, func(ctx context.Context, _ loop.Why) {
+		c.ReadAll(ctx)
+		c.save(ctx)
+	})
 	return nil
+}
+
+// WaitLoaded returns once the saved members are restored, so nobody acts on a cluster as empty that
+// was only not read yet; or when ctx ends.
+func (c *Clusters) WaitLoaded(ctx context.Context) error {
+	if c == nil {
+		return nil
+	}
+	select {
+	case <-c.loaded:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// restore loads the saved members into every cluster not read yet, marked stale, and tries again
+// every few seconds until it can: what is not restored would look like a cluster without members.
+func (c *Clusters) restore(ctx context.Context) error {
+	if c.cfg.Store == nil {
+		close(c.loaded)
+		return nil
+	}
+	for {
+		saved, err := c.cfg.Store.Load(ctx)
+		if err == nil {
+			c.mu.Lock()
+			for name, s := range saved {
+				if st, ok := c.state[name]; ok && st.LastRead.IsZero() {
+					st.Members, st.LastRead = restoredMembers(s.Members), s.LastRead
+					c.state[name] = st
+					observe(st)
+					c.log.Info("remote cluster's last known members restored", "cluster", name, "members", len(st.Members),
+						"lastRead", s.LastRead.UTC().Format(time.RFC3339))
+				}
+			}
+			c.saved = saved
+			c.mu.Unlock()
+			close(c.loaded)
+			return nil
+		}
+		c.log.Error(err, "last known members of the remote clusters not restored yet: discovery waits", "retryIn", "5s")
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+// restoredMembers are saved members as known before a read: not known to be in consensus or settled.
+func restoredMembers(saved []Member) []Member {
+	out := slices.Clone(saved)
+	for i := range out {
+		out[i].InConsensus, out[i].Settled = false, false
+	}
+	return out
+}
+
+// save keeps every cluster read since the last save when its members changed, or its last save is
+// older than SaveEvery.
+func (c *Clusters) save(ctx context.Context) {
+	if c.cfg.Store == nil {
+		return
+	}
+	c.mu.RLock()
+	// A cluster no longer configured is forgotten.
+	next, due := maps.Clone(c.saved), false
+	maps.DeleteFunc(next, func(name string, _ Saved) bool {
+		_, configured := c.state[name]
+		due = due || !configured
+		return !configured
+	})
+	for name, st := range c.state {
+		if st.Stale || st.LastRead.IsZero() {
+			continue
+		}
+		last, ok := c.saved[name]
+		if !ok || !sameMembers(last.Members, st.Members) || st.LastRead.Sub(last.LastRead) >= c.cfg.SaveEvery {
+			next[name], due = Saved{Members: st.Members, LastRead: st.LastRead}, true
+		}
+	}
+	c.mu.RUnlock()
+	if !due {
+		return
+	}
+	if err := c.cfg.Store.Save(ctx, next); err != nil {
+		c.log.Error(err, "last known members of the remote clusters not saved; tried again after the next read")
+		return
+	}
+	c.mu.Lock()
+	c.saved = next
+	c.mu.Unlock()
+}
+
+// sameMembers compares members by what a restart would use of them: their peers and namespaces.
+func sameMembers(a, b []Member) bool {
+	return slices.EqualFunc(a, b, func(x, y Member) bool { return x.Peer == y.Peer && x.Namespace == y.Namespace })
 }
 
 // ReadAll reads every cluster once.
@@ -222,7 +342,7 @@ func (c *Clusters) read(ctx context.Context, name string) bool {
 		readErrorsTotal.WithLabelValues(name).Inc()
 		// The first error of an outage is kept: a new text every read (a new local port, say) would
 		// rewrite every validator's status each time.
-		if !before.Stale || before.LastRead.IsZero() && before.Error == notReadYet {
+		if !before.Stale || before.Error == notReadYet {
 			next.Stale, next.Error = true, err.Error()
 			c.log.Info("remote cluster not read: its last known members are kept", "cluster", name, "error", err.Error(),
 				"members", len(before.Members))

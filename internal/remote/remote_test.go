@@ -1,6 +1,7 @@
 package remote_test
 
 import (
+	"encoding/json"
 	"net/url"
 	"slices"
 	"time"
@@ -15,6 +16,7 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/operator"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/remote"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 )
@@ -94,6 +96,8 @@ const ns = "tier1"
 var _ = Describe("Validators of one network in two clusters", Ordered, func() {
 	var (
 		opA, opB   *operator.Operator
+		stopA      func()
+		dirOfA     string
 		simA, simB *testutil.Simulator
 		toB        *proxy
 	)
@@ -109,7 +113,9 @@ var _ = Describe("Validators of one network in two clusters", Ordered, func() {
 		dirA, dirB := GinkgoT().TempDir(), GinkgoT().TempDir()
 		readerKubeconfig(clusterB, "operator-of-a", dirA, "cluster-b", toB.addr)
 		readerKubeconfig(clusterA, "operator-of-b", dirB, "cluster-a", "")
-		opA, opB = runOperator(clusterA, "cluster-a", ns, dirA), runOperator(clusterB, "cluster-b", ns, dirB)
+		opA, stopA = runOperator(clusterA, "cluster-a", ns, dirA)
+		opB, _ = runOperator(clusterB, "cluster-b", ns, dirB)
+		dirOfA = dirA
 		var stop func()
 		simA, stop = testutil.StartSimulator(ctx, clusterA.client, ns, 50*time.Millisecond)
 		DeferCleanup(stop)
@@ -199,5 +205,46 @@ var _ = Describe("Validators of one network in two clusters", Ordered, func() {
 		Eventually(simA.RestartCounts, timeout, interval).Should(Equal(map[string]int{"a1": 1}))
 		settled(opA, simA)
 		Expect(simA.RestartCounts()).To(BeEmpty())
+	})
+
+	It("keeps cluster B's members across a restart of A's operator while B does not answer, and restarts nothing then or after", func() {
+		settled(opA, simA)
+		before := peersDoc(Default, clusterA)
+		By("A keeps B's last known members where its next operator finds them")
+		Eventually(func(g Gomega) []string {
+			cm := &corev1.ConfigMap{}
+			g.Expect(clusterA.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: remote.MembersConfigMapName}, cm)).To(Succeed())
+			saved := map[string]remote.Saved{}
+			g.Expect(json.Unmarshal([]byte(cm.Data[remote.KeyClustersJSON]), &saved)).To(Succeed())
+			var out []string
+			for _, m := range saved["cluster-b"].Members {
+				out = append(out, m.Peer.Name)
+			}
+			return out
+		}, timeout, interval).Should(Equal([]string{"b1.tier1.cluster-b", "b2.tier1.cluster-b"}))
+
+		toB.down()
+		Eventually(remoteStatus(clusterA, "a1"), timeout, interval).Should(ConsistOf(HaveField("Stale", true)))
+		By("A's operator restarts while B does not answer")
+		stopA()
+		opA, stopA = runOperator(clusterA, "cluster-a", ns, dirOfA)
+		Eventually(func(g Gomega) []remote.Cluster { return opA.Discovery.Report().RemoteClusters }, timeout, interval).Should(ConsistOf(And(
+			HaveField("Name", "cluster-b"), HaveField("Stale", true), HaveField("Members", HaveLen(2)))))
+		Consistently(func(g Gomega) {
+			g.Expect(peersDoc(g, clusterA)).To(Equal(before), "no member dropped from stellar-peers")
+			g.Expect(simA.RestartCounts()).To(BeEmpty(), "nobody restarted")
+		}, "3s", interval).Should(Succeed())
+		for _, name := range []string{"a1", "a2"} {
+			Eventually(remoteStatus(clusterA, name), timeout, interval).Should(ConsistOf(And(
+				HaveField("Name", "cluster-b"), HaveField("Stale", true), HaveField("Members", int32(2)))))
+		}
+
+		toB.up()
+		Eventually(remoteStatus(clusterA, "a1"), timeout, interval).Should(Equal([]stellarv1alpha1.RemoteClusterStatus{
+			{Name: "cluster-b", Members: 2}}))
+		Consistently(func(g Gomega) {
+			g.Expect(peersDoc(g, clusterA)).To(Equal(before))
+			g.Expect(simA.RestartCounts()).To(BeEmpty())
+		}, "2s", interval).Should(Succeed())
 	})
 })

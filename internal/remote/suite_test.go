@@ -144,14 +144,17 @@ func (p *proxy) down() {
 }
 
 // runOperator runs the operator as it ships against c, managing ns, reading the clusters of dir.
-func runOperator(c cluster, name, ns, dir string) *operator.Operator {
+// runOperator runs the operator of cluster c, reading the other clusters of dir; stop ends it (it is
+// ended with the suite otherwise). Its namespace is ns, where it keeps the other clusters' members.
+func runOperator(c cluster, name, ns, dir string) (*operator.Operator, func()) {
 	conf := testutil.TestConfig()
 	conf.ClusterName = name
 	conf.Namespaces = []string{ns}
+	conf.OperatorNamespace = ns
 	conf.RemoteClustersDir = dir
 	conf.RemoteReadInterval = operatorReadInterval
 	op, stop, err := testutil.RunOperator(ctx, c.cfg, &testutil.RequestCounter{}, conf, func(err error) { Fail(err.Error()) })
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(stop)
-	return op
+	return op, stop
 }
