@@ -135,8 +135,8 @@ func New(a Args, admin *Admin, log io.Writer) *Agent {
 	}
 	scrapeErrors := prometheus.NewCounter(prometheus.CounterOpts{Name: "stellar_operator_agent_scrape_errors_total",
 		Help: "Scrapes stellar-core's admin API did not answer."})
-	reg.MustRegister(&coreCollector{admin: admin, errors: scrapeErrors, publishQueue: a.PublishQueue, now: time.Now, ttl: a.MetricsCache},
-		scrapeErrors, ag.connects, ag.peeringErrors, ag.voteErrors)
+	core := &coreCollector{admin: admin, errors: scrapeErrors, publishQueue: a.PublishQueue, now: time.Now, ttl: a.MetricsCache}
+	reg.MustRegister(core, scrapeErrors, ag.connects, ag.peeringErrors, ag.voteErrors)
 	if a.ArchiveDir != "" {
 		ag.Archive = archive.NewServer(a.ArchiveDir, reg)
 	}
@@ -144,7 +144,7 @@ func New(a Args, admin *Admin, log io.Writer) *Agent {
 		ag.peering = &Peering{Admin: admin, PeersFile: a.PeersFile, Self: a.Self, NetworkID: a.NetworkID,
 			MaxPerRound: 4, Backoff: 4 * a.ConnectInterval}
 	}
-	ag.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	ag.Metrics = coreMetricsHandler{core: core, next: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
 	return ag
 }
 

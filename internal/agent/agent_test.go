@@ -127,7 +127,8 @@ func TestMetricsUnderTheExportersNames(t *testing.T) {
 		`stellar_core_quorum_agree{` + labels + `} 3`,
 		`stellar_core_quorum_phase_externalize{` + labels + `} 1`,
 		`stellar_core_quorum_transitive_intersection{` + labels + `} 1`,
-		`stellar_core_quorum_transitive_critical{` + build + `,critical_validators="",` + network + "," + version + `} 0`,
+		`stellar_core_quorum_transitive_critical{` + build + `,critical_validators="null",` + network + "," + version + `} 0`,
+		`stellar_core_up 1`,
 		`stellar_core_peers_authenticated_count{` + labels + `} 0`,
 		`stellar_core_protocol_version{` + labels + `} 19`,
 		`stellar_core_synced{` + labels + `} 1`,
@@ -143,12 +144,25 @@ func TestMetricsUnderTheExportersNames(t *testing.T) {
 	if t.Failed() {
 		t.Log(out)
 	}
+	// A stellar-core that does not answer fails the scrape, as the exporter's 504 does: up turns 0
+	// instead of the stellar_core_ series vanishing from a scrape that looks fine.
 	core.Set(func(f *testutil.FakeCore) { f.Booting = true })
-	scrape(t, ag)
+	for range 2 {
+		rec := httptest.NewRecorder()
+		ag.Metrics.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		out = rec.Body.String()
+		if rec.Code != http.StatusGatewayTimeout {
+			t.Errorf("/metrics = %d while stellar-core does not answer, want 504", rec.Code)
+		}
+	}
 	// The error counter is gathered beside the failing scrape: the next scrape shows it.
-	out = scrape(t, ag)
-	if strings.Contains(out, "stellar_core_ledger_num") || !regexp.MustCompile(`stellar_operator_agent_scrape_errors_total [12]\n`).MatchString(out) {
-		t.Errorf("a booting stellar-core gives no stellar_core_ metric and counts a scrape error:\n%s", out)
+	if strings.Contains(out, "stellar_core_ledger_num") || !strings.Contains(out, "stellar_core_up 0\n") ||
+		!regexp.MustCompile(`stellar_operator_agent_scrape_errors_total [12]\n`).MatchString(out) {
+		t.Errorf("a booting stellar-core gives no stellar_core_ metric, stellar_core_up 0 and a scrape error:\n%s", out)
+	}
+	core.Set(func(f *testutil.FakeCore) { f.Booting = false })
+	if out := scrape(t, ag); !strings.Contains(out, "stellar_core_up 1\n") {
+		t.Errorf("stellar-core answering again:\n%s", out)
 	}
 }
 

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -33,6 +35,18 @@ type coreCollector struct {
 	readErr error
 }
 
+// last is what the last read got.
+func (c *coreCollector) last() (Info, map[string]Metric, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.readAt.IsZero() {
+		return Info{}, nil, errNotRead
+	}
+	return c.info, c.metrics, c.readErr
+}
+
+var errNotRead = errors.New("stellar-core not read yet")
+
 // read is stellar-core's /info and /metrics, from the cache while it is fresh.
 func (c *coreCollector) read() (Info, map[string]Metric, error) {
 	c.mu.Lock()
@@ -57,6 +71,44 @@ const (
 	unknown  = "unknown"
 	quantile = "quantile"
 )
+
+var coreUpDesc = prometheus.NewDesc("stellar_core_up",
+	"1 when the agent's last read of stellar-core's admin API was answered, 0 when it was not.", nil, nil)
+
+// coreMetricsHandler answers a scrape 504 when stellar-core does not answer, as
+// stellar-core-prometheus-exporter does, so the scrape fails (up is 0) instead of every stellar_core_
+// series vanishing from a scrape that looks fine. The body still holds the agent's own series and
+// stellar_core_up 0, for whoever reads it.
+type coreMetricsHandler struct {
+	core *coreCollector
+	next http.Handler
+}
+
+func (h coreMetricsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, _, err := h.core.read(); err != nil {
+		w = &statusWriter{ResponseWriter: w, code: http.StatusGatewayTimeout}
+	}
+	h.next.ServeHTTP(w, r)
+}
+
+// statusWriter answers with code whatever status the handler it wraps writes.
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (s *statusWriter) WriteHeader(int) {
+	if !s.wrote {
+		s.wrote = true
+		s.ResponseWriter.WriteHeader(s.code)
+	}
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	s.WriteHeader(s.code)
+	return s.ResponseWriter.Write(b)
+}
 
 var publishBacklogDesc = prometheus.NewDesc("stellar_operator_agent_publish_backlog",
 	"Checkpoints a Full validator has queued and not published yet (files in <BUCKET_DIR>/publishqueue).", nil, nil)
@@ -117,7 +169,9 @@ func (c *coreCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.publishQueue != "" {
 		ch <- prometheus.MustNewConstMetric(publishBacklogDesc, prometheus.GaugeValue, float64(*publishBacklog(c.publishQueue)))
 	}
-	info, metrics, err := c.read()
+	// The scrape's read, made by coreMetricsHandler before gathering: one read per scrape.
+	info, metrics, err := c.last()
+	ch <- prometheus.MustNewConstMetric(coreUpDesc, prometheus.GaugeValue, boolValue(err == nil))
 	if err != nil {
 		return
 	}
@@ -203,7 +257,8 @@ func (e emitter) info(info Info) {
 		gauge("stellar_core_quorum_transitive_last_check_ledger", "Stellar core quorum transitive last_check_ledger", float64(t.LastCheckLedger))
 		gauge("stellar_core_quorum_transitive_node_count", "Stellar core quorum transitive node_count", float64(t.NodeCount))
 		if len(t.Critical) == 0 {
-			gauge("stellar_core_quorum_transitive_critical", "Stellar core quorum transitive critical", 0, [2]string{"critical_validators", ""})
+			// The exporter's label when no group is critical.
+			gauge("stellar_core_quorum_transitive_critical", "Stellar core quorum transitive critical", 0, [2]string{"critical_validators", "null"})
 		}
 		for _, group := range t.Critical {
 			sorted := append([]string{}, group...)

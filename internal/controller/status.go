@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/metrics"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 )
 
@@ -51,6 +52,11 @@ type observed struct {
 	now          time.Time
 	blockedAfter time.Duration
 }
+
+// degradedGauge is 1 for a StellarNode whose Degraded condition is True: the alert on it points at
+// the condition, which says why.
+var degradedGauge = metrics.GaugeVec("stellar_node_degraded",
+	"1 when the StellarNode's Degraded condition is True (its reason and message say why).", "namespace", "stellarnode")
 
 // computeStatus is the node's status after what was observed. It is a pure function of the previous
 // status (kept: peer discovery's peers, condition transition times) and the observation.
@@ -174,12 +180,14 @@ func (r *StellarNodeReconciler) writeStatus(ctx context.Context, node *stellarv1
 	obs.now, obs.blockedAfter = time.Now(), r.RolloutBlockedAfter
 	node.Status = computeStatus(old.Status, node.Generation, obs)
 	r.recordTransitions(node, &old.Status, &node.Status)
-	if c := meta.FindStatusCondition(node.Status.Conditions, stellarv1alpha1.ConditionDegraded); c != nil &&
-		c.Status == metav1.ConditionTrue && c.Reason == stellarv1alpha1.ReasonRolloutBlocked {
+	c := meta.FindStatusCondition(node.Status.Conditions, stellarv1alpha1.ConditionDegraded)
+	degraded := c != nil && c.Status == metav1.ConditionTrue
+	if degraded && c.Reason == stellarv1alpha1.ReasonRolloutBlocked {
 		rollout.BlockedGauge.WithLabelValues(node.Namespace, node.Name).Set(1)
 	} else {
 		rollout.BlockedGauge.DeleteLabelValues(node.Namespace, node.Name)
 	}
+	degradedGauge.WithLabelValues(node.Namespace, node.Name).Set(map[bool]float64{true: 1}[degraded])
 	if equality.Semantic.DeepEqual(old.Status, node.Status) {
 		return nil
 	}

@@ -73,6 +73,7 @@ func (r *StellarNodeReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err := r.Get(ctx, req.NamespacedName, node); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.podSpecs.forget(req.NamespacedName)
+			degradedGauge.DeleteLabelValues(req.Namespace, req.Name)
 			r.networks.forgetEmpty(req.Namespace, r.Roster)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)

@@ -321,7 +321,7 @@ func agentReports(t *testing.T, ag *agent.Agent) {
 	for _, name := range []string{"stellar_core_ledger_num{", "stellar_core_ledger_age{", "stellar_core_quorum_fail_at{",
 		"stellar_core_quorum_transitive_intersection{", "stellar_core_synced{", "stellar_core_peers_authenticated_count{",
 		"stellar_core_history_publish_failure{", "stellar_core_history_publish_success{", "stellar_core_ledger_ledger_close_seconds_count{",
-		"stellar_core_protocol_version{"} {
+		"stellar_core_protocol_version{", "stellar_core_up 1"} {
 		if !strings.Contains(rec.Body.String(), "\n"+name) {
 			t.Errorf("metrics from real answers lack %s", name)
 		}
