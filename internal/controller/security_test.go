@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -18,6 +19,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 )
 
 var _ = Describe("A validator's NetworkPolicy", func() {
@@ -200,5 +202,44 @@ var _ = Describe("A stellar-peers ConfigMap that is not the operator's", func() 
 			return got.Labels
 		}, timeout, interval).Should(HaveKeyWithValue(resources.LabelManagedBy, resources.ManagedBy))
 		Eventually(func() error { return k8sClient.Get(ctx, key(ns, "tenant"), &appsv1.StatefulSet{}) }, 3*timeout, interval).Should(Succeed())
+	})
+})
+
+var _ = Describe("Hostile neighbours and look-alike names", func() {
+	It("give three look-alike home domains three fragments, and write nothing once settled", func() {
+		ns := newNamespace()
+		domains := []string{"a-b.org", "a.b-org", "A.B-ORG"}
+		for i, domain := range domains {
+			Expect(k8sClient.Create(ctx, validator(ns, fmt.Sprintf("twin-%d", i), fixture.WithHomeDomain(domain)))).To(Succeed())
+		}
+		// A foreign stellar-peers in a second namespace: its validator waits, nobody writes it.
+		other := newNamespace()
+		Expect(k8sClient.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: other, Name: peers.ConfigMapName},
+			Data: map[string]string{"x": "y"}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, validator(other, "tenant"))).To(Succeed())
+
+		for i, domain := range domains {
+			Eventually(func(g Gomega) string {
+				cm := &corev1.ConfigMap{}
+				g.Expect(k8sClient.Get(ctx, key(ns, resources.StellarTOMLConfigMapName(domain)), cm)).To(Succeed())
+				return cm.Data[resources.StellarTOMLKey]
+			}, timeout, interval).Should(ContainSubstring(fmt.Sprintf(`ALIAS = "twin-%d"`, i)))
+		}
+		Eventually(condition(other, "tenant", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(
+			HaveField("Reason", stellarv1alpha1.ReasonNameConflict))
+		Eventually(condition(ns, "twin-2", stellarv1alpha1.ConditionReady), timeout, interval).ShouldNot(BeNil())
+
+		// Settled: no object of either namespace is written again, whatever the loops wake for.
+		inThese := func(r testutil.Request) bool {
+			return r.IsWrite() && !strings.Contains(r.Path, "/events") &&
+				(strings.Contains(r.Path, "/namespaces/"+ns+"/") || strings.Contains(r.Path, "/namespaces/"+other+"/"))
+		}
+		Eventually(func() map[string]int {
+			requests.Reset()
+			time.Sleep(time.Second)
+			return requests.Count(inThese)
+		}, timeout, interval).Should(BeEmpty())
+		requests.Reset()
+		Consistently(func() map[string]int { return requests.Count(inThese) }, "5s", interval).Should(BeEmpty())
 	})
 })
