@@ -2,7 +2,8 @@
 // `manager render-config` is the init step of validator pods and `manager check-release` the first step of
 // their stellar-core container (see internal/renderconfig), `manager ready`
 // their readiness check (see internal/readiness), `manager agent` their sidecar: status, metrics, live
-// peering and a Full validator's history archive (see internal/agent).
+// peering and a Full validator's history archive (see internal/agent). `manager check-quorum-intersection
+// FILE` checks a quorum map as stellar-core's command of that name does (see internal/quorum).
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 
 	"github.com/stellar-k8s/stellar-operator/internal/agent"
 	"github.com/stellar-k8s/stellar-operator/internal/operator"
+	"github.com/stellar-k8s/stellar-operator/internal/quorum"
 	"github.com/stellar-k8s/stellar-operator/internal/readiness"
 	"github.com/stellar-k8s/stellar-operator/internal/renderconfig"
 )
@@ -33,6 +35,8 @@ func main() {
 		case agent.Command:
 			subcommand(agent.Command, agent.Run(ctrl.SetupSignalHandler(), os.Args[2:], os.Stdout))
 			return
+		case quorum.Command:
+			os.Exit(quorum.Run(os.Args[2:], os.Stdout, os.Stderr))
 		}
 	}
 	if err := run(); err != nil {
