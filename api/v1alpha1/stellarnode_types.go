@@ -219,6 +219,12 @@ type ValidatorConfig struct {
 	// +optional
 	AllowUnsafeQuorum bool `json:"allowUnsafeQuorum,omitempty"`
 
+	// AllowUnprovenQuorum lets changes of the network's quorums through when the operator's quorum
+	// intersection check runs out of time before proving either answer (QuorumUnproven). A split found
+	// is never let through.
+	// +optional
+	AllowUnprovenQuorum bool `json:"allowUnprovenQuorum,omitempty"`
+
 	// KnownPeers are extra static host:port entries, such as public network peers.
 	// +optional
 	// +listType=set
@@ -532,6 +538,12 @@ const (
 	ReasonReady = "Ready"
 	// ReasonNotReady: some pods are not ready yet.
 	ReasonNotReady = "NotReady"
+	// ReasonQuorumSplit: the quorum sets the operator would give the network's validators can split it
+	// (two quorums with no node in common); nothing that changes a quorum is applied.
+	ReasonQuorumSplit = "QuorumSplit"
+	// ReasonQuorumUnproven: their intersection was not proven within the check's limit; held the same
+	// way unless allowUnprovenQuorum is set.
+	ReasonQuorumUnproven = "QuorumUnproven"
 	// ReasonDuplicateKey: another validator of the network has the same publicKey; this one never starts.
 	ReasonDuplicateKey = "DuplicateKey"
 	// ReasonRenderConfigFailed: the pod's render-config step refused to write the configuration.

@@ -57,8 +57,17 @@ var _ = Describe("The admission policy on Secret references", func() {
 			n.Spec.ValidatorConfig.SeedSecretRef = seed
 			return n
 		}
-		// The policy takes effect once the API server has loaded it.
-		Eventually(func() error { return alice.Create(ctx, withSeed("thief", "victim-seed")) }, timeout, interval).Should(
+		// The policy takes effect once the API server has loaded it: probes, removed if they got in.
+		Eventually(func() error {
+			probe := withSeed("", "victim-seed")
+			probe.Name, probe.GenerateName = "", "probe-"
+			err := alice.Create(ctx, probe)
+			if err == nil {
+				Expect(k8sClient.Delete(ctx, probe)).To(Succeed())
+			}
+			return err
+		}, timeout, interval).Should(Satisfy(apierrors.IsForbidden))
+		Expect(alice.Create(ctx, withSeed("thief", "victim-seed"))).To(
 			And(Satisfy(apierrors.IsForbidden), MatchError(ContainSubstring("you may not get Secret victim-seed"))))
 		Expect(alice.Create(ctx, withSeed("mine", "alice-seed"))).To(Succeed())
 

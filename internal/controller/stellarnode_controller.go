@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/quorumgate"
 	"github.com/stellar-k8s/stellar-operator/internal/remote"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
@@ -52,6 +53,9 @@ type StellarNodeReconciler struct {
 	Scopes scope.Scopes
 	// Roster holds each namespace's validators, their StatefulSets and pods; read instead of listing.
 	Roster *roster.Roster
+	// Quorum decides whether the quorums a network's validators would run with intersect; peer
+	// discovery asks the same one.
+	Quorum *quorumgate.Gate
 
 	podSpecs podSpecs
 	networks networks
@@ -117,10 +121,11 @@ func (r *StellarNodeReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if obs.waiting != nil {
 		return ctrl.Result{RequeueAfter: waitingRecheck}, nil
 	}
-	if obs.configReason == stellarv1alpha1.ReasonDuplicateKey || obs.configReason == stellarv1alpha1.ReasonSharedArchive ||
-		obs.configReason == stellarv1alpha1.ReasonNameConflict {
+	switch obs.configReason {
+	case stellarv1alpha1.ReasonDuplicateKey, stellarv1alpha1.ReasonSharedArchive, stellarv1alpha1.ReasonNameConflict,
+		stellarv1alpha1.ReasonQuorumSplit, stellarv1alpha1.ReasonQuorumUnproven:
 		// What it waits on is another validator's, or an object that is not the operator's: its
-		// deletion reaches this one only here.
+		// change reaches this one only here.
 		return ctrl.Result{RequeueAfter: claimRecheck}, nil
 	}
 	return ctrl.Result{}, nil

@@ -74,6 +74,12 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 		// it, and its quorum may be complete only once they have.
 		return observed{configError: refused, configReason: refused.Rule(), externalAddress: resources.ExternalAddress(node, nil)}, nil
 	}
+	// Any change applied now starts the validator with the quorum set the network would have: none
+	// while the network's proposed sets can split it, or their intersection is not proven.
+	if verdict := r.Quorum.Check(node.Namespace, index.Network(node.NetworkID())); verdict.Holds(node.Spec.ValidatorConfig.AllowUnprovenQuorum) {
+		return observed{configReason: verdict.Reason(), configError: fmt.Errorf("%s: nothing that would change a quorum is applied", verdict.Message()),
+			externalAddress: resources.ExternalAddress(node, nil)}, nil
+	}
 	desired := resources.ValidatorStatefulSet(node, base, r.Options)
 	turn, waiting, live, err := r.turnFor(ctx, node, nodes, neighbours, desired, base)
 	if err != nil {

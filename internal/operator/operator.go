@@ -36,6 +36,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/netguard"
 	"github.com/stellar-k8s/stellar-operator/internal/owned"
 	"github.com/stellar-k8s/stellar-operator/internal/peerdiscovery"
+	"github.com/stellar-k8s/stellar-operator/internal/quorumgate"
 	"github.com/stellar-k8s/stellar-operator/internal/remote"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
@@ -101,7 +102,9 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 	if clusters != nil {
 		planner.WithRemote(clusters.RolloutMembers)
 	}
+	gate := &quorumgate.Gate{ClusterDomain: c.ClusterDomain}
 	if err := (&controller.StellarNodeReconciler{
+		Quorum:    gate,
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Scheme:    mgr.GetScheme(),
@@ -126,7 +129,7 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 		return nil, fmt.Errorf("set up stellar.toml fragments: %w", err)
 	}
 	discovery := peerdiscovery.New(mgr, peerdiscovery.Config{Interval: c.DiscoveryInterval, ClusterDomain: c.ClusterDomain, Planner: planner,
-		Remote: clusters, ClusterName: c.ClusterName, Scopes: c.DiscoveryScopes, Roster: validators})
+		Remote: clusters, ClusterName: c.ClusterName, Scopes: c.DiscoveryScopes, Roster: validators, Quorum: gate})
 	if err := mgr.Add(discovery); err != nil {
 		return nil, fmt.Errorf("add peer discovery: %w", err)
 	}

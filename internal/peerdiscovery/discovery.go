@@ -18,6 +18,7 @@ import (
 
 	"github.com/stellar-k8s/stellar-operator/internal/loop"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/quorumgate"
 	"github.com/stellar-k8s/stellar-operator/internal/remote"
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 	"github.com/stellar-k8s/stellar-operator/internal/roster"
@@ -47,6 +48,9 @@ type Config struct {
 	Scopes scope.Scopes
 	// Roster is what a pass reads: the validators, their StatefulSets and pods, stellar-peers.
 	Roster *roster.Roster
+	// Quorum decides whether a network's proposed quorums intersect before any restart for them; the
+	// reconciler asks the same one. Nil gives discovery a gate of its own.
+	Quorum *quorumgate.Gate
 }
 
 // +kubebuilder:rbac:groups=stellar.org,resources=stellarnodes,verbs=get;list;watch
@@ -97,6 +101,9 @@ func New(mgr manager.Manager, cfg Config) *PeerDiscovery {
 	}
 	if cfg.ClusterDomain == "" {
 		cfg.ClusterDomain = "cluster.local"
+	}
+	if cfg.Quorum == nil {
+		cfg.Quorum = &quorumgate.Gate{ClusterDomain: cfg.ClusterDomain}
 	}
 	d := &PeerDiscovery{
 		client:     mgr.GetClient(),

@@ -48,6 +48,18 @@ func (d *PeerDiscovery) restartDue(ctx context.Context, ns string, nodes []*stel
 			d.planner.Observe(ns, nw.ID, members)
 			continue
 		}
+		// A restart for peers gives the validator the quorum set it would have with the network as it
+		// is now: none while those sets can split the network, or their intersection is not proven.
+		if verdict := d.cfg.Quorum.Check(ns, index.Network(nw.ID)); verdict.Holds(allowUnproven(index.Network(nw.ID))) {
+			for _, v := range due {
+				report.PendingRestarts = append(report.PendingRestarts, v.Name)
+			}
+			if report.BlockedBy == nil {
+				report.BlockedBy = map[string][]string{}
+			}
+			report.BlockedBy[nw.ID] = []string{verdict.Reason() + ": " + verdict.Message()}
+			continue
+		}
 		for _, v := range due {
 			report.PendingRestarts = append(report.PendingRestarts, v.Name)
 			decision, turn := d.planner.Request(ns, nw.ID, members, v.Name)
@@ -220,4 +232,17 @@ func (d *PeerDiscovery) announceJoins(view View, index peers.Index, joined map[s
 					"%d connect to it live through their agents, without a restart", restarting, live)
 		}
 	}
+}
+
+// allowUnproven: every validator of the network allows an unproven quorum (allowUnprovenQuorum).
+func allowUnproven(nw *peers.Network) bool {
+	if nw == nil || len(nw.Nodes) == 0 {
+		return false
+	}
+	for _, n := range nw.Nodes {
+		if !n.Spec.ValidatorConfig.AllowUnprovenQuorum {
+			return false
+		}
+	}
+	return true
 }

@@ -48,7 +48,7 @@ func TestPublicNetworkShape(t *testing.T) {
 }
 
 // The verdict for a public-network-sized map (25 organisations of 3, 17 HIGH and 8 MEDIUM).
-// make bench-quorum reports its time and memory.
+// go test ./internal/quorum -bench . reports its time and memory (docs/QUORUM.md).
 func BenchmarkPublicNetworkShape(b *testing.B) {
 	for _, broken := range []bool{false, true} {
 		m := publicNetworkShape(17, 8, broken)

@@ -61,6 +61,21 @@ func (q *QSet) validate(depth int) error {
 	return nil
 }
 
+// Keys are the validators q names, at every level, each once, sorted.
+func (q *QSet) Keys() []string {
+	var out []string
+	var walk func(*QSet)
+	walk = func(q *QSet) {
+		out = append(out, q.Validators...)
+		for i := range q.InnerSets {
+			walk(&q.InnerSets[i])
+		}
+	}
+	walk(q)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // satisfiedBy reports whether members hold a slice of q.
 func (q *QSet) satisfiedBy(members map[string]bool) bool {
 	n := 0

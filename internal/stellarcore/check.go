@@ -15,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/quorum"
 )
 
 // The rules below are stellar-core's own, read from its source; each check names the function it
@@ -436,6 +437,62 @@ func (c *checker) quorum() {
 	case genErr == "" && len(validators) > 0:
 		c.generatedQuorum(validators, generated, unsafeOK)
 	}
+}
+
+// QuorumSetOf is the quorum set stellar-core takes from a configuration, decided as Check decides
+// it (Config::processConfig: the [QUORUM_SET] when there is one, else the one generated from
+// [[VALIDATORS]] and the node itself). selfKey is the node's public key when the file has no seed.
+// Keys named by $NAME are resolved through [[VALIDATORS]]; one that is not stays as written, a key
+// no node has. It is an error when Check would refuse the file.
+func QuorumSetOf(text string, profile Profile, selfKey string) (quorum.QSet, error) {
+	if err := Check(text, CheckOptions{Profile: profile, SelfKey: selfKey, AllowLoopback: true}); err != nil {
+		return quorum.QSet{}, err
+	}
+	var cfg map[string]any
+	if _, err := toml.Decode(text, &cfg); err != nil {
+		return quorum.QSet{}, err
+	}
+	c := checker{cfg: cfg, self: selfKey, profile: profile}
+	if seed, ok := cfg["NODE_SEED"].(string); ok {
+		c.self, _ = PublicKeyOfSeed(seed)
+	}
+	domains := c.homeDomains()
+	validators := c.validators(domains)
+	if raw, ok := cfg["QUORUM_SET"].(map[string]any); ok {
+		q, _ := c.loadQuorumSet(raw, 0)
+		aliases := map[string]string{}
+		for _, v := range validators {
+			aliases["$"+v.name] = v.key
+		}
+		return q.resolved(aliases).public(), nil
+	}
+	validators = c.addSelf(validators, domains)
+	q, _ := generateQuorumSet(validators)
+	return q.public(), nil
+}
+
+// resolved is q with $NAME aliases replaced by their keys.
+func (q qset) resolved(aliases map[string]string) qset {
+	out := qset{threshold: q.threshold}
+	for _, v := range q.validators {
+		if key, ok := aliases[v]; ok {
+			v = key
+		}
+		out.validators = append(out.validators, v)
+	}
+	for _, in := range q.inner {
+		out.inner = append(out.inner, in.resolved(aliases))
+	}
+	return out
+}
+
+// public is q as package quorum holds it.
+func (q qset) public() quorum.QSet {
+	out := quorum.QSet{Threshold: q.threshold, Validators: slices.Clone(q.validators)}
+	for _, in := range q.inner {
+		out.InnerSets = append(out.InnerSets, in.public())
+	}
+	return out
 }
 
 // explicitQuorum checks a [QUORUM_SET], and that it agrees with [[VALIDATORS]] when both are given.

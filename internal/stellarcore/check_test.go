@@ -3,8 +3,11 @@ package stellarcore
 import (
 	"errors"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stellar-k8s/stellar-operator/internal/quorum"
 )
 
 // testKey is the seed and public key number i, made up for tests.
@@ -373,5 +376,38 @@ func TestCheckOnALoopbackTestBed(t *testing.T) {
 		if err := Check(text, opts); (err == nil) != (name == "loopback") {
 			t.Errorf("%s on a test bed: %v", name, err)
 		}
+	}
+}
+
+// The quorum set a configuration gives its node is the one Check decided on: generated from
+// [[VALIDATORS]] with the node itself, or the [QUORUM_SET] as written.
+func TestQuorumSetOf(t *testing.T) {
+	for name, c := range map[string]struct {
+		cfg  map[string]any
+		want quorum.QSet
+	}{
+		"an organisation of three, generated": {organisation(),
+			quorum.QSet{Threshold: 2, Validators: []string{pub(1), pub(2), pub(3)}}},
+		"a raw [QUORUM_SET]": {explicitQuorum(),
+			quorum.QSet{Threshold: 3, Validators: []string{pub(2), pub(3), pub(4), pub(5)}}},
+	} {
+		text, err := encode(c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := QuorumSetOf(text, Newest(), "")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		slices.Sort(got.Validators)
+		want := c.want
+		slices.Sort(want.Validators)
+		if got.Threshold != want.Threshold || !slices.Equal(got.Validators, want.Validators) || len(got.InnerSets) != len(want.InnerSets) {
+			t.Errorf("%s: %+v, want %+v", name, got, want)
+		}
+	}
+	refused, _ := encode(with(organisation(), func(c map[string]any) { delete(c, "NODE_HOME_DOMAIN") }))
+	if _, err := QuorumSetOf(refused, Newest(), ""); err == nil {
+		t.Error("a configuration Check refuses has no quorum set")
 	}
 }

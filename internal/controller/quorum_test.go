@@ -1,0 +1,66 @@
+package controller_test
+
+import (
+	"fmt"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
+)
+
+// trusting is a validator of ns whose [QUORUM_SET] lists exactly the keys of names (67 %).
+func trusting(ns, name string, names ...string) *stellarv1alpha1.StellarNode {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = fmt.Sprintf("%q", fixture.KeyOf(ns, n))
+	}
+	return validator(ns, name, fixture.AllowingUnsafeQuorum(),
+		fixture.WithQuorumSet("[QUORUM_SET]\nTHRESHOLD_PERCENT = 67\nVALIDATORS = ["+strings.Join(quoted, ", ")+"]\n"))
+}
+
+var _ = Describe("The quorum intersection gate", func() {
+	It("applies nothing to a network whose quorums would split, names the two quorums, and lets the change through once it is safe", func() {
+		ns := newNamespace()
+		Expect(k8sClient.Create(ctx, trusting(ns, "a1", "a1", "a2"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, trusting(ns, "a2", "a1", "a2"))).To(Succeed())
+		Eventually(getSTS(ns, "a1"), timeout, interval).ShouldNot(BeNil())
+		Eventually(getSTS(ns, "a2"), timeout, interval).ShouldNot(BeNil())
+		before := getSTS(ns, "a1")(Default).Generation
+
+		By("a second organisation that trusts only itself: two quorums with no node in common")
+		Expect(k8sClient.Create(ctx, trusting(ns, "b1", "b1", "b2"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, trusting(ns, "b2", "b1", "b2"))).To(Succeed())
+		for _, name := range []string{"a1", "a2", "b1", "b2"} {
+			Eventually(condition(ns, name, stellarv1alpha1.ConditionDegraded), timeout, interval).Should(And(
+				HaveField("Status", metav1.ConditionTrue), HaveField("Reason", stellarv1alpha1.ReasonQuorumSplit),
+				HaveField("Message", And(ContainSubstring(ns+"/a1"), ContainSubstring(ns+"/a2"), ContainSubstring(ns+"/b1"),
+					ContainSubstring(ns+"/b2"), ContainSubstring("no node in common")))))
+		}
+		Eventually(eventsFor(ns, "b1"), timeout, interval).Should(ContainElement(HavePrefix(stellarv1alpha1.ReasonQuorumSplit + ": ")))
+		Consistently(func(g Gomega) {
+			g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, "b1"), &appsv1.StatefulSet{}))).To(BeTrue(), "b1 never starts")
+			g.Expect(getSTS(ns, "a1")(g).Generation).To(Equal(before), "a1 is not touched")
+		}, "2s", interval).Should(Succeed())
+
+		By("the second organisation trusts both: one network, its quorums intersecting")
+		for _, name := range []string{"b1", "b2"} {
+			updateNode(ns, name, func(n *stellarv1alpha1.StellarNode) {
+				n.Spec.ValidatorConfig.QuorumSet = trusting(ns, name, "a1", "a2", "b1", "b2").Spec.ValidatorConfig.QuorumSet
+			})
+		}
+		for _, name := range []string{"b1", "b2"} {
+			Eventually(getSTS(ns, name), timeout, interval).ShouldNot(BeNil())
+		}
+		for _, name := range []string{"a1", "a2", "b1", "b2"} {
+			// a1 and a2 changed nothing: they see the network safe again at their next recheck.
+			Eventually(condition(ns, name, stellarv1alpha1.ConditionDegraded), 3*timeout, interval).Should(
+				HaveField("Reason", Not(Equal(stellarv1alpha1.ReasonQuorumSplit))))
+		}
+	})
+})
