@@ -8,13 +8,14 @@ import (
 	"testing"
 
 	"github.com/stellar-k8s/stellar-operator/internal/quorum"
+	"github.com/stellar-k8s/stellar-operator/internal/strkey"
 )
 
 // testKey is the seed and public key number i, made up for tests.
 func testKey(i byte) (seed, public string) {
 	raw := make([]byte, 32)
 	raw[0], raw[31] = i, 0x5a
-	seed = encodeStrkey(versionSeed, raw)
+	seed = strkey.Encode(versionSeed, raw)
 	public, err := PublicKeyOfSeed(seed)
 	if err != nil {
 		panic(err)
