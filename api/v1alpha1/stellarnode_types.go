@@ -524,6 +524,15 @@ const (
 	ReasonReconcileError = "ReconcileError"
 	// ReasonPodCannotStart: the kubelet cannot start a pod (a missing Secret, say).
 	ReasonPodCannotStart = "PodCannotStart"
+	// ReasonImagePullFailed: a container's image cannot be pulled (ErrImagePull, ImagePullBackOff,
+	// InvalidImageName).
+	ReasonImagePullFailed = "ImagePullFailed"
+	// ReasonCrashLoop: a container keeps exiting and the kubelet waits before starting it again.
+	ReasonCrashLoop = "CrashLoopBackOff"
+	// ReasonOOMKilled: a container was killed for using more memory than its limit.
+	ReasonOOMKilled = "OOMKilled"
+	// ReasonUnschedulable: the scheduler finds no node for the pod.
+	ReasonUnschedulable = "Unschedulable"
 	// ReasonAsExpected: no problem seen.
 	ReasonAsExpected = "AsExpected"
 	// ReasonRollingOut: pods are being replaced with the current spec.
@@ -787,6 +796,7 @@ type RolloutStatus struct {
 // +kubebuilder:printcolumn:name="Line",type=string,JSONPath=`.status.releaseLine`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Peers",type=integer,JSONPath=`.status.peers`
+// +kubebuilder:printcolumn:name="Degraded",type=string,JSONPath=`.status.conditions[?(@.type=="Degraded")].reason`
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.core.state`
 // +kubebuilder:printcolumn:name="Ledger",type=integer,JSONPath=`.status.core.ledger`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

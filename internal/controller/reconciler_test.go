@@ -404,6 +404,27 @@ var _ = Describe("StellarNode reconciler", func() {
 		Eventually(eventsFor(ns, "noseed"), timeout, interval).Should(ContainElement(ContainSubstring(`secret "noseed-seed" not found`)))
 	})
 
+	It("says why a pod does not run (an image that cannot be pulled), and clears it when the pod recovers", func() {
+		Expect(k8sClient.Create(ctx, validator(ns, "unpulled"))).To(Succeed())
+		sts := &appsv1.StatefulSet{}
+		Eventually(func(g Gomega) { g.Expect(k8sClient.Get(ctx, key(ns, "unpulled"), sts)).To(Succeed()) }, timeout, interval).Should(Succeed())
+		pod := testutil.PodFor(sts)
+		Expect(k8sClient.Create(ctx, pod)).To(Succeed())
+		pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "stellar-core", Image: "stellar/stellar-core:27.1.0",
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff",
+				Message: `Back-off pulling image "stellar/stellar-core:27.1.0"`}}}}
+		Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+		Eventually(condition(ns, "unpulled", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(And(
+			HaveField("Status", metav1.ConditionTrue), HaveField("Reason", stellarv1alpha1.ReasonImagePullFailed),
+			HaveField("Message", ContainSubstring("cannot pull the image stellar/stellar-core:27.1.0"))))
+		Eventually(eventsFor(ns, "unpulled"), timeout, interval).Should(ContainElement(HavePrefix(stellarv1alpha1.ReasonImagePullFailed + ": ")))
+
+		pod.Status.ContainerStatuses[0].State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+		Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+		Eventually(condition(ns, "unpulled", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(And(
+			HaveField("Status", metav1.ConditionFalse), HaveField("Reason", stellarv1alpha1.ReasonAsExpected)))
+	})
+
 	It("runs Horizon and Soroban RPC as Deployments with their own images", func() {
 		horizon := fixture.Horizon(ns, "horizon")
 		rpc := fixture.SorobanRPC(ns, "rpc")

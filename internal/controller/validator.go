@@ -218,15 +218,65 @@ func (r *StellarNodeReconciler) observe(ctx context.Context, node *stellarv1alph
 				}
 			}
 		}
-		statuses := append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
-		for _, cs := range statuses {
-			if w := cs.State.Waiting; w != nil && w.Reason == "CreateContainerConfigError" {
-				obs.podProblem = fmt.Sprintf("pod %s cannot start container %s: %s", pod.Name, cs.Name, w.Message)
-				return obs, nil
-			}
+		if reason, problem := podFailure(&pod); reason != "" {
+			obs.podReason, obs.podProblem = reason, problem
+			return obs, nil
 		}
 	}
 	return obs, nil
+}
+
+// podFailure says why a pod does not run, as the kubelet and the scheduler report it, or nothing:
+// a reason for the Degraded condition and a sentence naming the pod and container.
+func podFailure(pod *corev1.Pod) (reason, problem string) {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			return stellarv1alpha1.ReasonUnschedulable, fmt.Sprintf("pod %s cannot be scheduled: %s", pod.Name, c.Message)
+		}
+	}
+	statuses := append(append([]corev1.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
+	for _, cs := range statuses {
+		w := cs.State.Waiting
+		if w == nil {
+			continue
+		}
+		switch w.Reason {
+		case "CreateContainerConfigError":
+			return stellarv1alpha1.ReasonPodCannotStart, fmt.Sprintf("pod %s cannot start container %s: %s", pod.Name, cs.Name, w.Message)
+		case "ErrImagePull", "ImagePullBackOff", "InvalidImageName":
+			return stellarv1alpha1.ReasonImagePullFailed, fmt.Sprintf("pod %s cannot pull the image %s of container %s (%s): %s",
+				pod.Name, cs.Image, cs.Name, w.Reason, w.Message)
+		case "CrashLoopBackOff":
+			if last := cs.LastTerminationState.Terminated; last != nil && last.Reason == "OOMKilled" {
+				return stellarv1alpha1.ReasonOOMKilled, oomKilled(pod.Name, cs.Name)
+			}
+			return stellarv1alpha1.ReasonCrashLoop, crashLoop(pod.Name, cs)
+		}
+	}
+	for _, cs := range statuses {
+		if t := cs.LastTerminationState.Terminated; t != nil && t.Reason == "OOMKilled" && cs.RestartCount > 0 && !cs.Ready {
+			return stellarv1alpha1.ReasonOOMKilled, oomKilled(pod.Name, cs.Name)
+		}
+	}
+	return "", ""
+}
+
+func oomKilled(pod, container string) string {
+	return fmt.Sprintf("container %s of pod %s was killed for using more memory than its limit: raise spec.resources.limits.memory", container, pod)
+}
+
+func crashLoop(pod string, cs corev1.ContainerStatus) string {
+	msg := fmt.Sprintf("container %s of pod %s keeps exiting (%d restarts)", cs.Name, pod, cs.RestartCount)
+	if last := cs.LastTerminationState.Terminated; last != nil {
+		msg += fmt.Sprintf(": last exit code %d", last.ExitCode)
+		if last.Reason != "" {
+			msg += " (" + last.Reason + ")"
+		}
+		if m := strings.TrimSpace(last.Message); m != "" {
+			msg += ": " + lastLine(m)
+		}
+	}
+	return msg
 }
 
 // lastLine is the last non-empty line of a termination message.
