@@ -37,7 +37,7 @@ func TestPodFailure(t *testing.T) {
 				Message: "starting\nDatabase error: No DB schema version found\n"}}}}},
 			stellarv1alpha1.ReasonCrashLoop, []string{"stellar-core", "4 restarts", "exit code 1", "No DB schema version found"}},
 		{"out of memory, restarting", corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "stellar-core", RestartCount: 2,
-			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+			State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
 			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}}}}},
 			stellarv1alpha1.ReasonOOMKilled, []string{"stellar-core", "resources.limits.memory"}},
 		{"out of memory once, running again", corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "stellar-core", RestartCount: 1,
