@@ -553,6 +553,9 @@ const (
 	// ReasonQuorumUnproven: their intersection was not proven within the check's limit; held the same
 	// way unless allowUnprovenQuorum is set.
 	ReasonQuorumUnproven = "QuorumUnproven"
+	// ReasonDuplicateKeyElsewhere: a validator of the network in another cluster has the same publicKey
+	// and comes first (created first, then by cluster name, then namespace/name); this one is held.
+	ReasonDuplicateKeyElsewhere = "DuplicateKeyElsewhere"
 	// ReasonDuplicateKey: another validator of the network has the same publicKey; this one never starts.
 	ReasonDuplicateKey = "DuplicateKey"
 	// ReasonRenderConfigFailed: the pod's render-config step refused to write the configuration.

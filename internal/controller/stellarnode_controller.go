@@ -47,8 +47,10 @@ type StellarNodeReconciler struct {
 	RolloutBlockedAfter time.Duration
 	// Policy is what the administrator allows of images and archive programs.
 	Policy Policy
-	// Remote are the validators of other clusters; nil when there are none.
-	Remote *remote.Clusters
+	// Remote are the validators of other clusters; nil when there are none. ClusterName is this
+	// cluster's name among them.
+	Remote      *remote.Clusters
+	ClusterName string
 	// Scopes name the namespaces whose validators discover each other.
 	Scopes scope.Scopes
 	// Roster holds each namespace's validators, their StatefulSets and pods; read instead of listing.
@@ -122,7 +124,7 @@ func (r *StellarNodeReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return ctrl.Result{RequeueAfter: waitingRecheck}, nil
 	}
 	switch obs.configReason {
-	case stellarv1alpha1.ReasonDuplicateKey, stellarv1alpha1.ReasonSharedArchive, stellarv1alpha1.ReasonNameConflict,
+	case stellarv1alpha1.ReasonDuplicateKey, stellarv1alpha1.ReasonDuplicateKeyElsewhere, stellarv1alpha1.ReasonSharedArchive, stellarv1alpha1.ReasonNameConflict,
 		stellarv1alpha1.ReasonQuorumSplit, stellarv1alpha1.ReasonQuorumUnproven:
 		// What it waits on is another validator's, or an object that is not the operator's: its
 		// change reaches this one only here.

@@ -63,6 +63,12 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 			"validator %s of the same network already has publicKey %s...: one key on two pods is one node twice; "+
 				"give this validator its own seed and spec.validatorConfig.publicKey", older, node.Spec.ValidatorConfig.PublicKey[:5])}, nil
 	}
+	if m := r.Remote.KeyHolderBefore(node, r.ClusterName); m != nil {
+		return observed{configReason: stellarv1alpha1.ReasonDuplicateKeyElsewhere, configError: fmt.Errorf(
+			"validator %s/%s of cluster %s, created first, already has publicKey %s...: one key on two pods is one node twice; "+
+				"this one is held until it has a seed and publicKey of its own", m.Namespace, m.Name(),
+			m.Peer.Cluster, node.Spec.ValidatorConfig.PublicKey[:5])}, nil
+	}
 	if older := index.SharedArchiveOf(node); older != "" {
 		return observed{configReason: stellarv1alpha1.ReasonSharedArchive, configError: fmt.Errorf(
 			"validator %s already publishes to this object-storage archive: two validators writing one archive corrupt it; "+

@@ -104,11 +104,12 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 	}
 	gate := &quorumgate.Gate{ClusterDomain: c.ClusterDomain}
 	if err := (&controller.StellarNodeReconciler{
-		Quorum:    gate,
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Scheme:    mgr.GetScheme(),
-		Recorder:  mgr.GetEventRecorder("stellarnode-controller"),
+		Quorum:      gate,
+		ClusterName: c.ClusterName,
+		Client:      mgr.GetClient(),
+		APIReader:   mgr.GetAPIReader(),
+		Scheme:      mgr.GetScheme(),
+		Recorder:    mgr.GetEventRecorder("stellarnode-controller"),
 		Options: resources.Options{OperatorImage: c.OperatorImage, ClusterDomain: c.ClusterDomain, NetworkPolicies: c.NetworkPolicies,
 			OperatorNamespace: c.OperatorNamespace, MonitoringNamespace: c.MonitoringNamespace, AllowLoopbackPeers: c.AllowLoopbackPeers},
 		Planner:             planner,

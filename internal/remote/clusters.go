@@ -503,3 +503,44 @@ func (b *boundedBody) Read(p []byte) (int, error) {
 	b.left -= int64(n)
 	return n, err
 }
+
+// KeyHolderBefore is the validator of another cluster, on node's network, that has node's public key
+// and comes first by the rule every operator computes alike: the StellarNode created first, then the
+// cluster's name, then namespace/name. Nil when there is none: node may run. cluster is this one's name.
+func (c *Clusters) KeyHolderBefore(node *stellarv1alpha1.StellarNode, cluster string) *Member {
+	if c == nil || node.Spec.ValidatorConfig == nil || node.Spec.ValidatorConfig.PublicKey == "" {
+		return nil
+	}
+	self := keyClaim{created: node.CreationTimestamp.UTC().Truncate(time.Second), cluster: cluster, name: node.Namespace + "/" + node.Name}
+	var first *Member
+	var firstClaim keyClaim
+	for _, st := range c.Snapshot() {
+		for i := range st.Members {
+			m := st.Members[i]
+			if m.Key != node.Spec.ValidatorConfig.PublicKey || m.Peer.NetworkID != node.NetworkID() {
+				continue
+			}
+			claim := keyClaim{created: m.Created, cluster: st.Name, name: m.Namespace + "/" + m.Name()}
+			if claim.before(self) && (first == nil || claim.before(firstClaim)) {
+				first, firstClaim = &m, claim
+			}
+		}
+	}
+	return first
+}
+
+// keyClaim is what decides which of two validators with one key runs.
+type keyClaim struct {
+	created       time.Time
+	cluster, name string
+}
+
+func (a keyClaim) before(b keyClaim) bool {
+	if !a.created.Equal(b.created) {
+		return a.created.Before(b.created)
+	}
+	if a.cluster != b.cluster {
+		return a.cluster < b.cluster
+	}
+	return a.name < b.name
+}

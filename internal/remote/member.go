@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 
@@ -25,7 +26,14 @@ type Member struct {
 	InConsensus bool `json:"inConsensus"`
 	// Settled: in consensus, its spec reconciled and no rollout of it waiting or under way.
 	Settled bool `json:"settled"`
+	// Key is its public key, whatever its quorum is built from; Created when its StellarNode was
+	// created. Of two validators of a network with one key, the first by KeyHolderBefore's rule runs.
+	Key     string    `json:"key,omitempty"`
+	Created time.Time `json:"created"`
 }
+
+// Name is its StellarNode's name in its cluster.
+func (m Member) Name() string { return strings.SplitN(m.Peer.Name, ".", 2)[0] }
 
 // maxPassphrase bounds a remote network passphrase as the CRD bounds a local one.
 const maxPassphrase = 256
@@ -49,6 +57,9 @@ func memberOf(cluster string, n *stellarv1alpha1.StellarNode, loopback bool) (Me
 	} else {
 		errs = append(errs, stellarv1alpha1.ValidAddress("status.externalAddress", addr),
 			stellarv1alpha1.ValidDialAddress("status.externalAddress", addr, loopback))
+	}
+	if vc.PublicKey != "" {
+		errs = append(errs, stellarv1alpha1.ValidPublicKey("publicKey", vc.PublicKey))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Member{}, err
@@ -86,6 +97,8 @@ func memberOf(cluster string, n *stellarv1alpha1.StellarNode, loopback bool) (Me
 		Namespace:   n.Namespace,
 		InConsensus: ready,
 		Settled:     ready && n.Status.ObservedGeneration == n.Generation && n.Status.Rollout == nil,
+		Key:         vc.PublicKey,
+		Created:     n.CreationTimestamp.UTC().Truncate(time.Second),
 	}, nil
 }
 

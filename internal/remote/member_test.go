@@ -96,3 +96,47 @@ func TestMembersOfOnALoopbackTestBed(t *testing.T) {
 		t.Errorf("members %+v, dropped %q", members, dropped)
 	}
 }
+
+// Of two validators of a network with one key, every operator picks the same one to run: created
+// first, then by cluster name, then namespace/name.
+func TestKeyHolderBefore(t *testing.T) {
+	at := func(sec int64) metav1.Time { return metav1.Unix(1_800_000_000+sec, 0) }
+	local := fixture.Validator("tier1", "a1", fixture.InOrganisation("example.org", fixture.OrgKeys[0], nil))
+	local.CreationTimestamp = at(10)
+	member := func(cluster, name string, created metav1.Time, key string) Member {
+		n := remoteValidator(name, func(n *stellarv1alpha1.StellarNode) {
+			n.CreationTimestamp, n.Spec.ValidatorConfig.PublicKey = created, key
+		})
+		m, err := memberOf(cluster, &n, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for _, c := range []struct {
+		name    string
+		members map[string][]Member
+		want    string
+	}{
+		{"no other holder", map[string][]Member{"b": {member("b", "b1", at(5), fixture.OrgKeys[1])}}, ""},
+		{"created later elsewhere", map[string][]Member{"b": {member("b", "b1", at(20), fixture.OrgKeys[0])}}, ""},
+		{"created first elsewhere", map[string][]Member{"b": {member("b", "b1", at(5), fixture.OrgKeys[0])}}, "b1.tier1.b"},
+		{"created the same second, a cluster named first", map[string][]Member{"0-first": {member("0-first", "z9", at(10), fixture.OrgKeys[0])}}, "z9.tier1.0-first"},
+		{"created the same second, a cluster named after", map[string][]Member{"z-last": {member("z-last", "a0", at(10), fixture.OrgKeys[0])}}, ""},
+		{"two earlier ones: the first of them", map[string][]Member{
+			"b": {member("b", "b1", at(7), fixture.OrgKeys[0])}, "c": {member("c", "c1", at(6), fixture.OrgKeys[0])}}, "c1.tier1.c"},
+	} {
+		cl := &Clusters{state: map[string]Cluster{}}
+		for name, ms := range c.members {
+			cl.names = append(cl.names, name)
+			cl.state[name] = Cluster{Name: name, Members: ms}
+		}
+		got := ""
+		if m := cl.KeyHolderBefore(local, "a"); m != nil {
+			got = m.Peer.Name
+		}
+		if got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}

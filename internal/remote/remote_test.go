@@ -8,7 +8,10 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -247,4 +250,27 @@ var _ = Describe("Validators of one network in two clusters", Ordered, func() {
 			g.Expect(simA.RestartCounts()).To(BeEmpty())
 		}, "2s", interval).Should(Succeed())
 	})
+
+	It("holds a validator of cluster B whose key a validator of cluster A had first, and leaves A's running", func() {
+		before := getSTSGeneration(clusterA, "a1")
+		twin := validator(ns, "b-twin", 0) // a1's key
+		Expect(clusterB.client.Create(ctx, twin)).To(Succeed())
+		Eventually(func(g Gomega) *metav1.Condition {
+			n := &stellarv1alpha1.StellarNode{}
+			g.Expect(clusterB.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "b-twin"}, n)).To(Succeed())
+			return meta.FindStatusCondition(n.Status.Conditions, stellarv1alpha1.ConditionDegraded)
+		}, timeout, interval).Should(And(Not(BeNil()), HaveField("Reason", stellarv1alpha1.ReasonDuplicateKeyElsewhere),
+			HaveField("Message", ContainSubstring("tier1/a1 of cluster cluster-a"))))
+		Consistently(func(g Gomega) {
+			err := clusterB.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "b-twin"}, &appsv1.StatefulSet{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the later one never starts")
+			g.Expect(getSTSGeneration(clusterA, "a1")).To(Equal(before), "the first one is left running as it was")
+		}, "2s", interval).Should(Succeed())
+	})
 })
+
+func getSTSGeneration(c cluster, name string) int64 {
+	sts := &appsv1.StatefulSet{}
+	ExpectWithOffset(1, c.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, sts)).To(Succeed())
+	return sts.Generation
+}
