@@ -106,7 +106,7 @@ func (r *StellarNodeReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		obs, err = observed{configError: conflict, configReason: stellarv1alpha1.ReasonNameConflict}, nil
 	}
 	if err != nil {
-		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || errors.Is(err, errRosterBehind) {
 			// The cache was behind; the next pass sees the newer object.
 			return ctrl.Result{RequeueAfter: retryConflictAfter}, nil
 		}

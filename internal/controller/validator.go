@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -58,21 +59,8 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 	}
 	networks := r.networksOf(node)
 	nodes, neighbours, index := networks.nodes, networks.neighbours, networks.index
-	if older := index.DuplicateKeyOf(node); older != "" {
-		return observed{configReason: stellarv1alpha1.ReasonDuplicateKey, configError: fmt.Errorf(
-			"validator %s of the same network already has publicKey %s...: one key on two pods is one node twice; "+
-				"give this validator its own seed and spec.validatorConfig.publicKey", older, node.Spec.ValidatorConfig.PublicKey[:5])}, nil
-	}
-	if m := r.Remote.KeyHolderBefore(node, r.ClusterName); m != nil {
-		return observed{configReason: stellarv1alpha1.ReasonDuplicateKeyElsewhere, configError: fmt.Errorf(
-			"validator %s/%s of cluster %s, created first, already has publicKey %s...: one key on two pods is one node twice; "+
-				"this one is held until it has a seed and publicKey of its own", m.Namespace, m.Name(),
-			m.Peer.Cluster, node.Spec.ValidatorConfig.PublicKey[:5])}, nil
-	}
-	if older := index.SharedArchiveOf(node); older != "" {
-		return observed{configReason: stellarv1alpha1.ReasonSharedArchive, configError: fmt.Errorf(
-			"validator %s already publishes to this object-storage archive: two validators writing one archive corrupt it; "+
-				"give this validator an archive of its own (spec.validatorConfig.history.objectStorage)", older)}, nil
+	if held, ok := r.claimedElsewhere(node, index); ok {
+		return held, nil
 	}
 	checked, refused := r.checkConfig(node, profile, base, networks.peersOf(node.NetworkID(), r.Options.ClusterDomain))
 	if refused != nil {
@@ -81,7 +69,12 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 		return observed{configError: refused, configReason: refused.Rule(), externalAddress: resources.ExternalAddress(node, nil)}, nil
 	}
 	// Any change applied now starts the validator with the quorum set the network would have: none
-	// while the network's proposed sets can split it, or their intersection is not proven.
+	// while the network's proposed sets can split it, or their intersection is not proven. The map
+	// must hold every validator the cache holds: two created a moment apart would each pass a check
+	// that missed the other.
+	if err := r.rosterHasAll(ctx, node, index); err != nil {
+		return observed{}, err
+	}
 	if verdict := r.Quorum.Check(node.Namespace, index.Network(node.NetworkID())); verdict.Holds(node.Spec.ValidatorConfig.AllowUnprovenQuorum) {
 		return observed{configReason: verdict.Reason(), configError: fmt.Errorf("%s: nothing that would change a quorum is applied", verdict.Message()),
 			externalAddress: resources.ExternalAddress(node, nil)}, nil
@@ -170,6 +163,52 @@ func (r *StellarNodeReconciler) checkConfig(node *stellarv1alpha1.StellarNode, p
 		cerr = &stellarcore.ConfigError{Violations: []stellarcore.Violation{{Rule: stellarcore.RuleSyntax, Message: err.Error()}}}
 	}
 	return "", cerr.WithFields()
+}
+
+// errRosterBehind: the roster does not show a validator the cache already holds; the reconcile is
+// retried in a moment.
+var errRosterBehind = errors.New("the roster does not show every validator of the namespace yet")
+
+// rosterHasAll returns errRosterBehind when the cache holds a validator of node's network that the
+// index, built from the roster, does not.
+func (r *StellarNodeReconciler) rosterHasAll(ctx context.Context, node *stellarv1alpha1.StellarNode, index peers.Index) error {
+	var list stellarv1alpha1.StellarNodeList
+	if err := r.List(ctx, &list, client.InNamespace(node.Namespace), client.UnsafeDisableDeepCopy); err != nil {
+		return err
+	}
+	nw := index.Network(node.NetworkID())
+	for i := range list.Items {
+		n := &list.Items[i]
+		if !n.IsValidator() || !n.IsPeerDiscoveryMember() || n.NetworkID() != node.NetworkID() {
+			continue
+		}
+		if nw == nil || !slices.ContainsFunc(nw.Nodes, func(m *stellarv1alpha1.StellarNode) bool { return m.Name == n.Name }) {
+			return errRosterBehind
+		}
+	}
+	return nil
+}
+
+// claimedElsewhere holds a validator whose key or object-storage archive another validator has first:
+// one key on two pods is one node twice, two writers of one archive corrupt it.
+func (r *StellarNodeReconciler) claimedElsewhere(node *stellarv1alpha1.StellarNode, index peers.Index) (observed, bool) {
+	key := node.Spec.ValidatorConfig.PublicKey
+	if older := index.DuplicateKeyOf(node); older != "" {
+		return observed{configReason: stellarv1alpha1.ReasonDuplicateKey, configError: fmt.Errorf(
+			"validator %s of the same network already has publicKey %s...: one key on two pods is one node twice; "+
+				"give this validator its own seed and spec.validatorConfig.publicKey", older, key[:5])}, true
+	}
+	if m := r.Remote.KeyHolderBefore(node, r.ClusterName); m != nil {
+		return observed{configReason: stellarv1alpha1.ReasonDuplicateKeyElsewhere, configError: fmt.Errorf(
+			"validator %s/%s of cluster %s, created first, already has publicKey %s...: one key on two pods is one node twice; "+
+				"this one is held until it has a seed and publicKey of its own", m.Namespace, m.Name(), m.Peer.Cluster, key[:5])}, true
+	}
+	if older := index.SharedArchiveOf(node); older != "" {
+		return observed{configReason: stellarv1alpha1.ReasonSharedArchive, configError: fmt.Errorf(
+			"validator %s already publishes to this object-storage archive: two validators writing one archive corrupt it; "+
+				"give this validator an archive of its own (spec.validatorConfig.history.objectStorage)", older)}, true
+	}
+	return observed{}, false
 }
 
 // applyValidatorStatefulSet creates the StatefulSet with the peer membership of the moment, so a new
