@@ -435,7 +435,7 @@ var _ = Describe("StellarNode reconciler", func() {
 		Eventually(func(g Gomega) { g.Expect(k8sClient.Get(ctx, key(ns, "horizon"), dep)).To(Succeed()) }, timeout, interval).Should(Succeed())
 		expectControlledBy(dep, horizon)
 		c := dep.Spec.Template.Spec.Containers[0]
-		Expect(c.Image).To(Equal("stellar/stellar-horizon:2.32.0"))
+		Expect(c.Image).To(Equal("stellar/stellar-horizon:27.0.0"))
 		Expect(c.ReadinessProbe.HTTPGet.Path).To(Equal("/health"))
 		Expect(c.Env).To(ContainElement(HaveField("ValueFrom.SecretKeyRef.Name", "horizon-db")))
 		Expect(c.Env).To(ContainElement(corev1.EnvVar{Name: "NETWORK", Value: "testnet"}))
@@ -445,7 +445,7 @@ var _ = Describe("StellarNode reconciler", func() {
 
 		Eventually(func(g Gomega) { g.Expect(k8sClient.Get(ctx, key(ns, "rpc"), dep)).To(Succeed()) }, timeout, interval).Should(Succeed())
 		c = dep.Spec.Template.Spec.Containers[0]
-		Expect(c.Image).To(Equal("stellar/stellar-rpc:22.1.0"))
+		Expect(c.Image).To(Equal("stellar/stellar-rpc:27.0.0"))
 		Expect(strings.Join(c.ReadinessProbe.Exec.Command, " ")).To(ContainSubstring("getHealth"))
 		Expect(k8sClient.Get(ctx, key(ns, "rpc"), &appsv1.StatefulSet{})).NotTo(Succeed(), "Soroban RPC is no validator")
 	})
