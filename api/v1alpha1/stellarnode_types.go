@@ -113,6 +113,11 @@ type StellarNodeSpec struct {
 	// +kubebuilder:default={}
 	Storage StorageSpec `json:"storage,omitempty"`
 
+	// Scheduling places the node's pods: where they may run, and, for validators, apart from the
+	// other validators of their network. A change rolls like any other (one validator at a time).
+	// +optional
+	Scheduling *SchedulingSpec `json:"scheduling,omitempty"`
+
 	// ValidatorConfig configures stellar-core. Required when nodeType is Validator, forbidden otherwise.
 	// +optional
 	ValidatorConfig *ValidatorConfig `json:"validatorConfig,omitempty"`
@@ -125,6 +130,72 @@ type StellarNodeSpec struct {
 	// +optional
 	SorobanConfig *SorobanConfig `json:"sorobanConfig,omitempty"`
 }
+
+// SpreadPolicy says how a validator's pod is kept apart from the other validators of its network.
+// +kubebuilder:validation:Enum=Soft;Hard;None
+type SpreadPolicy string
+
+const (
+	// SpreadSoft asks the scheduler to put the network's validators on different nodes and, where
+	// nodes carry zones, in different zones, and lets it place them together when it cannot.
+	SpreadSoft SpreadPolicy = "Soft"
+	// SpreadHard refuses to place two validators of a network on one node (a pod waits, Unschedulable).
+	SpreadHard SpreadPolicy = "Hard"
+	// SpreadNone leaves placement to the other scheduling fields.
+	SpreadNone SpreadPolicy = "None"
+)
+
+// SchedulingSpec places a node's pods. Labels and annotations with the operator's prefixes
+// (app.kubernetes.io/, stellar.org/) are refused: the operator's own selectors and restart keys
+// live there.
+type SchedulingSpec struct {
+	// Spread keeps a validator away from the other validators of its network: one node's loss then
+	// takes at most one of them. Default Soft.
+	// +optional
+	// +kubebuilder:default=Soft
+	Spread SpreadPolicy `json:"spread,omitempty"`
+	// NodeSelector, Affinity, Tolerations and TopologySpreadConstraints are the pod's own, as in a
+	// Pod; TopologySpreadConstraints come after the spread's.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	NodeSelector map[string]LabelValue `json:"nodeSelector,omitempty"`
+	// +optional
+	Affinity *corev1.Affinity `json:"affinity,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxItems=8
+	TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+	// PriorityClassName is the pods' PriorityClass.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	PriorityClassName string `json:"priorityClassName,omitempty"`
+	// ServiceAccountName runs the pods as this ServiceAccount (its token is never mounted).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+	// ImagePullSecrets name Secrets of the namespace that pull the images.
+	// +optional
+	// +kubebuilder:validation:MaxItems=8
+	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
+	// PodLabels and PodAnnotations are added to the pods.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('app.kubernetes.io/') && !k.startsWith('stellar.org/'))",message="podLabels may not use the operator's prefixes app.kubernetes.io/ and stellar.org/"
+	PodLabels map[string]LabelValue `json:"podLabels,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('app.kubernetes.io/') && !k.startsWith('stellar.org/') && !k.startsWith('kubectl.kubernetes.io/'))",message="podAnnotations may not use the operator's prefixes app.kubernetes.io/, stellar.org/ and kubectl.kubernetes.io/ (restarts)"
+	PodAnnotations map[string]AnnotationValue `json:"podAnnotations,omitempty"`
+}
+
+// LabelValue is a Kubernetes label value.
+// +kubebuilder:validation:MaxLength=63
+// +kubebuilder:validation:Pattern=`^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`
+type LabelValue string
 
 // AnnotationValue is the value of an annotation the user gives a Service: visible characters,
 // spaces, tabs and line breaks (DocumentPattern), no other control, format or space character and no

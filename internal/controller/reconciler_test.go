@@ -404,6 +404,19 @@ var _ = Describe("StellarNode reconciler", func() {
 		Eventually(eventsFor(ns, "noseed"), timeout, interval).Should(ContainElement(ContainSubstring(`secret "noseed-seed" not found`)))
 	})
 
+	It("spreads a network's validators across nodes and zones by default, softly", func() {
+		Expect(k8sClient.Create(ctx, validator(ns, "spread"))).To(Succeed())
+		Eventually(func(g Gomega) []string {
+			var keys []string
+			for _, c := range getSTS(ns, "spread")(g).Spec.Template.Spec.TopologySpreadConstraints {
+				g.Expect(c.WhenUnsatisfiable).To(Equal(corev1.ScheduleAnyway))
+				g.Expect(c.LabelSelector.MatchLabels).To(HaveKey(resources.LabelNetworkID))
+				keys = append(keys, c.TopologyKey)
+			}
+			return keys
+		}, timeout, interval).Should(ConsistOf("kubernetes.io/hostname", "topology.kubernetes.io/zone"))
+	})
+
 	It("says why a pod does not run (an image that cannot be pulled), and clears it when the pod recovers", func() {
 		Expect(k8sClient.Create(ctx, validator(ns, "unpulled"))).To(Succeed())
 		sts := &appsv1.StatefulSet{}

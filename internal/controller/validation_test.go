@@ -152,6 +152,27 @@ kind: StellarNode
 metadata: {name: s2}
 spec: {nodeType: SorobanRpc, network: Testnet, version: "22.1.0", sorobanConfig: {logLevel: loud}}
 `), "spec.sorobanConfig.logLevel"}),
+		Entry("a pod label of the operator's", invalidCase{manifest(`
+apiVersion: stellar.org/v1alpha1
+kind: StellarNode
+metadata: {name: relabel}
+spec: {nodeType: Validator, network: Testnet, version: "27.1.0", scheduling: {podLabels: {app.kubernetes.io/instance: other}},
+  validatorConfig: {seedSecretRef: seed, publicKey: GDKXE2OZMJIPOSLNA6N6F2BVCI3O777I2OOC4BV7VOYUEHYX7RTRYA7Y}}
+`), "podLabels may not use the operator's prefixes"}),
+		Entry("a pod annotation that restarts", invalidCase{manifest(`
+apiVersion: stellar.org/v1alpha1
+kind: StellarNode
+metadata: {name: restarter}
+spec: {nodeType: Validator, network: Testnet, version: "27.1.0", scheduling: {podAnnotations: {kubectl.kubernetes.io/restartedAt: now}},
+  validatorConfig: {seedSecretRef: seed, publicKey: GDKXE2OZMJIPOSLNA6N6F2BVCI3O777I2OOC4BV7VOYUEHYX7RTRYA7Y}}
+`), "podAnnotations may not use"}),
+		Entry("a spread policy that is none of them", invalidCase{manifest(`
+apiVersion: stellar.org/v1alpha1
+kind: StellarNode
+metadata: {name: spready}
+spec: {nodeType: Validator, network: Testnet, version: "27.1.0", scheduling: {spread: Sometimes},
+  validatorConfig: {seedSecretRef: seed, publicKey: GDKXE2OZMJIPOSLNA6N6F2BVCI3O777I2OOC4BV7VOYUEHYX7RTRYA7Y}}
+`), "spec.scheduling.spread"}),
 		Entry("a validator without its publicKey", invalidCase{manifest(`
 apiVersion: stellar.org/v1alpha1
 kind: StellarNode

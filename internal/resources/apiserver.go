@@ -90,7 +90,7 @@ func captiveCoreEnv(node *stellarv1alpha1.StellarNode, archives []string) []core
 }
 
 func apiDeployment(node *stellarv1alpha1.StellarNode, image string, env []corev1.EnvVar, probe *corev1.Probe) *appsv1.Deployment {
-	return &appsv1.Deployment{
+	d := &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 		ObjectMeta: objectMeta(node, node.Name),
 		Spec: appsv1.DeploymentSpec{
@@ -119,6 +119,8 @@ func apiDeployment(node *stellarv1alpha1.StellarNode, image string, env []corev1
 			},
 		},
 	}
+	schedule(&d.Spec.Template, node, nil)
+	return d
 }
 
 func imageOr(node *stellarv1alpha1.StellarNode, repo string) string {

@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -241,5 +242,64 @@ func TestStellarTOMLFragmentNames(t *testing.T) {
 	cms, skipped, err := StellarTOMLConfigMaps("stellar", []*stellarv1alpha1.StellarNode{good, bad})
 	if err != nil || len(cms) != 1 || cms[0].Name != StellarTOMLConfigMapName("a-b.org") || len(skipped) != 1 {
 		t.Errorf("fragments %v, skipped %v, error %v", cms, skipped, err)
+	}
+}
+
+// By default a validator's pod keeps away from its network's other validators, softly: on another
+// node, in another zone where nodes carry one. The user makes it hard or turns it off, and adds the
+// pod's own scheduling fields, which never replace the operator's labels.
+func TestValidatorScheduling(t *testing.T) {
+	spreadOf := func(n *stellarv1alpha1.StellarNode) map[string]corev1.UnsatisfiableConstraintAction {
+		out := map[string]corev1.UnsatisfiableConstraintAction{}
+		for _, c := range ValidatorStatefulSet(n, "", opts).Spec.Template.Spec.TopologySpreadConstraints {
+			if c.LabelSelector == nil || c.LabelSelector.MatchLabels[LabelNetworkID] != n.NetworkID() ||
+				c.LabelSelector.MatchLabels[LabelComponent] != "validator" || c.MaxSkew != 1 {
+				t.Errorf("constraint %+v does not select the validators of the network", c)
+			}
+			out[c.TopologyKey] = c.WhenUnsatisfiable
+		}
+		return out
+	}
+	with := func(s stellarv1alpha1.SchedulingSpec) *stellarv1alpha1.StellarNode {
+		return validator(func(n *stellarv1alpha1.StellarNode) { n.Spec.Scheduling = &s })
+	}
+	soft := map[string]corev1.UnsatisfiableConstraintAction{TopologyHostname: corev1.ScheduleAnyway, TopologyZone: corev1.ScheduleAnyway}
+	for name, c := range map[string]struct {
+		node *stellarv1alpha1.StellarNode
+		want map[string]corev1.UnsatisfiableConstraintAction
+	}{
+		"by default": {validator(), soft},
+		"soft":       {with(stellarv1alpha1.SchedulingSpec{Spread: stellarv1alpha1.SpreadSoft}), soft},
+		"hard": {with(stellarv1alpha1.SchedulingSpec{Spread: stellarv1alpha1.SpreadHard}),
+			map[string]corev1.UnsatisfiableConstraintAction{TopologyHostname: corev1.DoNotSchedule, TopologyZone: corev1.ScheduleAnyway}},
+		"off": {with(stellarv1alpha1.SchedulingSpec{Spread: stellarv1alpha1.SpreadNone}), map[string]corev1.UnsatisfiableConstraintAction{}},
+	} {
+		if got := spreadOf(c.node); !maps.Equal(got, c.want) {
+			t.Errorf("%s: %v, want %v", name, got, c.want)
+		}
+	}
+	n := with(stellarv1alpha1.SchedulingSpec{
+		NodeSelector:      map[string]stellarv1alpha1.LabelValue{"disk": "nvme"},
+		Tolerations:       []corev1.Toleration{{Key: "dedicated", Value: "stellar", Effect: corev1.TaintEffectNoSchedule}},
+		PriorityClassName: "validators", ServiceAccountName: "core", ImagePullSecrets: []corev1.LocalObjectReference{{Name: "mirror"}},
+		TopologySpreadConstraints: []corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "rack", WhenUnsatisfiable: corev1.ScheduleAnyway}},
+		PodLabels:                 map[string]stellarv1alpha1.LabelValue{"team": "core", LabelInstance: "other"},
+		PodAnnotations:            map[string]stellarv1alpha1.AnnotationValue{"note": "hello"},
+	})
+	pod := ValidatorStatefulSet(n, "", opts).Spec.Template
+	if pod.Spec.NodeSelector["disk"] != "nvme" || len(pod.Spec.Tolerations) != 1 || pod.Spec.PriorityClassName != "validators" ||
+		pod.Spec.ServiceAccountName != "core" || len(pod.Spec.ImagePullSecrets) != 1 || len(pod.Spec.TopologySpreadConstraints) != 3 ||
+		pod.Labels["team"] != "core" || pod.Annotations["note"] != "hello" {
+		t.Errorf("the user's scheduling fields are not all on the pod: %+v %+v", pod.ObjectMeta, pod.Spec)
+	}
+	if pod.Labels[LabelInstance] != n.Name || *pod.Spec.AutomountServiceAccountToken {
+		t.Error("a user's label replaced the operator's, or the service account's token is mounted")
+	}
+	horizon := &stellarv1alpha1.StellarNode{ObjectMeta: metav1.ObjectMeta{Namespace: "stellar", Name: "h"},
+		Spec: stellarv1alpha1.StellarNodeSpec{NodeType: stellarv1alpha1.NodeTypeHorizon, Network: stellarv1alpha1.NetworkTestnet,
+			Version: "27.0.0", HorizonConfig: &stellarv1alpha1.HorizonConfig{DatabaseSecretRef: "db"},
+			Scheduling: &stellarv1alpha1.SchedulingSpec{NodeSelector: map[string]stellarv1alpha1.LabelValue{"pool": "api"}}}}
+	if d := HorizonDeployment(horizon).Spec.Template.Spec; len(d.TopologySpreadConstraints) != 0 || d.NodeSelector["pool"] != "api" {
+		t.Errorf("Horizon: a validators' spread, or not its own node selector: %+v", d)
 	}
 }

@@ -132,6 +132,12 @@ func ExternalAddress(node *stellarv1alpha1.StellarNode, svc *corev1.Service) str
 // ValidatorStatefulSet runs stellar-core. Its pod template carries the hash of the base configuration
 // (owned by the reconciler); peer discovery owns the restartedAt and membership annotations.
 func ValidatorStatefulSet(node *stellarv1alpha1.StellarNode, baseConfig string, opts Options) *appsv1.StatefulSet {
+	sts := validatorStatefulSet(node, baseConfig, opts)
+	schedule(&sts.Spec.Template, node, validatorSpread(node))
+	return sts
+}
+
+func validatorStatefulSet(node *stellarv1alpha1.StellarNode, baseConfig string, opts Options) *appsv1.StatefulSet {
 	vc := node.Spec.ValidatorConfig
 	labels := Labels(node)
 	retention := appsv1.RetainPersistentVolumeClaimRetentionPolicyType
