@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -176,13 +175,15 @@ func (r *StellarNodeReconciler) rosterHasAll(ctx context.Context, node *stellarv
 	if err := r.List(ctx, &list, client.InNamespace(node.Namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return err
 	}
-	nw := index.Network(node.NetworkID())
+	known := map[string]bool{}
+	if nw := index.Network(node.NetworkID()); nw != nil {
+		for _, m := range nw.Nodes {
+			known[m.Name] = true
+		}
+	}
 	for i := range list.Items {
 		n := &list.Items[i]
-		if !n.IsValidator() || !n.IsPeerDiscoveryMember() || n.NetworkID() != node.NetworkID() {
-			continue
-		}
-		if nw == nil || !slices.ContainsFunc(nw.Nodes, func(m *stellarv1alpha1.StellarNode) bool { return m.Name == n.Name }) {
+		if n.IsValidator() && n.IsPeerDiscoveryMember() && n.NetworkID() == node.NetworkID() && !known[n.Name] {
 			return errRosterBehind
 		}
 	}

@@ -75,6 +75,15 @@ type Gate struct {
 
 	mu   sync.Mutex
 	last map[string]remembered
+	// sets are each validator's quorum set, by namespace/name, until its spec or what its
+	// configuration reads of the others (its peer membership) changes.
+	sets map[string]rememberedSet
+}
+
+type rememberedSet struct {
+	generation int64
+	membership string
+	set        *quorum.QSet
 }
 
 type remembered struct {
@@ -110,13 +119,14 @@ func (g *Gate) Check(ns string, nw *peers.Network) Verdict {
 	g.mu.Unlock()
 
 	m, names := quorum.Map{}, map[string]string{}
-	for _, n := range nodes {
+	for i, n := range nodes {
 		k := n.Spec.ValidatorConfig.PublicKey
 		if k == "" {
 			continue
 		}
 		names[k] = n.Namespace + "/" + n.Name
-		m[k] = setOf(n, doc)
+		membership, _ := nw.MembershipOf(i)
+		m[k] = g.setOf(n, membership, doc)
 	}
 	var unknown []string
 	for _, q := range m {
@@ -145,9 +155,29 @@ func (g *Gate) Check(ns string, nw *peers.Network) Verdict {
 	return v
 }
 
-// setOf is the quorum set of the validator's configuration as its pod would render it now; nil when
-// it cannot be told (a configuration the checker refuses: that validator changes nothing anyway).
-func setOf(n *stellarv1alpha1.StellarNode, doc peers.Document) *quorum.QSet {
+// setOf is setOfConfig, remembered while the validator's spec and its peer membership (what its
+// configuration reads of the others' keys, domains, qualities, addresses and archives) are the same.
+func (g *Gate) setOf(n *stellarv1alpha1.StellarNode, membership string, doc peers.Document) *quorum.QSet {
+	key := n.Namespace + "/" + n.Name
+	g.mu.Lock()
+	r, ok := g.sets[key]
+	g.mu.Unlock()
+	if ok && r.generation == n.Generation && r.membership == membership {
+		return r.set
+	}
+	set := setOfConfig(n, doc)
+	g.mu.Lock()
+	if g.sets == nil {
+		g.sets = map[string]rememberedSet{}
+	}
+	g.sets[key] = rememberedSet{generation: n.Generation, membership: membership, set: set}
+	g.mu.Unlock()
+	return set
+}
+
+// setOfConfig is the quorum set of the validator's configuration as its pod would render it now; nil
+// when it cannot be told (a configuration the checker refuses: that validator changes nothing anyway).
+func setOfConfig(n *stellarv1alpha1.StellarNode, doc peers.Document) *quorum.QSet {
 	profile, err := stellarcore.ProfileFor(n.Spec.Version)
 	if err != nil {
 		return nil
