@@ -242,3 +242,21 @@ func TestValidateBoundsTheMap(t *testing.T) {
 		}
 	}
 }
+
+// How many validators may fail before a set has no slice left.
+func TestMinBlocking(t *testing.T) {
+	a, b, c := keys("a", 3), keys("b", 3), keys("c", 3)
+	for name, tc := range map[string]struct {
+		q    QSet
+		want int
+	}{
+		"an organisation of three":        {org(a...), 2},
+		"four validators at 3 of 4":       {QSet{Threshold: 3, Validators: keys("n", 4)}, 2},
+		"three organisations at 2 of 3":   {QSet{Threshold: 2, InnerSets: []QSet{org(a...), org(b...), org(c...)}}, 4},
+		"a key and an organisation, both": {QSet{Threshold: 2, Validators: []string{"x"}, InnerSets: []QSet{org(a...)}}, 1},
+	} {
+		if got := tc.q.MinBlocking(); got != tc.want {
+			t.Errorf("%s: %d, want %d", name, got, tc.want)
+		}
+	}
+}

@@ -61,6 +61,25 @@ func (q *QSet) validate(depth int) error {
 	return nil
 }
 
+// MinBlocking is the fewest validators whose failure leaves no slice of q: each entry costs one
+// validator, an inner set its own MinBlocking, and the cheapest entries beyond the threshold's
+// slack are taken. MinBlocking - 1 failures q survives.
+func (q *QSet) MinBlocking() int {
+	costs := make([]int, 0, len(q.Validators)+len(q.InnerSets))
+	for range q.Validators {
+		costs = append(costs, 1)
+	}
+	for i := range q.InnerSets {
+		costs = append(costs, q.InnerSets[i].MinBlocking())
+	}
+	slices.Sort(costs)
+	total := 0
+	for i := 0; i < len(costs)-q.Threshold+1 && i < len(costs); i++ {
+		total += costs[i]
+	}
+	return total
+}
+
 // Keys are the validators q names, at every level, each once, sorted.
 func (q *QSet) Keys() []string {
 	var out []string

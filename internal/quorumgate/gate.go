@@ -24,6 +24,10 @@ import (
 // DefaultLimit bounds one check, as stellar-core's --time-limit-ms does by default.
 const DefaultLimit = 5 * time.Second
 
+var toleranceGauge = metrics.GaugeVec("stellar_quorum_failure_tolerance",
+	"How many validators of its quorum set may fail before a validator's quorum does (its set's smallest blocking set, less one).",
+	"namespace", "stellarnode")
+
 var intersectionGauge = metrics.GaugeVec("stellar_quorum_intersection",
 	"Whether the quorum sets the operator gives a network's validators intersect: 1 proven, 0 split, -1 not proven.",
 	"namespace", "network")
@@ -78,6 +82,8 @@ type Gate struct {
 	// sets are each validator's quorum set, by namespace/name, until its spec or what its
 	// configuration reads of the others (its peer membership) changes.
 	sets map[string]rememberedSet
+	// exported are the validators of each network with a tolerance exported, to remove those gone.
+	exported map[string][]string
 }
 
 type rememberedSet struct {
@@ -146,6 +152,7 @@ func (g *Gate) Check(ns string, nw *peers.Network) Verdict {
 	}
 	v := Verdict{Result: result, Names: names, Unknown: unknown}
 	intersectionGauge.WithLabelValues(ns, networkID).Set(map[quorum.Verdict]float64{quorum.Intersecting: 1, quorum.Split: 0, quorum.Unknown: -1}[result.Verdict])
+	g.exportTolerance(key, ns, nodes, m)
 	g.mu.Lock()
 	if g.last == nil {
 		g.last = map[string]remembered{}
@@ -216,4 +223,27 @@ func Describe(vs []Verdict) string {
 		out[i] = v.Message()
 	}
 	return strings.Join(out, "; ")
+}
+
+// exportTolerance exports each validator's failure tolerance, and removes those of validators the
+// network no longer has.
+func (g *Gate) exportTolerance(network, ns string, nodes []*stellarv1alpha1.StellarNode, m quorum.Map) {
+	var names []string
+	for _, n := range nodes {
+		if q := m[n.Spec.ValidatorConfig.PublicKey]; q != nil {
+			toleranceGauge.WithLabelValues(ns, n.Name).Set(float64(q.MinBlocking() - 1))
+			names = append(names, n.Name)
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, old := range g.exported[network] {
+		if !slices.Contains(names, old) {
+			toleranceGauge.DeleteLabelValues(ns, old)
+		}
+	}
+	if g.exported == nil {
+		g.exported = map[string][]string{}
+	}
+	g.exported[network] = names
 }

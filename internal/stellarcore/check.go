@@ -860,20 +860,8 @@ func (q qset) sane(extraChecks bool) string {
 // minBlocking is the size of the smallest v-blocking set (LocalNode::findClosestVBlocking over all
 // nodes): the fewest failures that stop the quorum.
 func (q qset) minBlocking() int {
-	costs := make([]int, 0, len(q.validators)+len(q.inner))
-	for range q.validators {
-		costs = append(costs, 1)
-	}
-	for _, in := range q.inner {
-		costs = append(costs, in.minBlocking())
-	}
-	sort.Ints(costs)
-	need := len(costs) - q.threshold + 1
-	total := 0
-	for i := 0; i < need && i < len(costs); i++ {
-		total += costs[i]
-	}
-	return total
+	p := q.public()
+	return p.MinBlocking()
 }
 
 // vBlocking mirrors LocalNode::isVBlockingInternal.
