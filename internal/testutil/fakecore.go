@@ -30,12 +30,14 @@ type FakeCore struct {
 	Exception string
 	State     string
 	Network   string
-	Ledger    int64
-	Age       int64
-	Version   int64
-	Agree     int64
-	Missing   int64
-	FailAt    int64
+	// Build is /info's build, the binary's version.
+	Build   string
+	Ledger  int64
+	Age     int64
+	Version int64
+	Agree   int64
+	Missing int64
+	FailAt  int64
 	// BaseFee, BaseReserve and MaxTxSetSize are the ledger header's.
 	BaseFee, BaseReserve, MaxTxSetSize int64
 	// MaxProtocol is the highest protocol upgrades?mode=set takes (Upgrades::setParameters).
@@ -58,11 +60,19 @@ type FakePeer struct{ Address, ID string }
 
 // StartFakeCore serves a synced validator of a 3-validator network on loopback. Close it when done.
 func StartFakeCore() *FakeCore {
-	f := &FakeCore{State: "Synced!", Network: "Test Network ; 2026", Ledger: 1000, Age: 2, Version: 19, Agree: 3, FailAt: 2,
-		BaseFee: 100, BaseReserve: 100000000, MaxTxSetSize: 100, MaxProtocol: 19}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	f := SyncedFakeCore()
+	f.Server = httptest.NewServer(f.Handler())
 	return f
 }
+
+// SyncedFakeCore is the fake of StartFakeCore without a server, for a process that serves it itself.
+func SyncedFakeCore() *FakeCore {
+	return &FakeCore{State: "Synced!", Network: "Test Network ; 2026", Ledger: 1000, Age: 2, Version: 19, Agree: 3, FailAt: 2,
+		Build: "v19.14.0-dirty", BaseFee: 100, BaseReserve: 100000000, MaxTxSetSize: 100, MaxProtocol: 19}
+}
+
+// Handler answers the admin API's routes.
+func (f *FakeCore) Handler() http.Handler { return http.HandlerFunc(f.serve) }
 
 // Set changes the fake under its lock.
 func (f *FakeCore) Set(change func(*FakeCore)) {
@@ -248,7 +258,7 @@ func (f *FakeCore) info() map[string]any {
 	qset := map[string]any{"agree": f.Agree, "delayed": 0, "disagree": 0, "fail_at": f.FailAt, "hash": "66f094",
 		"ledger": f.Ledger, "missing": f.Missing, "phase": "EXTERNALIZE", "validated": true}
 	return map[string]any{
-		"build": "v19.14.0-dirty", "network": f.Network, "protocol_version": 19, "startedOn": "2026-12-01T18:00:00Z",
+		"build": f.Build, "network": f.Network, "protocol_version": f.MaxProtocol, "startedOn": "2026-12-01T18:00:00Z",
 		"state": f.State,
 		"ledger": map[string]any{"age": f.Age, "baseFee": f.BaseFee, "baseReserve": f.BaseReserve, "closeTime": 1796151766,
 			"hash": "35192a84", "maxTxSetSize": f.MaxTxSetSize, "num": f.Ledger, "version": f.Version},
