@@ -3,12 +3,14 @@ package operator
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/controller"
+	"github.com/stellar-k8s/stellar-operator/internal/netguard"
 	"github.com/stellar-k8s/stellar-operator/internal/scope"
 )
 
@@ -45,7 +47,10 @@ type Config struct {
 	// LoopbackOnlyDials refuses the operator's own connections to anything but loopback (tests,
 	// demos); OnRefusedDial is told of each, and fails the run (cmd/main exits, test harnesses fail).
 	LoopbackOnlyDials bool
-	OnRefusedDial     func(address string)
+	// TestBedRanges are what LoopbackOnlyDials admits besides loopback: the pods of a real-kubelet
+	// test bed, inside netguard.TestBedRange only.
+	TestBedRanges []netip.Prefix
+	OnRefusedDial func(address string)
 	// AllowLoopbackPeers admits loopback peer and archive addresses in validators' configurations and
 	// from other clusters: only for a test bed of processes on one machine.
 	AllowLoopbackPeers bool
@@ -114,6 +119,10 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.BoolVar(&c.LoopbackOnlyDials, "loopback-only-dials", env.boolean("LOOPBACK_ONLY_DIALS"),
 		"refuse, and exit on, any connection of the operator's own to an address outside 127.0.0.0/8 and ::1 "+
 			"(validators' agents, Horizon, Soroban RPC): for tests and demos on a simulated cluster")
+	var testBed string
+	fs.StringVar(&testBed, "test-bed-range", env.str("TEST_BED_RANGE", ""),
+		"with --loopback-only-dials, also admit these comma-separated ranges, each inside 198.18.0.0/15 (reserved for "+
+			"network test beds): the pods of a test bed with real kubelets")
 	fs.BoolVar(&c.AllowLoopbackPeers, "allow-loopback-peers", env.boolean("ALLOW_LOOPBACK_PEERS"),
 		"admit loopback peer and archive addresses (127.0.0.0/8, localhost) in validators' configurations and from other "+
 			"clusters: for a test bed of processes on one machine; elsewhere they point a validator at its own pod")
@@ -167,6 +176,12 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 		}
 	}
 	c.AllowedImageRegistries, c.AllowedArchivePrograms = commaList(registries), commaList(programs)
+	if c.TestBedRanges, err = netguard.ParseTestBed(testBed); err != nil {
+		return Config{}, err
+	}
+	if len(c.TestBedRanges) > 0 && !c.LoopbackOnlyDials {
+		return Config{}, fmt.Errorf("--test-bed-range widens --loopback-only-dials, which is off")
+	}
 	return c, nil
 }
 

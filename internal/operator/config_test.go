@@ -99,3 +99,19 @@ func TestDiscoveryScopes(t *testing.T) {
 		t.Errorf("a scope of watched namespaces: %v", err)
 	}
 }
+
+func TestTestBedRangeWidensTheLoopbackGuardOnly(t *testing.T) {
+	none := func(string) string { return "" }
+	c, err := ParseConfig([]string{"--loopback-only-dials", "--test-bed-range=198.18.0.0/15"}, none)
+	if err != nil || len(c.TestBedRanges) != 1 || c.TestBedRanges[0].String() != "198.18.0.0/15" {
+		t.Errorf("a test bed range: %v, %v", c.TestBedRanges, err)
+	}
+	for _, args := range [][]string{
+		{"--test-bed-range=198.18.0.0/15"}, // no guard to widen: every address is dialled anyway
+		{"--loopback-only-dials", "--test-bed-range=10.0.0.0/8"},
+	} {
+		if _, err := ParseConfig(args, none); err == nil || !strings.Contains(err.Error(), "--test-bed-range") {
+			t.Errorf("%v: %v, want an error naming --test-bed-range", args, err)
+		}
+	}
+}

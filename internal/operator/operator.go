@@ -182,12 +182,13 @@ func addRemoteClusters(mgr ctrl.Manager, c Config) (*remote.Clusters, error) {
 	return clusters, nil
 }
 
-// dial is the dialer of the operator's own connections: loopback only when asked, else nil (the default).
+// dial is the dialer of the operator's own connections: loopback (and a test bed's range) only when
+// asked, else nil (the default).
 func (c Config) dial() netguard.DialFunc {
 	if !c.LoopbackOnlyDials {
 		return nil
 	}
-	return netguard.LoopbackOnly((&net.Dialer{Timeout: 2 * time.Second}).DialContext, c.OnRefusedDial)
+	return netguard.LoopbackAnd((&net.Dialer{Timeout: 2 * time.Second}).DialContext, c.TestBedRanges, c.OnRefusedDial)
 }
 
 // addCoreStatus adds the poller of the agents' core status; nil when polling is off.
