@@ -47,8 +47,8 @@ fmt: ## Run go fmt.
 	go fmt ./...
 
 .PHONY: vet
-vet: ## Run go vet, the e2e and bench suites included.
-	go vet -tags e2e,bench,stellarcore ./...
+vet: ## Run go vet, the e2e, bench and kubelet suites included.
+	go vet -tags e2e,bench,stellarcore,kubelet ./...
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint.
@@ -101,6 +101,18 @@ release-tables: ## Re-read stellar-core's keys and rules per release line from i
 test-e2e: manifests generate fmt vet ## Run the end-to-end suite on a simulated cluster (kwok), the operator as its own process.
 	@hack/build-controlplane.sh all >/dev/null
 	go test -tags e2e ./test/e2e/ -v -ginkgo.v -timeout 30m
+
+.PHONY: cluster-real
+cluster-real: ## Start a one-node cluster whose kubelet runs real containers (root; pods on 198.18.0.0/16); prints its kubeconfig.
+	@hack/kubelet-cluster.sh up
+
+.PHONY: cluster-real-down
+cluster-real-down: ## Stop the real-kubelet cluster and remove its network.
+	@hack/kubelet-cluster.sh down
+
+.PHONY: test-kubelet
+test-kubelet: manifests kustomize ## Install the operator with make deploy on the real-kubelet cluster and run test/kubelet (STELLAR_CORE="path" for a real stellar-core image).
+	hack/test-kubelet.sh
 
 .PHONY: bench
 bench: controlplane ## Measure discovery against the seed's polling design at 10, 100 and 1000 validators.

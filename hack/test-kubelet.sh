@@ -19,7 +19,8 @@ cd "${ROOT}"
 mkdir -p "${IMAGES}"
 KUBECONFIG="$(hack/kubelet-cluster.sh up | tail -n1)"
 export KUBECONFIG
-trap 'hack/kubelet-cluster.sh down; git checkout -- config/manager/kustomization.yaml 2>/dev/null || true' EXIT
+# KEEP_CLUSTER=1 leaves the cluster up afterwards, to look at (make cluster-real-down removes it).
+trap '[[ -n "${KEEP_CLUSTER:-}" ]] || hack/kubelet-cluster.sh down; git checkout -- config/manager/kustomization.yaml 2>/dev/null || true' EXIT
 
 assemble() { (cd "${ROOT}/hack/images" && go run . "$@"); }
 
@@ -45,16 +46,15 @@ if [[ -n "${core}" ]]; then
   libs=()
   while read -r lib; do libs+=(-file "${lib}=${lib}:0755"); done < <(ldd "${core}" | grep -oE '/[^ ]+' | sort -u)
   step "the validators' image: the real stellar-core ${version} from ${core}, with the ${#libs[@]} files ldd names"
-  assemble -o "${IMAGES}/core.tar" -name "${CORE_IMAGE}" -file /usr/bin/stellar-core="${core}" "${libs[@]}" \
-    "${shell[@]}" -dir /tmp:1777 -user 10001:10001
+  core_files=(-file /usr/bin/stellar-core="${core}" "${libs[@]}")
 else
   version=26.0.1
   CORE_IMAGE="${REPO}/stellar-core-fake:${version}"
   step "the validators' image: no STELLAR_CORE given, so the fake stellar-core of test/kubelet/fakecore as ${version}"
   CGO_ENABLED=0 go build -trimpath -ldflags "-X main.version=${version}" -o "${IMAGES}/fakecore" ./test/kubelet/fakecore
-  assemble -o "${IMAGES}/core.tar" -name "${CORE_IMAGE}" -file /usr/bin/stellar-core="${IMAGES}/fakecore" \
-    "${shell[@]}" -dir /tmp:1777 -user 10001:10001
+  core_files=(-file /usr/bin/stellar-core="${IMAGES}/fakecore")
 fi
+assemble -o "${IMAGES}/core.tar" -name "${CORE_IMAGE}" "${core_files[@]}" "${shell[@]}" -dir /tmp:1777 -user 10001:10001
 hack/kubelet-cluster.sh import "${IMAGES}/manager.tar" "${IMAGES}/core.tar"
 
 step "make deploy IMG=${MANAGER_IMAGE}"

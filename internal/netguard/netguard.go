@@ -48,7 +48,7 @@ func LoopbackAnd(next DialFunc, testBed []netip.Prefix, refused func(address str
 			host = address
 		}
 		ip, err := netip.ParseAddr(host)
-		if err != nil || !(ip.IsLoopback() || inAny(ip, testBed)) {
+		if err != nil || (!ip.IsLoopback() && !inAny(ip, testBed)) {
 			if refused != nil {
 				refused(address)
 			}
