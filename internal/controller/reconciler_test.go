@@ -209,6 +209,35 @@ var _ = Describe("StellarNode reconciler", func() {
 		Eventually(func(g Gomega) int32 { return *getSTS(ns, "beta")(g).Spec.Replicas }, timeout, interval).Should(Equal(int32(1)))
 	})
 
+	It("replaces no validator's pod for an operator upgrade alone, and takes the new image with the next change", func() {
+		Expect(k8sClient.Create(ctx, validator(ns, "upgraded"))).To(Succeed())
+		Eventually(getSTS(ns, "upgraded"), timeout, interval).Should(Not(BeNil()))
+		// What the operator's previous release wrote: its own image, another tag, in the two containers
+		// that run its binary.
+		const older = "example.org/stellar-operator:older"
+		Eventually(func() error {
+			sts := getSTS(ns, "upgraded")(Default)
+			sts.Spec.Template.Spec.InitContainers[0].Image = older
+			sts.Spec.Template.Spec.Containers[1].Image = older
+			return k8sClient.Update(ctx, sts)
+		}, timeout, interval).Should(Succeed())
+		generation := getSTS(ns, "upgraded")(Default).Generation
+		Consistently(func(g Gomega) {
+			sts := getSTS(ns, "upgraded")(g)
+			g.Expect(sts.Generation).To(Equal(generation))
+			g.Expect(sts.Spec.Template.Spec.InitContainers[0].Image).To(Equal(older))
+			g.Expect(sts.Spec.Template.Spec.Containers[1].Image).To(Equal(older))
+		}, 2*time.Second, interval).Should(Succeed(), "the upgraded operator replaced the pod for its own image")
+
+		updateNode(ns, "upgraded", func(n *stellarv1alpha1.StellarNode) { n.Spec.Version = "22.2.0" })
+		Eventually(func(g Gomega) {
+			sts := getSTS(ns, "upgraded")(g)
+			g.Expect(sts.Spec.Template.Spec.Containers[0].Image).To(Equal("stellar/stellar-core:22.2.0"))
+			g.Expect(sts.Spec.Template.Spec.InitContainers[0].Image).To(Equal(testOperatorImage))
+			g.Expect(sts.Spec.Template.Spec.Containers[1].Image).To(Equal(testOperatorImage))
+		}, timeout, interval).Should(Succeed())
+	})
+
 	It("reverts hand edits but keeps peer discovery's annotations", func() {
 		// No pod is ever Ready here, so the planner would let discovery restart gamma at once (a network
 		// down rolls together): restartPolicy None keeps discovery's annotations as the test writes them.

@@ -57,10 +57,12 @@ func (r *StellarNodeReconciler) turnFor(ctx context.Context, node *stellarv1alph
 	if err != nil {
 		return turn{}, nil, nil, err
 	}
-	changes := rollout.Changes(desired, live)
-	if len(changes) == 0 {
+	if kept := resources.WithLiveOperatorImage(desired, live); len(rollout.Changes(kept, live)) == 0 {
+		// Nothing but the operator's image changed (an operator upgrade): the pod stays as it is.
+		desired.Spec.Template = kept.Spec.Template
 		return turn{}, nil, live, nil
 	}
+	changes := rollout.Changes(desired, live)
 	if slices.Contains(changes, rollout.BaseConfigChange) {
 		applied := &corev1.ConfigMap{}
 		if err := r.Get(ctx, client.ObjectKey{Namespace: node.Namespace, Name: resources.ConfigMapName(node)}, applied); err == nil {
