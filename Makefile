@@ -1,5 +1,8 @@
 # Image of the operator; the same image runs the validators' render-config init step.
 IMG ?= stellar-operator:latest
+# The release `manager version`, its start-up log line and stellar_operator_build_info report; unset, the commit.
+VERSION ?=
+VERSION_LDFLAGS = $(if $(VERSION),-X github.com/stellar-k8s/stellar-operator/internal/operator.Version=$(VERSION))
 
 # Control plane used by the tests, built from the Go module proxy (see hack/build-controlplane.sh).
 # Its version is written once, in hack/controlplane/go.mod.
@@ -102,6 +105,13 @@ test-e2e: manifests generate fmt vet ## Run the end-to-end suite on a simulated 
 	@hack/build-controlplane.sh all >/dev/null
 	go test -tags e2e ./test/e2e/ -v -ginkgo.v -timeout 30m
 
+CHAOS_STEPS ?= 40
+CHAOS_SEED ?= $(shell date +%s)
+.PHONY: test-chaos
+test-chaos: manifests generate fmt vet ## Run the Tier-1 specs and a seeded schedule of CHAOS_STEPS combined faults on two simulated clusters (CHAOS_SEED to repeat one).
+	@hack/build-controlplane.sh all >/dev/null
+	CHAOS_SEED=$(CHAOS_SEED) CHAOS_STEPS=$(CHAOS_STEPS) go test -tags e2e ./test/e2e/ -v -ginkgo.v -ginkgo.focus "Tier-1" -timeout 120m
+
 .PHONY: cluster-real
 cluster-real: ## Start a one-node cluster whose kubelet runs real containers (root; pods on 198.18.0.0/16); prints its kubeconfig.
 	@hack/kubelet-cluster.sh up
@@ -122,8 +132,8 @@ bench: controlplane ## Measure discovery against the seed's polling design at 10
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build the manager binary.
-	go build -o bin/manager ./cmd
+build: manifests generate fmt vet ## Build the manager binary (VERSION=v0.2.0 stamps `manager version`).
+	go build -ldflags "$(VERSION_LDFLAGS)" -o bin/manager ./cmd
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the operator against the current kubeconfig.
@@ -131,7 +141,7 @@ run: manifests generate fmt vet ## Run the operator against the current kubeconf
 
 .PHONY: docker-build
 docker-build: ## Build the operator image (needs a Docker engine).
-	docker build -t $(IMG) .
+	docker build --build-arg VERSION=$(VERSION) -t $(IMG) .
 
 .PHONY: build-installer
 build-installer: manifests generate kustomize ## Write dist/install.yaml: CRDs and the operator in one file.
@@ -176,7 +186,7 @@ install: manifests kustomize ## Install the CRDs into the cluster of the current
 	$(KUSTOMIZE) build config/crd | $(KUBECTL) apply -f -
 
 .PHONY: uninstall
-uninstall: manifests kustomize ## Remove the CRDs from the cluster of the current kubeconfig.
+uninstall: manifests kustomize ## Remove the CRDs, and so every StellarNode and its validator, from the cluster of the current kubeconfig.
 	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
 
 .PHONY: deploy
@@ -185,7 +195,11 @@ deploy: manifests kustomize ## Deploy the operator to the cluster of the current
 	$(KUSTOMIZE) build config/default | $(KUBECTL) apply -f -
 
 .PHONY: undeploy
-undeploy: kustomize ## Remove the operator from the cluster of the current kubeconfig.
+undeploy: kustomize ## Remove the operator from the cluster of the current kubeconfig; its CRDs, namespace and validators stay.
+	$(KUSTOMIZE) build config/undeploy | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+
+.PHONY: undeploy-all
+undeploy-all: kustomize ## Remove the operator and its CRDs: every StellarNode, validator and the namespace go with them.
 	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
 
 ##@ Tools

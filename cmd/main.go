@@ -3,7 +3,8 @@
 // their stellar-core container (see internal/renderconfig), `manager ready`
 // their readiness check (see internal/readiness), `manager agent` their sidecar: status, metrics, live
 // peering and a Full validator's history archive (see internal/agent). `manager check-quorum-intersection
-// FILE` checks a quorum map as stellar-core's command of that name does (see internal/quorum).
+// FILE` checks a quorum map as stellar-core's command of that name does (see internal/quorum); `manager version`
+// prints the operator's version.
 package main
 
 import (
@@ -37,6 +38,9 @@ func main() {
 			return
 		case quorum.Command:
 			os.Exit(quorum.Run(os.Args[2:], os.Stdout, os.Stderr))
+		case "version":
+			fmt.Println(operator.BuildVersion())
+			return
 		}
 	}
 	if err := run(); err != nil {
@@ -73,7 +77,7 @@ func run() error {
 	if len(c.Namespaces) > 0 {
 		namespaces = strings.Join(c.Namespaces, ",")
 	}
-	logger.WithName("setup").Info("starting", "namespaces", namespaces, "peerDiscoveryInterval", c.DiscoveryInterval.String(),
+	logger.WithName("setup").Info("starting", "version", operator.BuildVersion(), "namespaces", namespaces, "peerDiscoveryInterval", c.DiscoveryInterval.String(),
 		"discoveryScopes", c.DiscoveryScopes.Namespaces())
 	op, err := operator.New(ctrl.GetConfigOrDie(), c)
 	if err != nil {

@@ -31,6 +31,10 @@ tag="$(git rev-parse --short HEAD)"
 MANAGER_IMAGE="${REPO}/manager:${tag}"
 assemble -o "${IMAGES}/manager.tar" -name "${MANAGER_IMAGE}" -file /manager="${IMAGES}/manager" \
   -file /etc/passwd="${IMAGES}/passwd:0644" -dir /tmp:1777 -dir /home/nonroot:0700 -user 65532:65532 -entrypoint /manager
+# The same manager under another tag: what an operator upgrade installs.
+MANAGER_IMAGE_NEXT="${MANAGER_IMAGE}-next"
+assemble -o "${IMAGES}/manager-next.tar" -name "${MANAGER_IMAGE_NEXT}" -file /manager="${IMAGES}/manager" \
+  -file /etc/passwd="${IMAGES}/passwd:0644" -dir /tmp:1777 -dir /home/nonroot:0700 -user 65532:65532 -entrypoint /manager
 
 # The validators' shell: the start script needs sh and touch; the scenarios use the rest.
 shell=(-file /bin/busybox=/bin/busybox)
@@ -55,14 +59,15 @@ else
   core_files=(-file /usr/bin/stellar-core="${IMAGES}/fakecore")
 fi
 assemble -o "${IMAGES}/core.tar" -name "${CORE_IMAGE}" "${core_files[@]}" "${shell[@]}" -dir /tmp:1777 -user 10001:10001
-hack/kubelet-cluster.sh import "${IMAGES}/manager.tar" "${IMAGES}/core.tar"
+hack/kubelet-cluster.sh import "${IMAGES}/manager.tar" "${IMAGES}/manager-next.tar" "${IMAGES}/core.tar"
 
 step "make deploy IMG=${MANAGER_IMAGE}"
 KUBECTL="${CACHE_ROOT}/controlplane/v$(hack/kube-version.sh)/bin/kubectl"
 make --no-print-directory deploy IMG="${MANAGER_IMAGE}" KUBECTL="${KUBECTL}"
 
 step "the scenarios (test/kubelet)"
-KUBELET_TEST_MANAGER_IMAGE="${MANAGER_IMAGE}" KUBELET_TEST_CORE_IMAGE="${CORE_IMAGE}" KUBELET_TEST_CORE_VERSION="${version}" \
+KUBELET_TEST_MANAGER_IMAGE="${MANAGER_IMAGE}" KUBELET_TEST_MANAGER_IMAGE_NEXT="${MANAGER_IMAGE_NEXT}" \
+  KUBELET_TEST_CORE_IMAGE="${CORE_IMAGE}" KUBELET_TEST_CORE_VERSION="${version}" \
   KUBELET_TEST_REAL_CORE="${core}" KUBELET_TEST_KUBECTL="${KUBECTL}" \
   go test -tags kubelet ./test/kubelet/ -v -ginkgo.v -timeout 40m
 step "make test-kubelet took $((SECONDS - start)) s"

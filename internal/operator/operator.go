@@ -66,6 +66,8 @@ func NewScheme() *runtime.Scheme {
 
 // New builds the operator against an API server. Start it with o.Manager.Start.
 func New(restConfig *rest.Config, c Config) (*Operator, error) {
+	buildInfo.Reset()
+	buildInfo.WithLabelValues(BuildVersion()).Set(1)
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                  NewScheme(),
 		Metrics:                 metricsOptions(c),

@@ -139,6 +139,7 @@ func tier1Settled(clientB client.Client) {
 var _ = Describe("A Tier-1 organisation in two simulated clusters, one operator each", Ordered, func() {
 	var (
 		clientB            client.Client
+		operatorB          *operatorProcess
 		trackerA, trackerB *podTracker
 	)
 
@@ -165,7 +166,7 @@ var _ = Describe("A Tier-1 organisation in two simulated clusters, one operator 
 			operator.extraArgs = nil
 			operator.start()
 		})
-		operatorB := &operatorProcess{path: operator.path, logPath: filepath.Join(workDir, "operator-b.log"), kubeconfig: kubeconfigB,
+		operatorB = &operatorProcess{path: operator.path, logPath: filepath.Join(workDir, "operator-b.log"), kubeconfig: kubeconfigB,
 			metricsAddr: "127.0.0.1:28090", probeAddr: "127.0.0.1:28091", extraArgs: remoteArgs("cluster-b", dirB)}
 		operatorB.start()
 		DeferCleanup(func() {
@@ -237,5 +238,10 @@ var _ = Describe("A Tier-1 organisation in two simulated clusters, one operator 
 		Eventually(stale, wait, poll).Should(BeFalse())
 		Expect(tier1Doc(Default, k8sClient)).To(Equal(before))
 		Expect(trackerA.restartCounts()).To(BeEmpty())
+	})
+
+	It("keeps its promises through a seeded schedule of combined faults", Label("chaos"), func() {
+		tier1Settled(clientB)
+		runChaos(chaosBed{a: k8sClient, b: clientB, operatorA: operator, operatorB: operatorB, trackerA: trackerA, trackerB: trackerB})
 	})
 })

@@ -152,6 +152,23 @@ func (t *podTracker) establish(names ...string) {
 	}
 }
 
+// add counts these validators too, from now, keeping what was counted so far.
+func (t *podTracker) add(names ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, n := range names {
+		t.established[n] = true
+	}
+}
+
+// forget stops counting a validator about to be deleted on purpose: its going is no downtime.
+func (t *podTracker) forget(name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.established, name)
+	delete(t.downSince, name)
+}
+
 func (t *podTracker) restartCounts() map[string]int { return t.restarts.Snapshot() }
 
 // downtimes are the established validators' downtimes since establish, those still down last.

@@ -38,6 +38,8 @@ const (
 	testBedRange = "198.18.0.0/15"
 	storageClass = "stellar-test-bed"
 	testImages   = "localhost/stellar-operator-test/"
+	// leaderLease is the manager's leader-election Lease (cmd: stellar-operator.stellar.org).
+	leaderLease = "stellar-operator.stellar.org"
 )
 
 var (
@@ -78,26 +80,34 @@ var _ = BeforeSuite(func() {
 	GinkgoWriter.Printf("images: manager %s, validators %s (%s)\n", os.Getenv("KUBELET_TEST_MANAGER_IMAGE"), coreImage,
 		map[bool]string{true: "real stellar-core from " + realCore, false: "the fake stellar-core: everything but consensus"}[realCore != ""])
 
+	widenForTestBed()
+})
+
+// widenForTestBed lets the installed operator run the test images, and dial its own pods only: its
+// guard exits it on any dial outside loopback and the test bed (no restart of the manager is the
+// proof, checked after the suite).
+func widenForTestBed() {
 	By("widening the installed operator for the test bed: its images, and dials to its own pods only")
-	var d appsv1.Deployment
-	Expect(k8s.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: deployment}, &d)).To(Succeed())
-	manager := &d.Spec.Template.Spec.Containers[0]
-	args := slices.DeleteFunc(slices.Clone(manager.Args), func(a string) bool {
-		return strings.HasPrefix(a, "--allowed-image-registries=")
-	})
-	// The guard exits the operator on any dial outside loopback and the test bed: proof that it sent
-	// nothing elsewhere.
-	manager.Args = append(args, "--allowed-image-registries=stellar/,docker.io/stellar/,"+testImages,
-		"--loopback-only-dials", "--test-bed-range="+testBedRange)
-	Expect(k8s.Update(ctx, &d)).To(Succeed())
 	Eventually(func(g Gomega) {
-		g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(&d), &d)).To(Succeed())
+		var d appsv1.Deployment
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: deployment}, &d)).To(Succeed())
+		manager := &d.Spec.Template.Spec.Containers[0]
+		args := slices.DeleteFunc(slices.Clone(manager.Args), func(a string) bool {
+			return strings.HasPrefix(a, "--allowed-image-registries=") || strings.HasPrefix(a, "--test-bed-range=") || a == "--loopback-only-dials"
+		})
+		manager.Args = append(args, "--allowed-image-registries=stellar/,docker.io/stellar/,"+testImages,
+			"--loopback-only-dials", "--test-bed-range="+testBedRange)
+		g.Expect(k8s.Update(ctx, &d)).To(Succeed())
+	}).WithTimeout(time.Minute).Should(Succeed())
+	Eventually(func(g Gomega) {
+		var d appsv1.Deployment
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: deployment}, &d)).To(Succeed())
 		g.Expect(d.Status.ObservedGeneration).To(Equal(d.Generation))
 		g.Expect(d.Status.UpdatedReplicas).To(Equal(*d.Spec.Replicas))
 		g.Expect(d.Status.AvailableReplicas).To(Equal(*d.Spec.Replicas))
 		g.Expect(d.Status.Replicas).To(Equal(*d.Spec.Replicas))
 	}).WithTimeout(3 * time.Minute).WithPolling(time.Second).Should(Succeed())
-})
+}
 
 var _ = AfterSuite(func() {
 	// The operator never exited on a refused dial, and never restarted.

@@ -18,6 +18,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -32,6 +33,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 	"github.com/stellar-k8s/stellar-operator/internal/strkey"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 )
 
 // The example's three validators, as a user applies them.
@@ -173,6 +175,46 @@ var _ = Describe("validators on a real kubelet", Ordered, func() {
 		Expect(worst).To(Equal(1), "more than one validator was out at once, or none ever was (no rollout seen)")
 	})
 
+	It("upgrades the operator with make deploy and replaces no validator's pod", func() {
+		before := map[string]types.UID{}
+		generations := map[string]int64{}
+		for _, name := range validators {
+			before[name] = pod(name).UID
+			var sts appsv1.StatefulSet
+			Expect(k8s.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: name}, &sts)).To(Succeed())
+			generations[name] = sts.Generation
+		}
+		next := os.Getenv("KUBELET_TEST_MANAGER_IMAGE_NEXT")
+		By("make deploy IMG=" + next)
+		_, err := run("make", "-C", "../..", "--no-print-directory", "deploy", "IMG="+next, "KUBECTL="+kubectl)
+		Expect(err).NotTo(HaveOccurred())
+		// make deploy puts back the install's own arguments: the test bed's widening goes on again.
+		widenForTestBed()
+		By("the new manager leads")
+		Eventually(func(g Gomega) {
+			var pods corev1.PodList
+			g.Expect(k8s.List(ctx, &pods, client.InNamespace(operatorNamespace), client.MatchingLabels{"control-plane": "controller-manager"})).To(Succeed())
+			var lease coordinationv1.Lease
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: leaderLease}, &lease)).To(Succeed())
+			g.Expect(lease.Spec.HolderIdentity).NotTo(BeNil())
+			leader := slices.IndexFunc(pods.Items, func(p corev1.Pod) bool { return strings.HasPrefix(*lease.Spec.HolderIdentity, p.Name+"_") })
+			g.Expect(leader).To(BeNumerically(">=", 0), "the lease's holder is not a running manager pod")
+			g.Expect(pods.Items[leader].Spec.Containers[0].Image).To(Equal(next))
+		}).WithTimeout(3 * time.Minute).WithPolling(time.Second).Should(Succeed())
+		By("for 40 s after (its first reconcile of every validator, and a discovery pass), no validator's pod is replaced")
+		Consistently(func(g Gomega) {
+			for _, name := range validators {
+				g.Expect(pod(name).UID).To(Equal(before[name]), name)
+				var sts appsv1.StatefulSet
+				g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: name}, &sts)).To(Succeed())
+				g.Expect(sts.Generation).To(Equal(generations[name]), "%s's StatefulSet changed", name)
+			}
+		}).WithTimeout(40 * time.Second).WithPolling(time.Second).Should(Succeed())
+		for _, name := range validators {
+			Expect(readyOf(name)).To(Equal(metav1.ConditionTrue), name)
+		}
+	})
+
 	It("says why a pod cannot start: an image that is not there, a binary of another release", func() {
 		missing := lonelyValidator("missing-image", func(n *stellarv1alpha1.StellarNode) {
 			n.Spec.Image = testImages + "not-there:1"
@@ -239,6 +281,29 @@ var _ = Describe("validators on a real kubelet", Ordered, func() {
 		DeferCleanup(func() { _, _ = run(ctr(), "--address", containerdSocket, "-n", "k8s.io", "tasks", "resume", id) })
 		Eventually(func() metav1.ConditionStatus { return readyOf(validators[1]) }).
 			WithTimeout(3 * time.Minute).WithPolling(time.Second).Should(Equal(metav1.ConditionFalse))
+	})
+
+	It("make undeploy removes the operator and leaves every validator running", func() {
+		before := map[string]types.UID{}
+		for _, name := range validators {
+			before[name] = pod(name).UID
+		}
+		_, err := run("make", "-C", "../..", "--no-print-directory", "undeploy", "KUBECTL="+kubectl)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func(g Gomega) {
+			var pods corev1.PodList
+			g.Expect(k8s.List(ctx, &pods, client.InNamespace(operatorNamespace), client.MatchingLabels{"control-plane": "controller-manager"})).To(Succeed())
+			g.Expect(pods.Items).To(BeEmpty())
+		}).WithTimeout(2 * time.Minute).WithPolling(time.Second).Should(Succeed())
+		Consistently(func(g Gomega) {
+			for _, name := range validators {
+				var node stellarv1alpha1.StellarNode
+				g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: name}, &node)).To(Succeed())
+				p := pod(name)
+				g.Expect(p.UID).To(Equal(before[name]), name)
+				g.Expect(podReady(p)).To(BeTrue(), name)
+			}
+		}).WithTimeout(20 * time.Second).WithPolling(time.Second).Should(Succeed())
 	})
 })
 
@@ -367,35 +432,23 @@ func readyOf(name string) metav1.ConditionStatus {
 func watchReady(name string) func() []metav1.ConditionStatus {
 	var mu sync.Mutex
 	var seen []metav1.ConditionStatus
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			var node stellarv1alpha1.StellarNode
-			if err := k8s.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: name}, &node); err != nil {
-				continue
-			}
-			status := metav1.ConditionUnknown
-			if c := meta.FindStatusCondition(node.Status.Conditions, stellarv1alpha1.ConditionReady); c != nil {
-				status = c.Status
-			}
-			mu.Lock()
-			if len(seen) == 0 || seen[len(seen)-1] != status {
-				seen = append(seen, status)
-			}
-			mu.Unlock()
+	stop := testutil.Every(100*time.Millisecond, func() {
+		var node stellarv1alpha1.StellarNode
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: name}, &node); err != nil {
+			return
 		}
-	}()
+		status := metav1.ConditionUnknown
+		if c := meta.FindStatusCondition(node.Status.Conditions, stellarv1alpha1.ConditionReady); c != nil {
+			status = c.Status
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(seen) == 0 || seen[len(seen)-1] != status {
+			seen = append(seen, status)
+		}
+	})
 	return func() []metav1.ConditionStatus {
-		close(stop)
-		<-done
+		stop()
 		mu.Lock()
 		defer mu.Unlock()
 		return slices.Clone(seen)
@@ -407,34 +460,21 @@ func watchReady(name string) func() []metav1.ConditionStatus {
 func sampleNotReady(names []string) func() (worst, samples int) {
 	var mu sync.Mutex
 	var worst, samples int
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(200 * time.Millisecond):
+	stop := testutil.Every(200*time.Millisecond, func() {
+		out := 0
+		for _, name := range names {
+			var p corev1.Pod
+			err := k8s.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: name + "-0"}, &p)
+			if apierrors.IsNotFound(err) || (err == nil && !podReady(&p)) {
+				out++
 			}
-			out := 0
-			for _, name := range names {
-				var p corev1.Pod
-				err := k8s.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: name + "-0"}, &p)
-				if apierrors.IsNotFound(err) || (err == nil && !podReady(&p)) {
-					out++
-				}
-			}
-			mu.Lock()
-			worst = max(worst, out)
-			samples++
-			mu.Unlock()
 		}
-	}()
+		mu.Lock()
+		defer mu.Unlock()
+		worst, samples = max(worst, out), samples+1
+	})
 	return func() (int, int) {
-		close(stop)
-		<-done
+		stop()
 		mu.Lock()
 		defer mu.Unlock()
 		return worst, samples
