@@ -127,9 +127,26 @@ func (n *StellarNode) SpecRefused() bool {
 }
 
 // IsPeerDiscoveryMember reports whether the validator is one of its network's discovered peers:
-// a validator, not suspended, with discovery enabled and at least one replica.
+// a validator, not suspended, with discovery enabled and at least one replica, and not held from
+// ever starting.
 func (n *StellarNode) IsPeerDiscoveryMember() bool {
-	return n.PeerDiscoveryEnabled() && n.DeletionTimestamp == nil && n.DesiredReplicas() > 0
+	return n.PeerDiscoveryEnabled() && n.DeletionTimestamp == nil && n.DesiredReplicas() > 0 && !n.HeldBeforeStart()
+}
+
+// HeldBeforeStart reports whether the operator holds the validator from starting at all, and no pod
+// of it is ready: its names are taken by objects it did not make (NameConflict), or its key is another
+// validator's (DuplicateKey, DuplicateKeyElsewhere). Such a validator is in no quorum and claims no key:
+// a member that cannot run only makes every quorum of its network harder to reach.
+func (n *StellarNode) HeldBeforeStart() bool {
+	d := meta.FindStatusCondition(n.Status.Conditions, ConditionDegraded)
+	if d == nil || d.Status != metav1.ConditionTrue || d.ObservedGeneration != n.Generation || n.Status.ReadyReplicas > 0 {
+		return false
+	}
+	switch d.Reason {
+	case ReasonNameConflict, ReasonDuplicateKey, ReasonDuplicateKeyElsewhere:
+		return true
+	}
+	return false
 }
 
 // HistoryArchives are the validator's archives: the user's, or the network's SDF archives.

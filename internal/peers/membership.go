@@ -115,7 +115,11 @@ func (ix *Index) addOthers(nodes []*stellarv1alpha1.StellarNode, others []Peer) 
 			key = n.Spec.ValidatorConfig.PublicKey
 		}
 		// Every local validator's, member or not: the older of two with one key is dealt with locally.
-		taken.Take(n.NetworkID(), n.Name, key)
+		// Not one held from starting, for a key another cluster's validator has first: it must not
+		// take that one out of the quorums here.
+		if !n.HeldBeforeStart() {
+			taken.Take(n.NetworkID(), n.Name, key)
+		}
 	}
 	for _, p := range byPrecedence(others) {
 		nw := ix.byID[p.NetworkID]

@@ -264,3 +264,44 @@ func TestOlderKeepsTheKeyAndTheArchive(t *testing.T) {
 		}
 	}
 }
+
+// held marks a validator as the reconciler holds it from starting, for reason, with no pod ready.
+func held(n *stellarv1alpha1.StellarNode, reason string) *stellarv1alpha1.StellarNode {
+	n = n.DeepCopy()
+	n.Generation = 1
+	n.Status.Conditions = []metav1.Condition{{Type: stellarv1alpha1.ConditionDegraded, Status: metav1.ConditionTrue,
+		Reason: reason, ObservedGeneration: 1}}
+	return n
+}
+
+func TestAValidatorHeldFromStartingIsInNoQuorumAndClaimsNoKey(t *testing.T) {
+	a, b := validatorNode("a", "GA", 1), validatorNode("b", "GB", 2)
+	x := held(validatorNode("x", "GX", 3), stellarv1alpha1.ReasonNameConflict)
+	nw := NewIndex([]*stellarv1alpha1.StellarNode{a, b, x}, nil).Network(a.NetworkID())
+	if len(nw.Members) != 2 {
+		t.Errorf("members %v: x, whose names are taken, cannot run and must be in no quorum", nw.Members)
+	}
+	// One that already runs stays a member whatever it is told: taking it out would restart the others.
+	running := x.DeepCopy()
+	running.Status.ReadyReplicas = 1
+	if nw := NewIndex([]*stellarv1alpha1.StellarNode{a, b, running}, nil).Network(a.NetworkID()); len(nw.Members) != 3 {
+		t.Errorf("members %v: a running validator left out", nw.Members)
+	}
+	// A spec edited since the verdict is judged again before it counts as held.
+	edited := x.DeepCopy()
+	edited.Generation = 2
+	if nw := NewIndex([]*stellarv1alpha1.StellarNode{a, b, edited}, nil).Network(a.NetworkID()); len(nw.Members) != 3 {
+		t.Errorf("members %v: a verdict of an older generation held it", nw.Members)
+	}
+
+	// A twin held here for a key another cluster's validator has first does not take it out of the quorums.
+	local := fixture.Validator("ns", "v1", fixture.InOrganisation("example.org", fixture.OrgKeys[1], nil))
+	twin := held(fixture.Validator("ns", "twin", fixture.InOrganisation("example.org", fixture.OrgKeys[0], nil)),
+		stellarv1alpha1.ReasonDuplicateKeyElsewhere)
+	first := Peer{Name: "a1.ns.cluster-a", NetworkID: local.NetworkID(), Port: 11625, DNSName: "a1.example.org",
+		PublicKey: fixture.OrgKeys[0], HomeDomain: "example.org", Cluster: "cluster-a"}
+	ix := NewIndex([]*stellarv1alpha1.StellarNode{local, twin}, []Peer{first})
+	if others := ix.Network(local.NetworkID()).Others; len(others) != 1 || others[0].Name != first.Name || len(ix.OthersDropped) != 0 {
+		t.Errorf("others %v, dropped %v: the held twin shadowed the validator whose key it copied", others, ix.OthersDropped)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -70,6 +71,12 @@ func runChaos(bed chaosBed) {
 	GinkgoWriter.Printf("chaos: seed %d, %d steps (again: CHAOS_SEED=%d CHAOS_STEPS=%d make test-chaos)\n", seed, steps, seed, steps)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
 	s := &chaos{chaosBed: bed, rng: rng, versions: map[client.Client]int{}}
+	// An operator that loses its lease during an outage longer than its renew deadline exits, by design;
+	// a kubelet would start it again, and so does this.
+	stopSupervising := testutil.Every(time.Second, s.superviseOperators)
+	defer stopSupervising()
+	s.superviseOperators()
+	tier1Settled(bed.b)
 	bed.trackerA.establish("a1", "a2")
 	bed.trackerB.establish("b1", "b2")
 	stop := testutil.Every(500*time.Millisecond, s.watch)
@@ -104,6 +111,9 @@ type chaos struct {
 	chaosBed
 	rng      *rand.Rand
 	versions map[client.Client]int
+
+	// operators is held while a fault kills and starts an operator, and while the supervisor looks.
+	operators sync.Mutex
 
 	mu         sync.Mutex
 	violations []string
@@ -196,10 +206,24 @@ func (s *chaos) pick() (string, client.Client, *operatorProcess) {
 func (s *chaos) killOperator() string {
 	cluster, _, op := s.pick()
 	pause := time.Duration(s.rng.IntN(3000)) * time.Millisecond
+	s.operators.Lock()
+	defer s.operators.Unlock()
 	op.kill()
 	time.Sleep(pause)
 	op.start()
 	return fmt.Sprintf("cluster %s's operator SIGKILLed, started again %s later", cluster, pause)
+}
+
+// superviseOperators starts again an operator process that exited.
+func (s *chaos) superviseOperators() {
+	s.operators.Lock()
+	defer s.operators.Unlock()
+	for name, op := range map[string]*operatorProcess{"A": s.operatorA, "B": s.operatorB} {
+		if !op.running() {
+			GinkgoWriter.Printf("chaos: cluster %s's operator had exited (a lease lost in an outage); started again, as a kubelet would\n", name)
+			op.start()
+		}
+	}
 }
 
 // outage stops one cluster's API server for 8-20 s. Meanwhile the other cluster's validators keep
@@ -281,6 +305,7 @@ func (s *chaos) member() string {
 // DuplicateKeyElsewhere (the other), never started (watch), then deleted.
 func (s *chaos) twin() string {
 	cluster, c, _ := s.pick()
+	before := s.quorums()
 	createTier1(c, "twin", twinKey)
 	Eventually(func(g Gomega) string {
 		n := &stellarv1alpha1.StellarNode{}
@@ -289,6 +314,11 @@ func (s *chaos) twin() string {
 		g.Expect(d).NotTo(BeNil())
 		return d.Reason
 	}, wait, poll).Should(BeElementOf(stellarv1alpha1.ReasonDuplicateKey, stellarv1alpha1.ReasonDuplicateKeyElsewhere))
+	// Held, it changes nobody's quorum.
+	tier1Settled(s.b)
+	if after := s.quorums(); !equality.Semantic.DeepEqual(after, before) {
+		s.violate("a held twin changed the quorums: %v -> %v", before, after)
+	}
 	deleteNode(c, "twin")
 	return "a twin of a1 (its key) declared in cluster " + cluster + ", held, deleted"
 }
@@ -330,6 +360,17 @@ func (s *chaos) foreign() string {
 	s.mu.Unlock()
 	Expect(s.a.Delete(ctx, cm)).To(Succeed())
 	return "a foreign ConfigMap x-config, then the validator x: NameConflict, untouched, kept"
+}
+
+// quorums are the keys each validator's rendered configuration names, by cluster and name.
+func (s *chaos) quorums() map[string][]string {
+	out := map[string][]string{}
+	for cluster, c := range map[string]client.Client{"A": s.a, "B": s.b} {
+		for _, name := range s.validatorsOf(c) {
+			out[cluster+"/"+name] = tier1Quorum(Default, c, name)
+		}
+	}
+	return out
 }
 
 func updateIn(c client.Client, name string, change func(*stellarv1alpha1.StellarNode)) {
