@@ -657,6 +657,15 @@ const (
 	EventReleaseLineAssumed = "ReleaseLineAssumed"
 )
 
+// Events of the quorum check.
+const (
+	// EventQuorumUnprovenAllowed: the network's quorum intersection is not proven and the node's
+	// allowUnprovenQuorum lets its changes through.
+	EventQuorumUnprovenAllowed = "QuorumUnprovenAllowed"
+	// EventQuorumCriticalGroups: groups whose misconfiguration alone could split the network were found.
+	EventQuorumCriticalGroups = "QuorumCriticalGroups"
+)
+
 // A configuration stellar-core would refuse gives Degraded with the reason of the first rule it breaks,
 // one of stellarcore's Rule constants (ConfigSyntax, UnknownConfigKey, UnwritablePath, NoReadableArchive,
 // InvalidArchiveCommand, NoQuorum, InvalidQuorumSet, UnsafeQuorum, InvalidHomeDomains, InvalidValidators,
@@ -745,6 +754,52 @@ type StellarNodeStatus struct {
 	// Rollout is set while a change that replaces the validator's pod waits for its turn.
 	// +optional
 	Rollout *RolloutStatus `json:"rollout,omitempty"`
+
+	// Quorum is the operator's check of the quorum sets it gives the validator's network (docs/QUORUM.md).
+	// +optional
+	Quorum *QuorumStatus `json:"quorum,omitempty"`
+}
+
+// Verdicts of the quorum intersection check.
+const (
+	QuorumIntersecting = "Intersecting"
+	QuorumSplit        = "Split"
+	QuorumUnproven     = "Unproven"
+)
+
+// QuorumStatus is the verdict on a validator network's quorum map and what the map can survive.
+type QuorumStatus struct {
+	// Intersection: Intersecting (every two quorums share a validator, proven), Split (two quorums
+	// share none: nothing that changes a quorum is applied) or Unproven (not decided within the limit).
+	// +kubebuilder:validation:Enum=Intersecting;Split;Unproven
+	Intersection string `json:"intersection"`
+
+	// UnknownValidators counts the validators the network's sets name whose own sets the operator does
+	// not know; they count as in no quorum.
+	// +optional
+	UnknownValidators int32 `json:"unknownValidators,omitempty"`
+
+	// ReportedValidators counts the validators outside the operator's whose sets came from what the
+	// network's validators last reported (their stellar-core's transitive quorum).
+	// +optional
+	ReportedValidators int32 `json:"reportedValidators,omitempty"`
+
+	// FailureTolerance is how many validators of this validator's quorum set may fail before its quorum
+	// does.
+	// +optional
+	FailureTolerance *int32 `json:"failureTolerance,omitempty"`
+
+	// CriticalGroups are the groups whose misconfiguration alone could split the network (stellar-core's
+	// intersection-critical groups), each as its validators' names or keys joined by commas; at most 10.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=10
+	CriticalGroups []string `json:"criticalGroups,omitempty"`
+
+	// CriticalGroupsChecked: every candidate group was tried within the limit, so CriticalGroups is all
+	// of them. False while the search runs, when it ran out of time, or when the network can split.
+	// +optional
+	CriticalGroupsChecked bool `json:"criticalGroupsChecked,omitempty"`
 }
 
 // RemoteClusterStatus is one other cluster as the validator's network sees it.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/stellar-k8s/stellar-operator/internal/health"
+	"github.com/stellar-k8s/stellar-operator/internal/quorum"
 	"github.com/stellar-k8s/stellar-operator/internal/votes"
 )
 
@@ -89,6 +90,17 @@ func (a *Admin) Info(ctx context.Context) (Info, error) {
 		return Info{}, err
 	}
 	return health.ParseInfo(body)
+}
+
+// TransitiveQuorum asks /quorum?transitive=true&fullkeys=true: the quorum sets of every validator
+// stellar-core's quorum reaches, as it last heard them (HerderImpl::getJsonTransitiveQuorumInfo),
+// read and bounded as check-quorum-intersection reads such a file (quorum.ParseJSON).
+func (a *Admin) TransitiveQuorum(ctx context.Context) (quorum.Map, error) {
+	body, err := a.get(ctx, "quorum?transitive=true&fullkeys=true")
+	if err != nil {
+		return nil, err
+	}
+	return quorum.ParseJSON(body)
 }
 
 // Peer is an authenticated peer of /peers?fullkeys=true (CommandHandler::peers, Peer::getJsonInfo).

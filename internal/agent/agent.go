@@ -23,6 +23,10 @@ const Command = "agent"
 // StatusPath is where the agent serves its status document.
 const StatusPath = "/status"
 
+// QuorumPath is where the agent serves the transitive quorum map its stellar-core reports, in the
+// format of check-quorum-intersection's input: keys and quorum sets only.
+const QuorumPath = "/quorum"
+
 // DefaultMetricsCache is how long one read of stellar-core serves scrapes: Prometheus scrapes every 15-60 s.
 const DefaultMetricsCache = 5 * time.Second
 
@@ -106,6 +110,7 @@ func ParseArgs(args []string) (Args, error) {
 // Agent is the sidecar's handlers and live-peering loop, without listeners (tests serve them on loopback).
 type Agent struct {
 	Status                  http.Handler
+	Quorum                  http.Handler
 	Metrics                 http.Handler
 	Archive                 http.Handler // nil without an archive
 	peering                 *Peering
@@ -125,6 +130,7 @@ func New(a Args, admin *Admin, log io.Writer) *Agent {
 	}
 	ag := &Agent{
 		Status:   statusHandler{admin: admin, publishQueue: a.PublishQueue, voting: voting, now: time.Now},
+		Quorum:   quorumHandler{admin: admin},
 		interval: a.ConnectInterval, log: log, voting: voting,
 		voteErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "stellar_operator_agent_vote_errors_total",
 			Help: "Voting rounds that failed (stellar-core or the votes file unreadable, or a vote it did not take)."}),
@@ -207,6 +213,7 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	ag := New(a, NewAdmin(strconv.Itoa(a.AdminPort)), stdout)
 	mux := http.NewServeMux()
 	mux.Handle(StatusPath, ag.Status)
+	mux.Handle(QuorumPath, ag.Quorum)
 	mux.Handle("/metrics", ag.Metrics)
 	servers := []*http.Server{newServer(mux)}
 	addrs := []string{fmt.Sprintf(":%d", a.Port)}

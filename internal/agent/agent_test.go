@@ -16,6 +16,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/agent"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
+	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 )
 
 func status(t *testing.T, ag *agent.Agent) agent.Status {
@@ -283,5 +284,44 @@ func TestMetricsReadStellarCoreOncePerPeriod(t *testing.T) {
 	}
 	if n := core.RequestsOf("info"); n != 1 {
 		t.Errorf("21 scrapes read /info %d times, want 1", n)
+	}
+}
+
+// /quorum is the transitive map stellar-core reports, keys and sets only, read as
+// check-quorum-intersection reads it; 502 when stellar-core has none to give or gives one it would
+// not read.
+func TestQuorumDocument(t *testing.T) {
+	core := testutil.StartFakeCore()
+	defer core.Close()
+	a, b := fixture.KeyOf("agent", "a"), fixture.KeyOf("agent", "b")
+	core.Set(func(f *testutil.FakeCore) {
+		f.Transitive = `{"intersection": true, "node_count": 2, "nodes": [
+			{"node": "` + a + `", "distance": 0, "heard": 1000, "qset": {"t": 2, "v": ["` + a + `", {"t": 1, "v": ["` + b + `"]}]}, "status": "tracking", "value": "[ txH: 1 ]", "value_id": 1},
+			{"node": "` + b + `", "distance": 1, "status": "missing"}]}`
+	})
+	ag := agent.New(agent.Args{Port: 1}, agent.NewAdmin(core.URL), io.Discard)
+	get := func() *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		ag.Quorum.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, agent.QuorumPath, nil))
+		return rec
+	}
+	rec := get()
+	want := `{"nodes":[{"node":"` + a + `","qset":{"t":2,"v":["` + a + `",{"t":1,"v":["` + b + `"]}]}},{"node":"` + b + `","qset":{}}]}`
+	if rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != want {
+		t.Errorf("/quorum = %d %s\nwant %s", rec.Code, rec.Body, want)
+	}
+	for name, change := range map[string]func(*testutil.FakeCore){
+		"booting":   func(f *testutil.FakeCore) { f.Booting = true },
+		"not a key": func(f *testutil.FakeCore) { f.Transitive = `{"nodes": [{"node": "GNOTAKEY", "qset": {}}]}` },
+		"not a map": func(f *testutil.FakeCore) { f.Transitive = `{"nodes": 3}` },
+		"a bad set": func(f *testutil.FakeCore) {
+			f.Transitive = `{"nodes": [{"node": "` + a + `", "qset": {"t": 3, "v": ["` + a + `"]}}]}`
+		},
+	} {
+		core.Set(func(f *testutil.FakeCore) { f.Booting = false })
+		core.Set(change)
+		if rec := get(); rec.Code != http.StatusBadGateway {
+			t.Errorf("%s: /quorum = %d %s, want 502", name, rec.Code, rec.Body)
+		}
 	}
 }

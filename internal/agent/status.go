@@ -134,3 +134,31 @@ func (h statusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	_ = json.NewEncoder(w).Encode(s)
 }
+
+// quorumHandler serves /quorum: the transitive quorum map stellar-core reports now, asked at each
+// request; 502 when it has none to give.
+type quorumHandler struct {
+	admin *Admin
+}
+
+func (h quorumHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "read-only", http.StatusMethodNotAllowed)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	m, err := h.admin.TransitiveQuorum(ctx)
+	var body []byte
+	if err == nil {
+		body, err = m.JSON()
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(body)
+}

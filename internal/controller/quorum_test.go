@@ -16,12 +16,26 @@ import (
 
 // trusting is a validator of ns whose [QUORUM_SET] lists exactly the keys of names (67 %).
 func trusting(ns, name string, names ...string) *stellarv1alpha1.StellarNode {
+	return trustingAt(ns, name, 67, names...)
+}
+
+// trustingAt is trusting at another threshold.
+func trustingAt(ns, name string, percent int, names ...string) *stellarv1alpha1.StellarNode {
 	quoted := make([]string, len(names))
 	for i, n := range names {
 		quoted[i] = fmt.Sprintf("%q", fixture.KeyOf(ns, n))
 	}
 	return validator(ns, name, fixture.AllowingUnsafeQuorum(),
-		fixture.WithQuorumSet("[QUORUM_SET]\nTHRESHOLD_PERCENT = 67\nVALIDATORS = ["+strings.Join(quoted, ", ")+"]\n"))
+		fixture.WithQuorumSet(fmt.Sprintf("[QUORUM_SET]\nTHRESHOLD_PERCENT = %d\nVALIDATORS = [%s]\n", percent, strings.Join(quoted, ", "))))
+}
+
+// quorumOf is the node's status.quorum.
+func quorumOf(ns, name string) func(Gomega) *stellarv1alpha1.QuorumStatus {
+	return func(g Gomega) *stellarv1alpha1.QuorumStatus {
+		node := &stellarv1alpha1.StellarNode{}
+		g.Expect(k8sClient.Get(ctx, key(ns, name), node)).To(Succeed())
+		return node.Status.Quorum
+	}
 }
 
 var _ = Describe("The quorum intersection gate", func() {
@@ -44,6 +58,8 @@ var _ = Describe("The quorum intersection gate", func() {
 					ContainSubstring(ns+"/b2"), ContainSubstring("no node in common")))))
 		}
 		Eventually(eventsFor(ns, "b1"), timeout, interval).Should(ContainElement(HavePrefix(stellarv1alpha1.ReasonQuorumSplit + ": ")))
+		Eventually(quorumOf(ns, "a1"), timeout, interval).Should(And(Not(BeNil()),
+			HaveField("Intersection", stellarv1alpha1.QuorumSplit), HaveField("CriticalGroups", BeEmpty()), HaveField("CriticalGroupsChecked", false)))
 		// b1 alone may have started (without b2 it is in no quorum: the network cannot split yet);
 		// b2, which would complete the second quorum, never does.
 		Consistently(func(g Gomega) {
@@ -65,5 +81,29 @@ var _ = Describe("The quorum intersection gate", func() {
 			Eventually(condition(ns, name, stellarv1alpha1.ConditionDegraded), 3*timeout, interval).Should(
 				HaveField("Reason", Not(Equal(stellarv1alpha1.ReasonQuorumSplit))))
 		}
+		// b1 trusts 3 of the 4 (67 %): one of them may fail.
+		Eventually(quorumOf(ns, "b1"), timeout, interval).Should(And(Not(BeNil()),
+			HaveField("Intersection", stellarv1alpha1.QuorumIntersecting), HaveField("FailureTolerance", HaveValue(BeEquivalentTo(1))),
+			HaveField("CriticalGroupsChecked", true)))
+	})
+
+	It("names the validator whose misconfiguration alone could split an intersecting network", func() {
+		ns := newNamespace()
+		// a, b and c trust two of the three; d trusts a and itself. Every two quorums share a node,
+		// but a going along with anyone could form {a, d} while b and c form another.
+		for _, name := range []string{"a", "b", "c"} {
+			Expect(k8sClient.Create(ctx, trustingAt(ns, name, 66, "a", "b", "c"))).To(Succeed())
+		}
+		Expect(k8sClient.Create(ctx, trustingAt(ns, "d", 100, "a", "d"))).To(Succeed())
+		for _, name := range []string{"a", "b", "c", "d"} {
+			Eventually(quorumOf(ns, name), timeout, interval).Should(And(Not(BeNil()),
+				HaveField("Intersection", stellarv1alpha1.QuorumIntersecting),
+				HaveField("CriticalGroups", Equal([]string{ns + "/a"})), HaveField("CriticalGroupsChecked", true)))
+			Eventually(getSTS(ns, name), timeout, interval).ShouldNot(BeNil(), "a critical group holds nothing back")
+		}
+		Expect(quorumOf(ns, "a")(Default).FailureTolerance).To(HaveValue(BeEquivalentTo(1)))
+		Expect(quorumOf(ns, "d")(Default).FailureTolerance).To(HaveValue(BeEquivalentTo(0)))
+		Eventually(eventsFor(ns, "d"), timeout, interval).Should(ContainElement(And(
+			HavePrefix(stellarv1alpha1.EventQuorumCriticalGroups+": "), ContainSubstring(ns+"/a"))))
 	})
 })

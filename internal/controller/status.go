@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -47,6 +49,8 @@ type observed struct {
 	configChecked string
 	// waiting is the planner's answer when a change that replaces the pod waits for its turn.
 	waiting *rollout.Decision
+	// quorum is the gate's verdict on the validator's network, when it was asked.
+	quorum *stellarv1alpha1.QuorumStatus
 
 	// now and blockedAfter date a waiting change and say when it counts as blocked.
 	now          time.Time
@@ -73,6 +77,9 @@ func computeStatus(prev stellarv1alpha1.StellarNodeStatus, generation int64, obs
 	)
 	st.ObservedGeneration = generation
 	st.ReleaseLine, st.ReleaseLineNote, st.ConfigChecked = obs.releaseLine, obs.releaseLineNote, obs.configChecked
+	if obs.quorum != nil {
+		st.Quorum = obs.quorum
+	}
 	switch {
 	case obs.configError != nil:
 		reason := cmp.Or(obs.configReason, stellarv1alpha1.ReasonInvalidConfig)
@@ -209,6 +216,7 @@ func (r *StellarNodeReconciler) recordTransitions(node *stellarv1alpha1.StellarN
 		r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, stellarv1alpha1.EventReleaseLine, "Reconcile",
 			"the configuration follows the rules of stellar-core %s", after.ReleaseLine)
 	}
+	r.recordQuorum(node, before.Quorum, after.Quorum)
 	oldProg := meta.FindStatusCondition(before.Conditions, stellarv1alpha1.ConditionProgressing)
 	newProg := meta.FindStatusCondition(after.Conditions, stellarv1alpha1.ConditionProgressing)
 	if oldProg != nil && oldProg.Reason == stellarv1alpha1.ReasonRollingOut && newProg != nil && newProg.Reason == stellarv1alpha1.ReasonStable {
@@ -222,6 +230,23 @@ func (r *StellarNodeReconciler) recordTransitions(node *stellarv1alpha1.StellarN
 		r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, "Suspended", "Suspend", "scaled to zero; volume and configuration are kept")
 	case stellarv1alpha1.PhaseRunning:
 		r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, "Running", "Reconcile", "all pods are ready")
+	}
+}
+
+// recordQuorum says what the Degraded condition does not: an unproven quorum let through by the
+// node's override, and critical groups newly found in an intersecting network.
+func (r *StellarNodeReconciler) recordQuorum(node *stellarv1alpha1.StellarNode, before, after *stellarv1alpha1.QuorumStatus) {
+	if after == nil {
+		return
+	}
+	if after.Intersection == stellarv1alpha1.QuorumUnproven && node.Spec.ValidatorConfig.AllowUnprovenQuorum &&
+		(before == nil || before.Intersection != stellarv1alpha1.QuorumUnproven) {
+		r.Recorder.Eventf(node, nil, corev1.EventTypeWarning, stellarv1alpha1.EventQuorumUnprovenAllowed, "Reconcile",
+			"the network's quorum intersection is not proven; changes go through because allowUnprovenQuorum is set")
+	}
+	if len(after.CriticalGroups) > 0 && (before == nil || !slices.Equal(before.CriticalGroups, after.CriticalGroups)) {
+		r.Recorder.Eventf(node, nil, corev1.EventTypeWarning, stellarv1alpha1.EventQuorumCriticalGroups, "Reconcile",
+			"a misconfiguration of any one of these groups alone could split the network: %s", strings.Join(after.CriticalGroups, "; "))
 	}
 }
 

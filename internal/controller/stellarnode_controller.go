@@ -5,6 +5,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -58,6 +59,10 @@ type StellarNodeReconciler struct {
 	// Quorum decides whether the quorums a network's validators would run with intersect; peer
 	// discovery asks the same one.
 	Quorum *quorumgate.Gate
+
+	// wakeNamespaces are the namespaces whose validators are to be reconciled again ("" for all).
+	wakeMu         sync.Mutex
+	wakeNamespaces map[string]bool
 
 	podSpecs podSpecs
 	networks networks
@@ -149,19 +154,29 @@ func (r *StellarNodeReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Pod{}, podsOfNode, nodeOfPod); err != nil {
 		return err
 	}
-	b := ctrl.NewControllerManagedBy(mgr)
-	if r.Remote != nil {
-		// What another cluster says changes every local validator's quorum: each is checked again.
-		changed := make(chan event.TypedGenericEvent[*stellarv1alpha1.StellarNode], 1)
-		r.Remote.OnChange(func() {
-			select {
-			case changed <- event.TypedGenericEvent[*stellarv1alpha1.StellarNode]{Object: &stellarv1alpha1.StellarNode{}}:
-			default: // one pending is enough: it enqueues every validator
-			}
-		})
-		b = b.WatchesRawSource(source.Channel(changed, handler.TypedEnqueueRequestsFromMapFunc(r.everyValidator)))
+	// What another cluster says changes every local validator's quorum, and a network's critical
+	// groups found off the reconcile path belong in its validators' status: each is reconciled again.
+	changed := make(chan event.TypedGenericEvent[*stellarv1alpha1.StellarNode], 1)
+	wake := func(namespace string) {
+		r.wakeMu.Lock()
+		if r.wakeNamespaces == nil {
+			r.wakeNamespaces = map[string]bool{}
+		}
+		r.wakeNamespaces[namespace] = true
+		r.wakeMu.Unlock()
+		select {
+		case changed <- event.TypedGenericEvent[*stellarv1alpha1.StellarNode]{Object: &stellarv1alpha1.StellarNode{}}:
+		default: // one pending is enough: it enqueues the validators of every namespace woken
+		}
 	}
-	return b.
+	if r.Remote != nil {
+		r.Remote.OnChange(func() { wake("") })
+	}
+	if r.Quorum != nil {
+		r.Quorum.OnChange(wake)
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		WatchesRawSource(source.Channel(changed, handler.TypedEnqueueRequestsFromMapFunc(r.wokenValidators))).
 		For(&stellarv1alpha1.StellarNode{}).
 		Owns(&appsv1.StatefulSet{}).
 		Owns(&appsv1.Deployment{}).
@@ -179,16 +194,26 @@ func (r *StellarNodeReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-// everyValidator enqueues every validator the cache holds.
-func (r *StellarNodeReconciler) everyValidator(ctx context.Context, _ *stellarv1alpha1.StellarNode) []reconcile.Request {
-	var all stellarv1alpha1.StellarNodeList
-	if err := r.List(ctx, &all, client.UnsafeDisableDeepCopy); err != nil {
-		return nil
+// wokenValidators enqueues the validators the cache holds of each namespace woken since the last
+// call ("" wakes all).
+func (r *StellarNodeReconciler) wokenValidators(ctx context.Context, _ *stellarv1alpha1.StellarNode) []reconcile.Request {
+	r.wakeMu.Lock()
+	woken := r.wakeNamespaces
+	r.wakeNamespaces = nil
+	r.wakeMu.Unlock()
+	if woken[""] {
+		woken = map[string]bool{"": true}
 	}
 	var out []reconcile.Request
-	for i := range all.Items {
-		if all.Items[i].IsValidator() {
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&all.Items[i])})
+	for ns := range woken {
+		var all stellarv1alpha1.StellarNodeList
+		if err := r.List(ctx, &all, client.UnsafeDisableDeepCopy, client.InNamespace(ns)); err != nil {
+			continue
+		}
+		for i := range all.Items {
+			if all.Items[i].IsValidator() {
+				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&all.Items[i])})
+			}
 		}
 	}
 	return out

@@ -74,9 +74,12 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 	if err := r.rosterHasAll(ctx, node, index); err != nil {
 		return observed{}, err
 	}
-	if verdict := r.Quorum.Check(node.Namespace, index.Network(node.NetworkID())); verdict.Holds(node.Spec.ValidatorConfig.AllowUnprovenQuorum) {
+	network := index.Network(node.NetworkID())
+	verdict := r.Quorum.Check(node.Namespace, network)
+	quorumStatus := r.Quorum.Status(node.Namespace, network, verdict, node)
+	if verdict.Holds(node.Spec.ValidatorConfig.AllowUnprovenQuorum) {
 		return observed{configReason: verdict.Reason(), configError: fmt.Errorf("%s: nothing that would change a quorum is applied", verdict.Message()),
-			externalAddress: resources.ExternalAddress(node, nil)}, nil
+			externalAddress: resources.ExternalAddress(node, nil), quorum: quorumStatus}, nil
 	}
 	desired := resources.ValidatorStatefulSet(node, base, r.Options)
 	turn, waiting, live, err := r.turnFor(ctx, node, nodes, neighbours, desired, base)
@@ -105,7 +108,7 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 	if err != nil {
 		return observed{}, err
 	}
-	obs.waiting, obs.configChecked = waiting, checked
+	obs.waiting, obs.configChecked, obs.quorum = waiting, checked, quorumStatus
 	obs.endpoint = fmt.Sprintf("%s.%s.svc.%s:%d", node.Name, node.Namespace, r.Options.ClusterDomain, node.PeerPort())
 	obs.peerAddress = resources.PeerAddress(node, r.Options.ClusterDomain)
 	obs.historyArchive = resources.HistoryArchiveURL(node, r.Options.ClusterDomain)

@@ -28,6 +28,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/agent"
 	"github.com/stellar-k8s/stellar-operator/internal/health"
 	"github.com/stellar-k8s/stellar-operator/internal/loop"
+	"github.com/stellar-k8s/stellar-operator/internal/quorum"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
 	"github.com/stellar-k8s/stellar-operator/internal/votes"
 )
@@ -51,6 +52,9 @@ type Config struct {
 	Concurrency int
 	// Dial, when set, makes the agents' and APIs' connections (netguard.LoopbackOnly in tests).
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+	// Reported, when set, is given the transitive quorum map a synced validator of each network
+	// reports (its agent's /quorum), read once per network per round.
+	Reported func(namespace, networkID string, m quorum.Map)
 }
 
 // Poller is the runnable. Add it with mgr.Add.
@@ -66,6 +70,8 @@ type Poller struct {
 	pending map[client.ObjectKey]bool
 	wake    chan struct{}
 	rounds  int64
+	// mapsRead are the networks whose quorum map was read this round, by namespace/network.
+	mapsRead map[string]bool
 }
 
 // New builds the poller.
@@ -167,6 +173,7 @@ func (p *Poller) round(ctx context.Context) {
 		keys = append(keys, k)
 	}
 	p.pending = map[client.ObjectKey]bool{}
+	p.mapsRead = map[string]bool{}
 	p.mu.Unlock()
 	sem := make(chan struct{}, p.cfg.Concurrency)
 	var wg sync.WaitGroup
@@ -205,6 +212,13 @@ func (p *Poller) poll(ctx context.Context, key client.ObjectKey) error {
 		return p.writeHealth(ctx, node, p.apiHealth(ctx, nodeType, pod.Status.PodIP, port, node.Status.Health, time.Now()))
 	}
 	doc, err := p.fetch(ctx, pod.Status.PodIP, port)
+	if err == nil && doc.InSync() && p.firstOfNetwork(node) {
+		if m, err := p.fetchQuorum(ctx, pod.Status.PodIP, port); err == nil {
+			p.cfg.Reported(node.Namespace, node.NetworkID(), m)
+		} else {
+			p.log.V(1).Info("quorum map not read", "pod", key.String(), "error", err.Error())
+		}
+	}
 	next := Merge(node.Status.Core, doc, err, time.Now())
 	if equality.Semantic.DeepEqual(node.Status.Core, next) {
 		return nil
@@ -245,6 +259,53 @@ func (p *Poller) fetch(ctx context.Context, ip string, port int32) (agent.Status
 		return agent.Status{}, fmt.Errorf("the agent's status is not JSON: %w", err)
 	}
 	return doc, nil
+}
+
+// firstOfNetwork reports whether the node is the first of its network this round whose quorum map is
+// to be read: one validator's transitive map covers its network.
+func (p *Poller) firstOfNetwork(node *stellarv1alpha1.StellarNode) bool {
+	if p.cfg.Reported == nil {
+		return false
+	}
+	key := node.Namespace + "/" + node.NetworkID()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mapsRead == nil {
+		p.mapsRead = map[string]bool{}
+	}
+	first := !p.mapsRead[key]
+	p.mapsRead[key] = true
+	return first
+}
+
+// maxQuorumMap bounds an agent's /quorum: 1,000 validators with sets of 100 keys.
+const maxQuorumMap = 8 << 20
+
+// fetchQuorum reads an agent's /quorum, checked again here as check-quorum-intersection reads a map.
+func (p *Poller) fetchQuorum(ctx context.Context, ip string, port int32) (quorum.Map, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	defer cancel()
+	url := "http://" + net.JoinHostPort(ip, strconv.Itoa(int(port))) + agent.QuorumPath
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("the agent did not answer: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("the agent answered HTTP %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxQuorumMap+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxQuorumMap {
+		return nil, fmt.Errorf("the quorum map is over %d bytes", maxQuorumMap)
+	}
+	return quorum.ParseJSON(body)
 }
 
 // containerPort is the port the poller reads: the validator agent's "agent" port, or the "http"

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -29,11 +32,13 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/votes"
 )
 
-// fakeAgent serves a validator's status document on loopback.
+// fakeAgent serves a validator's status document and its quorum map on loopback.
 type fakeAgent struct {
 	*httptest.Server
 	mu     sync.Mutex
 	status agent.Status
+	// quorum is the body of /quorum; without it, 502 as an agent whose stellar-core gives none.
+	quorum string
 }
 
 func startFakeAgent(state string, ledger int64) *fakeAgent {
@@ -42,8 +47,15 @@ func startFakeAgent(state string, ledger int64) *fakeAgent {
 	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.mu.Lock()
 		defer a.mu.Unlock()
-		Expect(r.URL.Path).To(Equal(agent.StatusPath))
-		_ = json.NewEncoder(w).Encode(a.status)
+		switch {
+		case r.URL.Path == agent.QuorumPath && a.quorum != "":
+			_, _ = w.Write([]byte(a.quorum))
+		case r.URL.Path == agent.QuorumPath:
+			http.Error(w, "no map", http.StatusBadGateway)
+		default:
+			Expect(r.URL.Path).To(Equal(agent.StatusPath))
+			_ = json.NewEncoder(w).Encode(a.status)
+		}
 	}))
 	DeferCleanup(a.Close)
 	return a
@@ -179,6 +191,75 @@ var _ = Describe("Core status from the validators' agents", func() {
 				HaveField("Armed", true), HaveField("ConfirmedAt", HaveValue(HaveField("Time", BeTemporally("==", testNow)))))))))
 	})
 })
+
+// mapOf is a transitive quorum map as an agent serves it: each key trusting all of its own list.
+func mapOf(sets map[string][]string) string {
+	var nodes []string
+	for k, trusted := range sets {
+		quoted := make([]string, len(trusted))
+		for i, t := range trusted {
+			quoted[i] = strconv.Quote(t)
+		}
+		nodes = append(nodes, fmt.Sprintf(`{"node": %q, "qset": {"t": %d, "v": [%s]}}`, k, len(trusted), strings.Join(quoted, ", ")))
+	}
+	return `{"nodes": [` + strings.Join(nodes, ", ") + `]}`
+}
+
+var _ = Describe("The network's reported quorum map", func() {
+	It("gives the quorum gate the sets of the validators outside: a split among them holds the network's changes", func() {
+		ns, err := testutil.NewNamespace(ctx, k8sClient, "core")
+		Expect(err).NotTo(HaveOccurred())
+		x, y := fixture.KeyOf("outside", "x"), fixture.KeyOf("outside", "y")
+		// v1 and v2 trust three of the four: themselves and two validators outside.
+		trusting := func(name string) *stellarv1alpha1.StellarNode {
+			return fixture.Validator(ns, name, fixture.AllowingUnsafeQuorum(), fixture.WithQuorumSet(fmt.Sprintf(
+				"[QUORUM_SET]\nTHRESHOLD_PERCENT = 67\nVALIDATORS = [%q, %q, %q, %q]\n", fixture.KeyOf(ns, "v1"), fixture.KeyOf(ns, "v2"), x, y)))
+		}
+		Expect(k8sClient.Create(ctx, trusting("v1"))).To(Succeed())
+		a := startFakeAgent("Synced!", 100)
+		podServedBy(ns, "v1", a.Server)
+		Eventually(quorumOf(ns, "v1")).Should(And(Not(BeNil()), HaveField("Intersection", stellarv1alpha1.QuorumIntersecting),
+			HaveField("UnknownValidators", BeEquivalentTo(3)), HaveField("ReportedValidators", BeZero())), "v2, x and y are not known yet")
+
+		By("the network reports x and y trusting only themselves: {x} and {y} are two quorums with nothing in common")
+		a.mu.Lock()
+		a.quorum = mapOf(map[string][]string{x: {x}, y: {y}})
+		a.mu.Unlock()
+		Eventually(quorumOf(ns, "v1")).Should(And(HaveField("Intersection", stellarv1alpha1.QuorumSplit),
+			HaveField("UnknownValidators", BeEquivalentTo(1)), HaveField("ReportedValidators", BeEquivalentTo(2))))
+		Eventually(degraded(ns, "v1")).Should(And(HaveField("Reason", stellarv1alpha1.ReasonQuorumSplit),
+			HaveField("Message", And(ContainSubstring(x[:5]), ContainSubstring(y[:5]), ContainSubstring("as the network last reported")))))
+		Expect(k8sClient.Create(ctx, trusting("v2"))).To(Succeed())
+		Consistently(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "v2"}, &appsv1.StatefulSet{}))
+		}, "2s").Should(BeTrue(), "a validator joining a network that can split never starts")
+
+		By("x and y trust each other: one quorum, and the held validator starts")
+		a.mu.Lock()
+		a.quorum = mapOf(map[string][]string{x: {x, y}, y: {x, y}})
+		a.mu.Unlock()
+		Eventually(func() error {
+			return k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "v2"}, &appsv1.StatefulSet{})
+		}).Should(Succeed())
+		Eventually(quorumOf(ns, "v1")).Should(HaveField("Intersection", stellarv1alpha1.QuorumIntersecting))
+	})
+})
+
+func quorumOf(ns, name string) func(g Gomega) *stellarv1alpha1.QuorumStatus {
+	return func(g Gomega) *stellarv1alpha1.QuorumStatus {
+		n := &stellarv1alpha1.StellarNode{}
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, n)).To(Succeed())
+		return n.Status.Quorum
+	}
+}
+
+func degraded(ns, name string) func(g Gomega) *metav1.Condition {
+	return func(g Gomega) *metav1.Condition {
+		n := &stellarv1alpha1.StellarNode{}
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, n)).To(Succeed())
+		return meta.FindStatusCondition(n.Status.Conditions, stellarv1alpha1.ConditionDegraded)
+	}
+}
 
 var _ = Describe("Merge and Transition", func() {
 	It("keeps the last answer when the agent is silent, and forgets the state when stellar-core does not answer", func() {

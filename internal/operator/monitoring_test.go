@@ -133,7 +133,7 @@ func TestAlertRulesParseAndNameExportedMetrics(t *testing.T) {
 	for _, want := range []string{"StellarCoreNodeQuorumFailAt", "StellarCoreClusterQuorumFailAt", "StellarCoreQuorumIntersectionLost",
 		"StellarCoreNodeLedgerAge", "StellarCoreClusterLedgerAge", "StellarCoreNodeOutOfSync", "StellarCoreClusterOutOfSync",
 		"StellarCoreHistoryPublishFailures", "StellarOperatorPeerDiscoveryErrors", "StellarOperatorRolloutBlocked",
-		"StellarOperatorValidatorRestarts", "StellarNetworkUpgradeNotArmed", "StellarCoreDown", "StellarNodeDegraded", "StellarCoreAgentDown", "StellarQuorumSplit", "StellarQuorumToleranceLow"} {
+		"StellarOperatorValidatorRestarts", "StellarNetworkUpgradeNotArmed", "StellarCoreDown", "StellarNodeDegraded", "StellarCoreAgentDown", "StellarQuorumSplit", "StellarQuorumToleranceLow", "StellarQuorumCriticalGroup"} {
 		if !alerts[want] {
 			t.Errorf("alert %s is missing", want)
 		}

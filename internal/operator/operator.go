@@ -141,7 +141,7 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 		clusters.OnChange(discovery.Trigger)
 		clusters.OnRead(discovery.AfterRemoteRead)
 	}
-	poller, err := addCoreStatus(mgr, c)
+	poller, err := addCoreStatus(mgr, c, gate)
 	if err != nil {
 		return nil, err
 	}
@@ -194,11 +194,13 @@ func (c Config) dial() netguard.DialFunc {
 }
 
 // addCoreStatus adds the poller of the agents' core status; nil when polling is off.
-func addCoreStatus(mgr ctrl.Manager, c Config) (*corestatus.Poller, error) {
+func addCoreStatus(mgr ctrl.Manager, c Config, gate *quorumgate.Gate) (*corestatus.Poller, error) {
 	if c.CoreStatusInterval <= 0 {
 		return nil, nil
 	}
-	cfg := corestatus.Config{Interval: c.CoreStatusInterval, Dial: c.dial()}
+	// What the validators' stellar-cores report of the network's quorums is what the gate knows of
+	// the validators outside.
+	cfg := corestatus.Config{Interval: c.CoreStatusInterval, Dial: c.dial(), Reported: gate.Report}
 	poller := corestatus.New(mgr.GetClient(), mgr.GetCache(), mgr.GetEventRecorder("core-status"), mgr.GetLogger(), cfg)
 	if err := mgr.Add(poller); err != nil {
 		return nil, fmt.Errorf("add core status: %w", err)

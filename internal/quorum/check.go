@@ -18,6 +18,11 @@ func Check(m Map, limit time.Duration) (Result, error) {
 	if err := m.Validate(); err != nil {
 		return Result{}, err
 	}
+	return check(m, limit), nil
+}
+
+// check is Check of a map already validated, or made by this package.
+func check(m Map, limit time.Duration) Result {
 	nodes := make([]string, 0, len(m))
 	for k, q := range m {
 		if q != nil {
@@ -27,7 +32,7 @@ func Check(m Map, limit time.Duration) (Result, error) {
 	slices.Sort(nodes)
 	if len(nodes) < 2 {
 		// One node shares itself with any other quorum; none means no quorum at all.
-		return Result{Verdict: Intersecting}, nil
+		return Result{Verdict: Intersecting}
 	}
 	c := logic.NewC()
 	e := encoder{c: c, m: m, in: [2]map[string]z.Lit{{}, {}}}
@@ -61,7 +66,7 @@ func Check(m Map, limit time.Duration) (Result, error) {
 	}
 	switch answer {
 	case -1:
-		return Result{Verdict: Intersecting}, nil
+		return Result{Verdict: Intersecting}
 	case 1:
 		var r Result
 		r.Verdict = Split
@@ -72,9 +77,9 @@ func Check(m Map, limit time.Duration) (Result, error) {
 				}
 			}
 		}
-		return r, nil
+		return r
 	default:
-		return Result{Verdict: Unknown}, nil
+		return Result{Verdict: Unknown}
 	}
 }
 

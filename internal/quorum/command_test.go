@@ -53,7 +53,7 @@ func TestCommand(t *testing.T) {
 	}
 	var res resultJSON
 	raw, _ := os.ReadFile(resultPath)
-	if err := json.Unmarshal(raw, &res); err != nil || res.Intersection == nil || *res.Intersection || len(res.Split) != 2 {
+	if err := json.Unmarshal(raw, &res); err != nil || res.Status != ExitSplit || len(res.QuorumSplit) != 2 || len(res.QuorumSplit[0]) == 0 {
 		t.Errorf("result json %s: %v", raw, err)
 	}
 	for _, bad := range []string{`{}`, `{"nodes": [{"node": "GNOTAKEY", "qset": {}}]}`, `not json`,
@@ -61,6 +61,33 @@ func TestCommand(t *testing.T) {
 		if code, _, _ := runOn(t, bad); code != ExitBadInput {
 			t.Errorf("%s: exit %d, want %d", bad, code, ExitBadInput)
 		}
+	}
+}
+
+// --analyze-critical-groups lists the critical groups of an intersecting map, in stellar-core's
+// result fields.
+func TestCommandAnalyzesCriticalGroups(t *testing.T) {
+	m := Map{}
+	// sdf trust two of the three of themselves; other[0] trusts sdf[0] and itself: sdf[0] is critical.
+	every(m, QSet{Threshold: 2, Validators: sdf}, sdf...)
+	every(m, QSet{Threshold: 2, Validators: []string{sdf[0], other[0]}}, other[0])
+	data, _ := m.JSON()
+	resultPath := filepath.Join(t.TempDir(), "result.json")
+	path := filepath.Join(t.TempDir(), "quorum.json")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The flags after the file, as stellar-core's command takes them.
+	var stdout, stderr strings.Builder
+	code := Run([]string{path, "--analyze-critical-groups", "--result-json", resultPath}, &stdout, &stderr)
+	out, errs := stdout.String(), stderr.String()
+	if code != ExitIntersecting || !strings.Contains(out, "intersection-critical group: "+sdf[0]+"\n") {
+		t.Errorf("exit %d, %q %q", code, out, errs)
+	}
+	var res resultJSON
+	raw, _ := os.ReadFile(resultPath)
+	if err := json.Unmarshal(raw, &res); err != nil || res.Status != 0 || len(res.CriticalGroups) != 1 || res.CriticalGroups[0][0] != sdf[0] || res.Error != "" {
+		t.Errorf("result json %s: %v", raw, err)
 	}
 }
 

@@ -5,6 +5,7 @@
 package quorumgate
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -28,6 +29,10 @@ var toleranceGauge = metrics.GaugeVec("stellar_quorum_failure_tolerance",
 	"How many validators of its quorum set may fail before a validator's quorum does (its set's smallest blocking set, less one).",
 	"namespace", "stellarnode")
 
+var criticalGauge = metrics.GaugeVec("stellar_quorum_critical_groups",
+	"How many groups of a network's validators could split it by a misconfiguration of their own (stellar-core's intersection-critical groups); -1 while not known.",
+	"namespace", "network")
+
 var intersectionGauge = metrics.GaugeVec("stellar_quorum_intersection",
 	"Whether the quorum sets the operator gives a network's validators intersect: 1 proven, 0 split, -1 not proven.",
 	"namespace", "network")
@@ -40,6 +45,11 @@ type Verdict struct {
 	// Unknown are the keys the sets name whose own sets the operator does not know (validators of other
 	// clusters or outside Kubernetes): they are taken as in no quorum, as stellar-core's checker does.
 	Unknown []string
+	// Reported counts the validators outside the operator's whose sets came from the network's own
+	// report (a validator's stellar-core, /quorum?transitive=true, through its agent).
+	Reported int
+	// tolerance is each validator's failure tolerance by namespace/name (its set's MinBlocking less one).
+	tolerance map[string]int
 }
 
 // Holds reports whether the verdict holds back every change of the network's quorums: a split, or
@@ -64,6 +74,9 @@ func (v Verdict) Message() string {
 		}
 		return key[:min(len(key), 5)] + "..."
 	})
+	if v.Reported > 0 {
+		msg += fmt.Sprintf("; the sets of %d validators outside the operator's are as the network last reported them", v.Reported)
+	}
 	if len(v.Unknown) > 0 {
 		msg += fmt.Sprintf("; %d validators named in these sets are outside what the operator knows and count as in no quorum", len(v.Unknown))
 	}
@@ -84,6 +97,86 @@ type Gate struct {
 	sets map[string]rememberedSet
 	// exported are the validators of each network with a tolerance exported, to remove those gone.
 	exported map[string][]string
+	// critical are the critical groups of each network's map, by the fingerprint they were found for.
+	critical map[string]Critical
+	// reported is the latest transitive quorum map a validator of each network reported, with its digest.
+	reported map[string]reportedMap
+	// onChange are told the namespace of a network whose critical groups were found, or whose
+	// reported map changed.
+	onChange []func(namespace string)
+	// wanted is the newest map of each network whose critical groups are wanted; searching, whether
+	// a search of the network runs.
+	wanted    map[string]criticalSearch
+	searching map[string]bool
+}
+
+// Critical are the groups whose misconfiguration alone could split a network whose quorums intersect
+// (quorum.CriticalGroups), each named "namespace/name" for a validator here and by key otherwise.
+type Critical struct {
+	fingerprint string
+	Groups      [][]string
+	// Complete: every candidate was tried within the limit.
+	Complete bool
+}
+
+type reportedMap struct {
+	m      quorum.Map
+	digest string
+}
+
+// Report keeps the transitive quorum map a validator of the namespace's network reported, the latest
+// of any of them (in memory only). The sets of validators outside the operator's then come from it:
+// a split among them, or between them and the validators here, holds changes as one here would. A
+// changed map has the network's validators checked again.
+func (g *Gate) Report(ns, networkID string, m quorum.Map) {
+	if m.Validate() != nil {
+		return
+	}
+	data, err := m.JSON()
+	if err != nil {
+		return
+	}
+	sum := sha256.Sum256(data)
+	digest := hex.EncodeToString(sum[:])
+	key := ns + "/" + networkID
+	g.mu.Lock()
+	if g.reported == nil {
+		g.reported = map[string]reportedMap{}
+	}
+	changed := g.reported[key].digest != digest
+	g.reported[key] = reportedMap{m: m, digest: digest}
+	hooks := slices.Clone(g.onChange)
+	g.mu.Unlock()
+	if changed {
+		for _, f := range hooks {
+			f(ns)
+		}
+	}
+}
+
+// withReported gives the validators m names but does not hold the sets the network reported for
+// them, and so on for those their sets name: only what the validators here reach counts.
+func withReported(m quorum.Map, reported quorum.Map) (added int) {
+	var next []string
+	for _, q := range m {
+		if q != nil {
+			next = append(next, q.Keys()...)
+		}
+	}
+	for len(next) > 0 {
+		k := next[len(next)-1]
+		next = next[:len(next)-1]
+		if _, known := m[k]; known {
+			continue
+		}
+		q := reported[k]
+		m[k] = q
+		if q != nil {
+			added++
+			next = append(next, q.Keys()...)
+		}
+	}
+	return added
 }
 
 type rememberedSet struct {
@@ -114,10 +207,11 @@ func (g *Gate) Check(ns string, nw *peers.Network) Verdict {
 		doc.Peers = append(doc.Peers, resources.PeerOf(member, g.ClusterDomain))
 	}
 	doc.Peers = append(doc.Peers, nw.Others...)
-	fingerprint := fingerprintOf(nodes, doc)
 	networkID := nw.ID
 	key := ns + "/" + networkID
 	g.mu.Lock()
+	reported := g.reported[key]
+	fingerprint := fingerprintOf(nodes, doc) + reported.digest
 	if r, ok := g.last[key]; ok && r.fingerprint == fingerprint {
 		g.mu.Unlock()
 		return r.verdict
@@ -134,6 +228,11 @@ func (g *Gate) Check(ns string, nw *peers.Network) Verdict {
 		membership, _ := nw.MembershipOf(i)
 		m[k] = g.setOf(n, membership, doc)
 	}
+	local := make(map[string]bool, len(m))
+	for k := range m {
+		local[k] = true
+	}
+	added := withReported(m, reported.m)
 	var unknown []string
 	for _, q := range m {
 		if q != nil {
@@ -141,7 +240,7 @@ func (g *Gate) Check(ns string, nw *peers.Network) Verdict {
 		}
 	}
 	slices.Sort(unknown)
-	unknown = slices.DeleteFunc(slices.Compact(unknown), func(k string) bool { _, known := m[k]; return known })
+	unknown = slices.DeleteFunc(slices.Compact(unknown), func(k string) bool { return m[k] != nil })
 	limit := g.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
@@ -150,7 +249,12 @@ func (g *Gate) Check(ns string, nw *peers.Network) Verdict {
 	if err != nil {
 		result = quorum.Result{Verdict: quorum.Unknown}
 	}
-	v := Verdict{Result: result, Names: names, Unknown: unknown}
+	v := Verdict{Result: result, Names: names, Unknown: unknown, Reported: added, tolerance: map[string]int{}}
+	for k, q := range m {
+		if q != nil && local[k] {
+			v.tolerance[names[k]] = q.MinBlocking() - 1
+		}
+	}
 	intersectionGauge.WithLabelValues(ns, networkID).Set(map[quorum.Verdict]float64{quorum.Intersecting: 1, quorum.Split: 0, quorum.Unknown: -1}[result.Verdict])
 	g.exportTolerance(key, ns, nodes, m)
 	g.mu.Lock()
@@ -159,7 +263,102 @@ func (g *Gate) Check(ns string, nw *peers.Network) Verdict {
 	}
 	g.last[key] = remembered{fingerprint: fingerprint, verdict: v}
 	g.mu.Unlock()
+	if result.Verdict == quorum.Intersecting {
+		criticalGauge.WithLabelValues(ns, networkID).Set(-1)
+		g.wantCritical(key, criticalSearch{ns: ns, networkID: networkID, fingerprint: fingerprint, m: m, names: names, limit: limit})
+	} else {
+		criticalGauge.DeleteLabelValues(ns, networkID)
+	}
 	return v
+}
+
+// OnChange registers f to be told the namespace of a network whose critical groups were found, or
+// whose reported map changed: its validators' status and verdict are to be read again.
+func (g *Gate) OnChange(f func(namespace string)) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.onChange = append(g.onChange, f)
+}
+
+// CriticalOf is what is known of the critical groups of the network's current map: ok is false
+// while they are being looked for, or when its quorums do not intersect.
+func (g *Gate) CriticalOf(ns string, nw *peers.Network) (c Critical, ok bool) {
+	if g == nil || nw == nil {
+		return Critical{}, false
+	}
+	key := ns + "/" + nw.ID
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	last, checked := g.last[key]
+	c, found := g.critical[key]
+	return c, checked && found && c.fingerprint == last.fingerprint
+}
+
+// criticalSearch is a network's map whose critical groups are wanted.
+type criticalSearch struct {
+	ns, networkID, fingerprint string
+	m                          quorum.Map
+	names                      map[string]string
+	limit                      time.Duration
+}
+
+// wantCritical asks for the critical groups of a network's new map. One search runs per network at a
+// time, off the reconcile path (one takes about as long as a hundred intersection checks on a
+// public-network-sized map): a map superseded meanwhile stops its search at the next candidate and
+// only the newest one is searched next.
+func (g *Gate) wantCritical(key string, job criticalSearch) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.wanted == nil {
+		g.wanted, g.searching = map[string]criticalSearch{}, map[string]bool{}
+	}
+	g.wanted[key] = job
+	if !g.searching[key] {
+		g.searching[key] = true
+		go g.searchCritical(key)
+	}
+}
+
+func (g *Gate) searchCritical(key string) {
+	for {
+		g.mu.Lock()
+		job, ok := g.wanted[key]
+		delete(g.wanted, key)
+		if !ok {
+			g.searching[key] = false
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		stale := func() bool {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			return g.last[key].fingerprint != job.fingerprint
+		}
+		groups, complete, err := quorum.CriticalGroups(job.m, job.limit, stale)
+		if err != nil || stale() {
+			continue // the map changed meanwhile: its own search says
+		}
+		named := make([][]string, len(groups))
+		for i, group := range groups {
+			for _, k := range group {
+				named[i] = append(named[i], cmp.Or(job.names[k], k))
+			}
+		}
+		g.mu.Lock()
+		if g.critical == nil {
+			g.critical = map[string]Critical{}
+		}
+		g.critical[key] = Critical{fingerprint: job.fingerprint, Groups: named, Complete: complete}
+		hooks := slices.Clone(g.onChange)
+		g.mu.Unlock()
+		if complete {
+			criticalGauge.WithLabelValues(job.ns, job.networkID).Set(float64(len(groups)))
+		}
+		for _, f := range hooks {
+			f(job.ns)
+		}
+	}
 }
 
 // setOf is setOfConfig, remembered while the validator's spec and its peer membership (what its
@@ -216,6 +415,27 @@ func fingerprintOf(nodes []*stellarv1alpha1.StellarNode, doc peers.Document) str
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// maxCriticalInStatus bounds the critical groups a status lists (the API's MaxItems).
+const maxCriticalInStatus = 10
+
+// Status is what a validator's status says of its network's verdict and what the map survives.
+func (g *Gate) Status(ns string, nw *peers.Network, v Verdict, node *stellarv1alpha1.StellarNode) *stellarv1alpha1.QuorumStatus {
+	st := &stellarv1alpha1.QuorumStatus{
+		Intersection:      map[quorum.Verdict]string{quorum.Intersecting: stellarv1alpha1.QuorumIntersecting, quorum.Split: stellarv1alpha1.QuorumSplit, quorum.Unknown: stellarv1alpha1.QuorumUnproven}[v.Verdict],
+		UnknownValidators: int32(len(v.Unknown)), ReportedValidators: int32(v.Reported),
+	}
+	if t, ok := v.tolerance[node.Namespace+"/"+node.Name]; ok {
+		st.FailureTolerance = new(int32(t))
+	}
+	if c, ok := g.CriticalOf(ns, nw); ok {
+		st.CriticalGroupsChecked = c.Complete && len(c.Groups) <= maxCriticalInStatus
+		for _, group := range c.Groups[:min(len(c.Groups), maxCriticalInStatus)] {
+			st.CriticalGroups = append(st.CriticalGroups, strings.Join(group, ","))
+		}
+	}
+	return st
+}
+
 // Describe joins a verdict's message for several networks.
 func Describe(vs []Verdict) string {
 	out := make([]string, len(vs))
@@ -231,7 +451,7 @@ func (g *Gate) exportTolerance(network, ns string, nodes []*stellarv1alpha1.Stel
 	var names []string
 	for _, n := range nodes {
 		if q := m[n.Spec.ValidatorConfig.PublicKey]; q != nil {
-			toleranceGauge.WithLabelValues(ns, n.Name).Set(float64(q.MinBlocking() - 1))
+			toleranceGauge.WithLabelValues(ns, n.Name).Set(float64(q.MinBlocking() - 1)) // as Verdict.tolerance
 			names = append(names, n.Name)
 		}
 	}

@@ -94,6 +94,13 @@ func TestThreeValidatorsReachConsensus(t *testing.T) {
 		})
 	}
 
+	// The map the running network reports is the one the operator checks, and stellar-core agrees.
+	raw, err := admin(nodes[0], "quorum?transitive=true&fullkeys=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runningNetworkMapAgrees(t, bin, raw, len(nodes))
+
 	// Its two peers stopped, the first validator stops closing ledgers: the check says so once
 	// stellar-core admits it (state, or the age of its last ledger), and never while ledgers are stuck.
 	stop(nodes[1])

@@ -53,6 +53,8 @@ type FakeCore struct {
 	Connects []string
 	// Requests counts the requests of each route ("info", "metrics", ...).
 	Requests map[string]int
+	// Transitive is the body of /quorum?transitive=true, {"nodes": [...]}; without it, a map of none.
+	Transitive string
 }
 
 // FakePeer is an authenticated peer: its address and its full public key.
@@ -159,7 +161,14 @@ func (f *FakeCore) serve(w http.ResponseWriter, r *http.Request) {
 			"pending_peers":       map[string]any{"inbound": nil, "outbound": nil},
 		})
 	case "quorum":
-		_, _ = fmt.Fprintf(w, quorumBody, f.FailAt, f.Ledger)
+		switch {
+		case r.URL.Query().Get("transitive") != "true":
+			_, _ = fmt.Fprintf(w, quorumBody, f.FailAt, f.Ledger)
+		case f.Transitive != "":
+			_, _ = fmt.Fprint(w, f.Transitive)
+		default:
+			_, _ = fmt.Fprint(w, `{"nodes": []}`)
+		}
 	case "metrics":
 		_, _ = fmt.Fprint(w, metricsBody)
 	case "connect":
