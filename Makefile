@@ -175,6 +175,56 @@ monitoring: kustomize ## Render the optional monitoring: config/prometheus and c
 	$(KUSTOMIZE) build config/prometheus > dist/monitoring.yaml
 	$(KUSTOMIZE) build config/grafana > dist/grafana-dashboard.yaml
 
+CHART_VERSION ?= 0.1.0
+CHART_RENDERS = $(LOCALBIN)/chart-renders
+
+.PHONY: chart
+chart: manifests kustomize ## Regenerate dist/chart, the Helm chart, from config/default and its overlays (hack/chart).
+	mkdir -p $(CHART_RENDERS)
+	for o in default cluster-wide secure-metrics remote-clusters prometheus; do $(KUSTOMIZE) build config/$$o > $(CHART_RENDERS)/$$o.yaml; done
+	go run ./hack/chart -renders $(CHART_RENDERS) -out $(or $(CHART_OUT),dist/chart) -version $(CHART_VERSION) -app-version $(or $(APP_VERSION),latest)
+
+# The chart's switches; chart-check renders every combination of them.
+CHART_SWITCHES = clusterWide secureMetrics.enabled remoteClusters.enabled monitoring.enabled
+
+.PHONY: chart-check
+chart-check: chart helm ## helm lint and helm template of dist/chart: each overlay's render equal to kustomize's, every combination renders, RBAC as the kustomize install's.
+	$(HELM) lint dist/chart
+	$(HELM) lint dist/chart --set $(subst $(space),$(comma),$(addsuffix =true,$(CHART_SWITCHES)))
+	@set -e; t="$(HELM) template stellar-operator dist/chart -n stellar-operator-system --include-crds --set namespace.create=true"; \
+	r=$(CHART_RENDERS); \
+	$$t > $$r/helm-default.yaml; go run ./hack/chart -compare $$r/default.yaml $$r/helm-default.yaml; \
+	$$t --set clusterWide=true > $$r/helm-cluster-wide.yaml; go run ./hack/chart -compare $$r/cluster-wide.yaml $$r/helm-cluster-wide.yaml; \
+	$$t --set secureMetrics.enabled=true > $$r/helm-secure-metrics.yaml; go run ./hack/chart -compare $$r/secure-metrics.yaml $$r/helm-secure-metrics.yaml; \
+	$$t --set remoteClusters.enabled=true > $$r/helm-remote-clusters.yaml; go run ./hack/chart -compare $$r/remote-clusters.yaml $$r/helm-remote-clusters.yaml; \
+	cat $$r/default.yaml > $$r/default-monitoring.yaml; echo --- >> $$r/default-monitoring.yaml; cat $$r/prometheus.yaml >> $$r/default-monitoring.yaml; \
+	$$t --set monitoring.enabled=true > $$r/helm-monitoring.yaml; go run ./hack/chart -compare $$r/default-monitoring.yaml $$r/helm-monitoring.yaml; \
+	for rbac in helm-default helm-secure-metrics helm-remote-clusters; do go run ./hack/rbaccheck $$r/$$rbac.yaml; done; \
+	$$t --set 'watchNamespaces={validators,more}' > $$r/helm-watched.yaml; go run ./hack/rbaccheck $$r/helm-watched.yaml; \
+	grep -q -- '--watch-namespaces=stellar-operator-system,validators,more' $$r/helm-watched.yaml; \
+	n=0; for cw in false true; do for sm in false true; do for rc in false true; do for mon in false true; do \
+	  $$t --set clusterWide=$$cw,secureMetrics.enabled=$$sm,remoteClusters.enabled=$$rc,monitoring.enabled=$$mon >/dev/null; n=$$((n+1)); \
+	done; done; done; done; echo "chart-check: every overlay's render equals kustomize's; $$n combinations of the switches render"
+
+comma := ,
+space := $(empty) $(empty)
+
+.PHONY: release
+release: manifests generate kustomize helm ## Render a release: make release VERSION=0.2.0 [IMG_REPO=registry/stellar-operator] writes dist/release/ (install files, the packaged chart).
+	@test -n "$(VERSION)" || { echo "make release VERSION=x.y.z" >&2; exit 1; }
+	rm -rf dist/release && mkdir -p dist/release
+	cp config/manager/kustomization.yaml $(LOCALBIN)/kustomization.yaml.before-release
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(or $(IMG_REPO),stellar-operator):v$(VERSION)
+	for o in default cluster-wide secure-metrics remote-clusters; do $(KUSTOMIZE) build config/$$o > dist/release/install-$$o.yaml; done
+	mv dist/release/install-default.yaml dist/release/install.yaml
+	cp $(LOCALBIN)/kustomization.yaml.before-release config/manager/kustomization.yaml
+	$(KUSTOMIZE) build config/prometheus > dist/release/monitoring.yaml
+	$(MAKE) chart CHART_VERSION=$(VERSION) APP_VERSION=v$(VERSION) CHART_OUT=dist/release/chart
+	sed -i 's|^  repository: stellar-operator$$|  repository: $(or $(IMG_REPO),stellar-operator)|' dist/release/chart/values.yaml
+	$(HELM) lint dist/release/chart
+	$(HELM) package dist/release/chart -d dist/release
+	@echo "dist/release: install.yaml, install-cluster-wide.yaml, install-secure-metrics.yaml, install-remote-clusters.yaml, monitoring.yaml, stellar-operator-$(VERSION).tgz (image $(or $(IMG_REPO),stellar-operator):v$(VERSION)); build the image with make docker-build VERSION=v$(VERSION)"
+
 ##@ Deployment
 
 ifndef ignore-not-found
@@ -212,10 +262,12 @@ KUBECTL ?= kubectl
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
 
 KUSTOMIZE_VERSION ?= v5.7.1
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
+HELM_VERSION ?= v4.3.2
 
 .PHONY: kustomize
 kustomize: $(KUSTOMIZE) ## Install kustomize into ./bin.
@@ -226,6 +278,11 @@ $(KUSTOMIZE): | $(LOCALBIN)
 controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into ./bin.
 $(CONTROLLER_GEN): | $(LOCALBIN)
 	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+.PHONY: helm
+helm: $(HELM) ## Install the helm CLI into ./bin (built from the Go module proxy).
+$(HELM): | $(LOCALBIN)
+	$(call go-install-tool,$(HELM),helm.sh/helm/v4/cmd/helm,$(HELM_VERSION))
 
 .PHONY: golangci-lint
 golangci-lint: $(GOLANGCI_LINT) ## Install golangci-lint into ./bin.

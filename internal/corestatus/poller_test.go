@@ -41,8 +41,9 @@ type fakeAgent struct {
 	quorum string
 }
 
-func startFakeAgent(state string, ledger int64) *fakeAgent {
-	a := &fakeAgent{status: agent.Status{State: state, Ledger: agent.LedgerStatus{Num: ledger, Age: 3, Version: 19}, ProtocolVersion: 19,
+// startFakeAgent is the agent of a synced validator at ledger.
+func startFakeAgent(ledger int64) *fakeAgent {
+	a := &fakeAgent{status: agent.Status{State: "Synced!", Ledger: agent.LedgerStatus{Num: ledger, Age: 3, Version: 19}, ProtocolVersion: 19,
 		Peers: agent.PeerCounts{Authenticated: 2}, Quorum: agent.QuorumStatus{Agree: 3, FailAt: 1}}}
 	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.mu.Lock()
@@ -123,7 +124,7 @@ var _ = Describe("Core status from the validators' agents", func() {
 		for _, n := range []string{"v1", "v2", "silent"} {
 			Expect(k8sClient.Create(ctx, fixture.Validator(ns, n))).To(Succeed())
 		}
-		a1, a2 := startFakeAgent("Synced!", 100), startFakeAgent("Synced!", 101)
+		a1, a2 := startFakeAgent(100), startFakeAgent(101)
 		podServedBy(ns, "v1", a1.Server)
 		podServedBy(ns, "v2", a2.Server)
 		podServedBy(ns, "silent", silentAgent())
@@ -179,7 +180,7 @@ var _ = Describe("Core status from the validators' agents", func() {
 		ns, err := testutil.NewNamespace(ctx, k8sClient, "core")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(k8sClient.Create(ctx, fixture.Validator(ns, "voter"))).To(Succeed())
-		a := startFakeAgent("Synced!", 100)
+		a := startFakeAgent(100)
 		confirmed := testNow
 		a.set(func(s *agent.Status) {
 			s.Ledger.BaseFee, s.Ledger.BaseReserve, s.Ledger.MaxTxSetSize = 100, 5000000, 1000
@@ -216,7 +217,7 @@ var _ = Describe("The network's reported quorum map", func() {
 				"[QUORUM_SET]\nTHRESHOLD_PERCENT = 67\nVALIDATORS = [%q, %q, %q, %q]\n", fixture.KeyOf(ns, "v1"), fixture.KeyOf(ns, "v2"), x, y)))
 		}
 		Expect(k8sClient.Create(ctx, trusting("v1"))).To(Succeed())
-		a := startFakeAgent("Synced!", 100)
+		a := startFakeAgent(100)
 		podServedBy(ns, "v1", a.Server)
 		Eventually(quorumOf(ns, "v1")).Should(And(Not(BeNil()), HaveField("Intersection", stellarv1alpha1.QuorumIntersecting),
 			HaveField("UnknownValidators", BeEquivalentTo(3)), HaveField("ReportedValidators", BeZero())), "v2, x and y are not known yet")

@@ -1,6 +1,7 @@
 package quorum
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -24,10 +25,7 @@ func CriticalGroups(m Map, limit time.Duration, stop func() bool) (groups [][]st
 		limit = time.Hour
 	}
 	deadline := time.Now().Add(limit)
-	trial := make(Map, len(m))
-	for k, q := range m {
-		trial[k] = q
-	}
+	trial := maps.Clone(m)
 	for _, group := range candidates(m) {
 		left := time.Until(deadline)
 		if left <= 0 || (stop != nil && stop()) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -153,11 +154,11 @@ func generated(orgs [][]string) quorum.QSet {
 	return q
 }
 
-func organisations(n int, from int) [][]string {
+func organisations(n int) [][]string {
 	out := make([][]string, n)
 	for i := range out {
 		for j := range 3 {
-			out[i] = append(out[i], key(from+3*i+j))
+			out[i] = append(out[i], key(3*i+j))
 		}
 	}
 	return out
@@ -177,7 +178,7 @@ func give(m quorum.Map, q quorum.QSet, orgs ...[]string) {
 func scenarioMaps() map[string]quorum.Map {
 	out := map[string]quorum.Map{}
 	for external := 1; external <= 3; external++ {
-		orgs := organisations(1+external, 0)
+		orgs := organisations(1 + external)
 		m := quorum.Map{}
 		give(m, generated(orgs), orgs[0])
 		for _, o := range orgs[1:] {
@@ -190,18 +191,18 @@ func scenarioMaps() map[string]quorum.Map {
 		give(all, generated(orgs), orgs...)
 		out[fmt.Sprintf("%d organisations of three, all trusting all", 1+external)] = all
 	}
-	orgs := organisations(2, 0)
+	orgs := organisations(2)
 	split := quorum.Map{}
 	give(split, generated(orgs[:1]), orgs[0])
 	give(split, generated(orgs[1:]), orgs[1])
 	out["two organisations that list only themselves (split on purpose)"] = split
-	orgs = organisations(4, 0)
+	orgs = organisations(4)
 	alone := quorum.Map{}
 	give(alone, generated(orgs[:3]), orgs[0], orgs[1])
 	give(alone, generated(orgs[2:3]), orgs[2])
 	give(alone, generated(orgs[3:]), orgs[3])
 	out["an external organisation made HIGH that forms a quorum alone (split on purpose)"] = alone
-	orgs = organisations(5, 0)
+	orgs = organisations(5)
 	medium := generated(orgs[3:])
 	mix := generated(orgs[:3])
 	mix.InnerSets = append(mix.InnerSets, medium)
@@ -209,7 +210,7 @@ func scenarioMaps() map[string]quorum.Map {
 	mixed := quorum.Map{}
 	give(mixed, mix, orgs...)
 	out["three HIGH organisations and a MEDIUM level of two"] = mixed
-	orgs = organisations(4, 0)
+	orgs = organisations(4)
 	bridge := quorum.Map{}
 	give(bridge, generated(orgs[:3]), orgs[:3]...)
 	give(bridge, generated([][]string{orgs[0], orgs[3]}), orgs[3])
@@ -267,48 +268,16 @@ func randomSet(r *rand.Rand, ks []string, depth int) quorum.QSet {
 // SAT checker only) and 500 seeded random maps. Where both decide, they agree.
 func TestRealStellarCoreQuorumIntersection(t *testing.T) {
 	bin, sat := quorumChecker(t)
-	compare := func(name string, m quorum.Map, critical bool) (decided bool) {
-		ours, err := quorum.Check(m, checkerLimit)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		theirs := askCore(t, bin, sat, m, critical)
-		if !theirs.decided || ours.Verdict == quorum.Unknown {
-			t.Logf("%s (%d nodes): not compared: ours %v, stellar-core exit %d", name, len(m), ours.Verdict, theirs.exit)
-			return false
-		}
-		if ours.Verdict != theirs.verdict {
-			data, _ := m.JSON()
-			t.Errorf("%s (%d nodes): ours %v, stellar-core %v; the map: %s", name, len(m), ours.Verdict, theirs.verdict, data)
-			return true
-		}
-		if critical && sat && ours.Verdict == quorum.Intersecting && theirs.criticalComplete {
-			groups, complete, err := quorum.CriticalGroups(m, checkerLimit, nil)
-			if err != nil || !complete {
-				t.Fatalf("%s: critical groups not complete: %v", name, err)
-			}
-			if !slices.EqualFunc(sortedGroups(groups), theirs.critical, slices.Equal) {
-				t.Errorf("%s: critical groups %v, stellar-core %v", name, groups, theirs.critical)
-			}
-		}
-		return true
-	}
 	scenarios := scenarioMaps()
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range scenarios {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		if !compare(name, scenarios[name], true) {
+	for _, name := range slices.Sorted(maps.Keys(scenarios)) {
+		if !compareVerdicts(t, bin, sat, name, scenarios[name], true) {
 			t.Errorf("%s: a scenario map must be decided by both", name)
 		}
 	}
 	const seed, n = 20261207, 500
 	decided, splits := 0, 0
 	for i, m := range randomMaps(seed, n) {
-		if compare(fmt.Sprintf("random map %d of seed %d", i, seed), m, false) {
+		if compareVerdicts(t, bin, sat, fmt.Sprintf("random map %d of seed %d", i, seed), m, false) {
 			decided++
 			if r, _ := quorum.Check(m, checkerLimit); r.Verdict == quorum.Split {
 				splits++
@@ -319,6 +288,36 @@ func TestRealStellarCoreQuorumIntersection(t *testing.T) {
 	if decided < n/2 || splits == 0 || splits == decided {
 		t.Errorf("%d of %d random maps decided by both, %d split: the comparison proves little", decided, n, splits)
 	}
+}
+
+// compareVerdicts gives the map to both checks; where both decide, they must agree, and on the SAT
+// checker their critical groups too when asked. It reports whether both decided.
+func compareVerdicts(t *testing.T, bin string, sat bool, name string, m quorum.Map, critical bool) (decided bool) {
+	t.Helper()
+	ours, err := quorum.Check(m, checkerLimit)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	theirs := askCore(t, bin, sat, m, critical)
+	if !theirs.decided || ours.Verdict == quorum.Unknown {
+		t.Logf("%s (%d nodes): not compared: ours %v, stellar-core exit %d", name, len(m), ours.Verdict, theirs.exit)
+		return false
+	}
+	if ours.Verdict != theirs.verdict {
+		data, _ := m.JSON()
+		t.Errorf("%s (%d nodes): ours %v, stellar-core %v; the map: %s", name, len(m), ours.Verdict, theirs.verdict, data)
+		return true
+	}
+	if critical && sat && ours.Verdict == quorum.Intersecting && theirs.criticalComplete {
+		groups, complete, err := quorum.CriticalGroups(m, checkerLimit, nil)
+		if err != nil || !complete {
+			t.Fatalf("%s: critical groups not complete: %v", name, err)
+		}
+		if !slices.EqualFunc(sortedGroups(groups), theirs.critical, slices.Equal) {
+			t.Errorf("%s: critical groups %v, stellar-core %v", name, groups, theirs.critical)
+		}
+	}
+	return true
 }
 
 func sortedGroups(groups [][]string) [][]string {
