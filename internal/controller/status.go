@@ -35,6 +35,8 @@ type observed struct {
 
 	suspended      bool
 	desired, ready int32
+	// readyKnown: ready was read for a node whose spec is refused (a duplicate being stopped).
+	readyKnown     bool
 	rolling        bool
 	endpoint       string
 	peerAddress    string
@@ -88,8 +90,12 @@ func computeStatus(prev stellarv1alpha1.StellarNodeStatus, generation int64, obs
 		if obs.externalAddress != "" {
 			st.ExternalAddress = obs.externalAddress
 		}
-		// A validator that runs keeps running its last good configuration: it stays Ready.
-		if !meta.IsStatusConditionTrue(st.Conditions, stellarv1alpha1.ConditionReady) {
+		// A validator that runs keeps running its last good configuration: it stays Ready, unless its
+		// pods are known to be gone (a duplicate stopped).
+		if obs.readyKnown {
+			st.ReadyReplicas = obs.ready
+		}
+		if !meta.IsStatusConditionTrue(st.Conditions, stellarv1alpha1.ConditionReady) || (obs.readyKnown && obs.ready == 0) {
 			set(stellarv1alpha1.ConditionReady, no, reason, obs.configError.Error())
 		}
 	case obs.failure != nil:

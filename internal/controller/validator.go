@@ -17,6 +17,7 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/renderconfig"
 	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 	"github.com/stellar-k8s/stellar-operator/internal/scope"
 	"github.com/stellar-k8s/stellar-operator/internal/stellarcore"
 )
@@ -59,6 +60,9 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 	networks := r.networksOf(node)
 	nodes, neighbours, index := networks.nodes, networks.neighbours, networks.index
 	if held, ok := r.claimedElsewhere(node, index); ok {
+		if held.configReason == stellarv1alpha1.ReasonDuplicateKey || held.configReason == stellarv1alpha1.ReasonDuplicateKeyElsewhere {
+			return r.stopDuplicate(ctx, node, nodes, neighbours, held)
+		}
 		return held, nil
 	}
 	checked, refused := r.checkConfig(node, profile, base, networks.peersOf(node.NetworkID(), r.Options.ClusterDomain))
@@ -213,6 +217,49 @@ func (r *StellarNodeReconciler) claimedElsewhere(node *stellarv1alpha1.StellarNo
 				"give this validator an archive of its own (spec.validatorConfig.history.objectStorage)", older)}, true
 	}
 	return observed{}, false
+}
+
+// stopDuplicate stops the running pod of a validator held for a key another validator holds (two
+// pods signing with one key is the worst a validator can do to its network; this happens when two
+// clusters started one seed while they could not see each other). The holder keeps running, so the
+// key stays in consensus; the duplicate's StatefulSet is scaled to zero when its network's turn
+// comes, so no other validator of the network is down meanwhile. It starts again once its key is its
+// own.
+func (r *StellarNodeReconciler) stopDuplicate(ctx context.Context, node *stellarv1alpha1.StellarNode, nodes []*stellarv1alpha1.StellarNode,
+	neighbours scope.Neighbours, held observed) (observed, error) {
+	sts := &appsv1.StatefulSet{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: node.Namespace, Name: node.Name}, sts); err != nil {
+		return held, client.IgnoreNotFound(err)
+	}
+	if !metav1.IsControlledBy(sts, node) {
+		return held, nil
+	}
+	held.ready, held.readyKnown = sts.Status.ReadyReplicas, true
+	if sts.Spec.Replicas == nil || *sts.Spec.Replicas == 0 {
+		return held, nil
+	}
+	members := neighbours.Members(node.NetworkID(), rollout.Networks(nodes, r.Roster.Lookup(node.Namespace))[node.NetworkID()])
+	for i := range members {
+		if members[i].Name == node.Name {
+			members[i].Accepted = true // its refused spec is what asks for the stop: only the others are waited for
+		}
+	}
+	decision, granted := r.Planner.Request(node.Namespace, node.NetworkID(), members, node.Name)
+	if granted == nil {
+		held.configError = fmt.Errorf("%w; its running pod is stopped when its network's turn comes: %s", held.configError, decision.Detail)
+		return held, nil
+	}
+	stopped := sts.DeepCopy()
+	stopped.Spec.Replicas = new(int32(0))
+	if err := r.Patch(ctx, stopped, client.MergeFrom(sts), client.FieldOwner(FieldOwner)); err != nil {
+		granted.Cancel()
+		return observed{}, err
+	}
+	granted.Done(stopped.Generation)
+	r.Recorder.Eventf(node, nil, corev1.EventTypeWarning, "DuplicateStopped", "Rollout",
+		"the validator's pod is stopped: its key runs in another validator (%s)", decision.Detail)
+	held.configError = fmt.Errorf("%w; its running pod was stopped", held.configError)
+	return held, nil
 }
 
 // applyValidatorStatefulSet creates the StatefulSet with the peer membership of the moment, so a new
