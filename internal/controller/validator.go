@@ -60,10 +60,7 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 	networks := r.networksOf(node)
 	nodes, neighbours, index := networks.nodes, networks.neighbours, networks.index
 	if held, ok := r.claimedElsewhere(node, index); ok {
-		if held.configReason == stellarv1alpha1.ReasonDuplicateKey || held.configReason == stellarv1alpha1.ReasonDuplicateKeyElsewhere {
-			return r.stopDuplicate(ctx, node, nodes, neighbours, held)
-		}
-		return held, nil
+		return r.stopDuplicate(ctx, node, nodes, neighbours, held)
 	}
 	checked, refused := r.checkConfig(node, profile, base, networks.peersOf(node.NetworkID(), r.Options.ClusterDomain))
 	if refused != nil {
@@ -227,6 +224,9 @@ func (r *StellarNodeReconciler) claimedElsewhere(node *stellarv1alpha1.StellarNo
 // own.
 func (r *StellarNodeReconciler) stopDuplicate(ctx context.Context, node *stellarv1alpha1.StellarNode, nodes []*stellarv1alpha1.StellarNode,
 	neighbours scope.Neighbours, held observed) (observed, error) {
+	if held.configReason != stellarv1alpha1.ReasonDuplicateKey && held.configReason != stellarv1alpha1.ReasonDuplicateKeyElsewhere {
+		return held, nil // a shared archive: nothing is written to it while held
+	}
 	sts := &appsv1.StatefulSet{}
 	if err := r.Get(ctx, client.ObjectKey{Namespace: node.Namespace, Name: node.Name}, sts); err != nil {
 		return held, client.IgnoreNotFound(err)
