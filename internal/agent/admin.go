@@ -140,7 +140,45 @@ type Metric struct {
 	Mean         float64  `json:"mean"`
 	P75          float64  `json:"75%"`
 	P99          float64  `json:"99%"`
+	P100         *float64 `json:"100%"`
 	DurationUnit string   `json:"duration_unit"`
+	// BoundaryUnit and Buckets are a "buckets" metric's (ledger.age.closed): each bucket's own count
+	// and sum, not cumulative. Read as numbers of any size: the last boundary is the overflow's.
+	BoundaryUnit string   `json:"boundary_unit"`
+	Buckets      []Bucket `json:"buckets"`
+}
+
+// Bucket is one bucket of a libmedida "buckets" metric.
+type Bucket struct {
+	Boundary json.Number `json:"boundary"`
+	Count    json.Number `json:"count"`
+	Sum      json.Number `json:"sum"`
+}
+
+// Cursors asks /getcursor (v19-v22; later releases have no such route and answer their help page):
+// each cursor a consumer such as Horizon set, by its id. None without the route.
+func (a *Admin) Cursors(ctx context.Context) (map[string]float64, error) {
+	body, err := a.get(ctx, "getcursor")
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Cursors []*struct {
+			ID     string  `json:"id"`
+			Cursor float64 `json:"cursor"`
+		} `json:"cursors"`
+	}
+	if json.Unmarshal(body, &doc) != nil {
+		return nil, nil // the help page of a release without the route
+	}
+	out := map[string]float64{}
+	for _, c := range doc.Cursors {
+		// With no cursor, stellar-core lists one null (CommandHandler::getcursor).
+		if c != nil && c.ID != "" {
+			out[strings.TrimSpace(c.ID)] = c.Cursor
+		}
+	}
+	return out, nil
 }
 
 // Metrics asks /metrics.

@@ -118,7 +118,17 @@ func TestMetricsUnderTheExportersNames(t *testing.T) {
 		`stellar_core_ledger_ledger_close_seconds_count{` + labels + `} 9`,
 		`stellar_core_ledger_ledger_close_seconds_sum{` + labels + `} 0.04279`,
 		`stellar_core_ledger_ledger_close_seconds{` + build + "," + network + `,quantile="0.75",` + version + `} 0.00518`,
+		`stellar_core_ledger_ledger_close_seconds{` + build + "," + network + `,quantile="1.0",` + version + `} 0.00535`,
 		`stellar_core_ledger_operation_count_count{` + labels + `} 7`,
+		`stellar_core_ledger_operation_count{` + build + "," + network + `,quantile="1.0",` + version + `} 3`,
+		// The buckets of ledger.age.closed as a histogram, cumulative, in seconds, the overflow as +Inf.
+		`stellar_core_ledger_age_closed_bucket{` + labels + `,le="5"} 3`,
+		`stellar_core_ledger_age_closed_bucket{` + labels + `,le="7"} 4`,
+		`stellar_core_ledger_age_closed_bucket{` + labels + `,le="20"} 4`,
+		`stellar_core_ledger_age_closed_bucket{` + labels + `,le="+Inf"} 5`,
+		`stellar_core_ledger_age_closed_sum{` + labels + `} 48`,
+		`stellar_core_ledger_age_closed_count{` + labels + `} 5`,
+		`stellar_core_active_cursors{` + build + `,cursor_name="HORIZON",` + network + "," + version + `} 999`,
 		`stellar_core_history_publish_failure{` + labels + `} 0`,
 		`stellar_core_history_publish_success{` + labels + `} 4`,
 		`stellar_core_bucket_memory_shared{` + labels + `} 2`,
@@ -322,6 +332,23 @@ func TestQuorumDocument(t *testing.T) {
 		core.Set(change)
 		if rec := get(); rec.Code != http.StatusBadGateway {
 			t.Errorf("%s: /quorum = %d %s, want 502", name, rec.Code, rec.Body)
+		}
+	}
+}
+
+// /getcursor with no cursor lists one null; a release without the route answers its help page: no
+// cursor either way, and no error.
+func TestCursorsWithoutAny(t *testing.T) {
+	for name, body := range map[string]string{
+		"no cursor":    `{"cursors": [null]}`,
+		"no route":     "<b>Welcome to stellar-core!</b><p>Supported HTTP commands are listed in the docs.</p>",
+		"empty answer": `{}`,
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, body) }))
+		cursors, err := agent.NewAdmin(srv.URL).Cursors(t.Context())
+		srv.Close()
+		if err != nil || len(cursors) != 0 {
+			t.Errorf("%s: %v, %v", name, cursors, err)
 		}
 	}
 }

@@ -1,11 +1,14 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +35,7 @@ type coreCollector struct {
 	readAt  time.Time
 	info    Info
 	metrics map[string]Metric
+	cursors map[string]float64
 	readErr error
 }
 
@@ -59,6 +63,9 @@ func (c *coreCollector) read() (Info, map[string]Metric, error) {
 	c.info, c.readErr = c.admin.Info(ctx)
 	if c.readErr == nil {
 		c.metrics, c.readErr = c.admin.Metrics(ctx)
+	}
+	if c.readErr == nil {
+		c.cursors, c.readErr = c.admin.Cursors(ctx)
 	}
 	if c.readErr != nil {
 		c.errors.Inc()
@@ -180,7 +187,18 @@ func (c *coreCollector) Collect(ch chan<- prometheus.Metric) {
 		e.libmedida(metricName(name), m)
 	}
 	e.info(info)
+	c.mu.Lock()
+	cursors := c.cursors
+	c.mu.Unlock()
+	for id, v := range cursors {
+		if len(id) <= maxCursorID {
+			e.emit("stellar_core_active_cursors", "Stellar core active cursors", prometheus.GaugeValue, v, [2]string{"cursor_name", id})
+		}
+	}
 }
+
+// maxCursorID bounds a cursor's id as a label value (stellar-core's are short names such as HORIZON).
+const maxCursorID = 64
 
 // emitter writes const metrics once each: a name stellar-core would give twice is kept the first time.
 type emitter struct {
@@ -218,6 +236,10 @@ func (e emitter) libmedida(name string, m Metric) {
 		e.emit(name+"_sum", help, prometheus.CounterValue, toSeconds(sum, m.DurationUnit))
 		e.emit(name, help, prometheus.GaugeValue, toSeconds(m.P75, m.DurationUnit), [2]string{quantile, "0.75"})
 		e.emit(name, help, prometheus.GaugeValue, toSeconds(m.P99, m.DurationUnit), [2]string{quantile, "0.99"})
+		if m.P100 != nil {
+			// The largest sample of the recent window, as the exporter's quantile 1.0.
+			e.emit(name, help, prometheus.GaugeValue, toSeconds(*m.P100, m.DurationUnit), [2]string{quantile, "1.0"})
+		}
 	case "histogram":
 		sum := 0.0
 		if m.Sum != nil {
@@ -227,11 +249,52 @@ func (e emitter) libmedida(name string, m Metric) {
 		e.emit(name+"_sum", help, prometheus.CounterValue, sum)
 		e.emit(name, help, prometheus.GaugeValue, m.P75, [2]string{quantile, "0.75"})
 		e.emit(name, help, prometheus.GaugeValue, m.P99, [2]string{quantile, "0.99"})
+		if m.P100 != nil {
+			e.emit(name, help, prometheus.GaugeValue, *m.P100, [2]string{quantile, "1.0"})
+		}
+	case "buckets":
+		e.buckets(name, help, m)
 	case "counter":
 		e.emit(name, help, prometheus.GaugeValue, m.Count)
 	case "meter":
 		e.emit(name, help, prometheus.CounterValue, m.Count)
 	}
+}
+
+// overflowBoundary: a bucket bounded above this many seconds (30 days) is the overflow, +Inf, as the
+// exporter takes it.
+const overflowBoundary = 30 * 86400
+
+// buckets writes a libmedida "buckets" metric as a Prometheus histogram: boundaries in seconds, counts
+// made cumulative, the overflow bucket as +Inf. A bucket that is not numbers drops the metric, never
+// the scrape.
+func (e emitter) buckets(name, help string, m Metric) {
+	type bucket struct{ le, count, sum float64 }
+	var bs []bucket
+	for _, b := range m.Buckets {
+		le, errB := strconv.ParseFloat(string(b.Boundary), 64)
+		count, errC := strconv.ParseFloat(string(b.Count), 64)
+		sum, errS := strconv.ParseFloat(string(b.Sum), 64)
+		if errC != nil || errS != nil || (errB != nil && !math.IsInf(le, 1)) {
+			return
+		}
+		bs = append(bs, bucket{toSeconds(le, m.BoundaryUnit), count, toSeconds(sum, m.BoundaryUnit)})
+	}
+	slices.SortFunc(bs, func(a, b bucket) int { return cmp.Compare(a.le, b.le) })
+	cumulative := map[float64]uint64{}
+	var count, sum float64
+	for _, b := range bs {
+		count, sum = count+b.count, sum+b.sum
+		if b.le <= overflowBoundary {
+			cumulative[b.le] = uint64(count)
+		}
+	}
+	key := name + "|buckets"
+	if e.seen[key] {
+		return
+	}
+	e.seen[key] = true
+	e.ch <- prometheus.MustNewConstHistogram(prometheus.NewDesc(name, help, labelNames, nil), uint64(count), sum, cumulative, e.labels...)
 }
 
 func (e emitter) info(info Info) {

@@ -181,6 +181,9 @@ func (f *FakeCore) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = fmt.Fprintf(w, "Connect to: %s:%s", peer, port)
 	case "upgrades":
 		f.upgrades(w, r.URL.Query())
+	case "getcursor":
+		// The cursors Horizon set (CommandHandler::getcursor, v19-v22).
+		_, _ = fmt.Fprint(w, `{"cursors": [{"id": "HORIZON", "cursor": 999}]}`)
 	default:
 		_, _ = fmt.Fprint(w, "<b>Welcome to stellar-core!</b><p>Supported HTTP commands are listed in the docs.</p>")
 	}
@@ -214,6 +217,10 @@ const metricsBody = `{
          "mean_rate" : 0.252178, "1_min_rate" : 0.500149, "5_min_rate" : 0.5774, "15_min_rate" : 0.592305,
          "duration_unit" : "ms", "min" : 1.18, "max" : 14.17, "mean" : 4.75, "stddev" : 3.82, "sum" : 42.79,
          "median" : 3.62, "75%" : 5.18, "95%" : 5.35, "98%" : 5.35, "99%" : 5.35, "99.9%" : 5.35, "100%" : 5.35 },
+      "ledger.age.closed" : { "type" : "buckets", "boundary_unit" : "ms", "buckets" : [
+         { "boundary" : 5000, "count" : 3, "sum" : 12000 }, { "boundary" : 7000, "count" : 1, "sum" : 6000 },
+         { "boundary" : 10000, "count" : 0, "sum" : 0 }, { "boundary" : 20000, "count" : 0, "sum" : 0 },
+         { "boundary" : 1e+9999, "count" : 1, "sum" : 30000 } ] },
       "ledger.operation.count" : { "type" : "histogram", "count" : 7, "min" : 0, "max" : 3, "mean" : 1, "stddev" : 0,
          "sum" : 7, "median" : 1, "75%" : 1, "95%" : 3, "98%" : 3, "99%" : 3, "99.9%" : 3, "100%" : 3 }
    }
