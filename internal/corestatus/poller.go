@@ -239,26 +239,39 @@ func (p *Poller) poll(ctx context.Context, key client.ObjectKey) error {
 }
 
 func (p *Poller) fetch(ctx context.Context, ip string, port int32) (agent.Status, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
-	defer cancel()
-	url := "http://" + net.JoinHostPort(ip, strconv.Itoa(int(port))) + agent.StatusPath
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	body, err := p.get(ctx, ip, port, agent.StatusPath, 1<<20)
 	if err != nil {
 		return agent.Status{}, err
 	}
-	resp, err := p.http.Do(req)
-	if err != nil {
-		return agent.Status{}, fmt.Errorf("the agent did not answer: %w", err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return agent.Status{}, fmt.Errorf("the agent answered HTTP %d", resp.StatusCode)
-	}
 	var doc agent.Status
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
+	if err := json.Unmarshal(body, &doc); err != nil {
 		return agent.Status{}, fmt.Errorf("the agent's status is not JSON: %w", err)
 	}
 	return doc, nil
+}
+
+// get reads one of an agent's documents, at most limit bytes.
+func (p *Poller) get(ctx context.Context, ip string, port int32, path string, limit int64) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	defer cancel()
+	url := "http://" + net.JoinHostPort(ip, strconv.Itoa(int(port))) + path
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("the agent did not answer: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("the agent answered HTTP %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err == nil && int64(len(body)) > limit {
+		err = fmt.Errorf("the agent's %s is over %d bytes", path, limit)
+	}
+	return body, err
 }
 
 // firstOfNetwork reports whether the node is the first of its network this round whose quorum map is
@@ -283,27 +296,9 @@ const maxQuorumMap = 8 << 20
 
 // fetchQuorum reads an agent's /quorum, checked again here as check-quorum-intersection reads a map.
 func (p *Poller) fetchQuorum(ctx context.Context, ip string, port int32) (quorum.Map, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
-	defer cancel()
-	url := "http://" + net.JoinHostPort(ip, strconv.Itoa(int(port))) + agent.QuorumPath
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	body, err := p.get(ctx, ip, port, agent.QuorumPath, maxQuorumMap)
 	if err != nil {
 		return nil, err
-	}
-	resp, err := p.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("the agent did not answer: %w", err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("the agent answered HTTP %d", resp.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxQuorumMap+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(body) > maxQuorumMap {
-		return nil, fmt.Errorf("the quorum map is over %d bytes", maxQuorumMap)
 	}
 	return quorum.ParseJSON(body)
 }

@@ -142,40 +142,8 @@ func bruteForce(m Map) Verdict {
 	return Intersecting
 }
 
-// randomMap is a seeded map of n nodes: each trusts a random threshold of a random subset of the
-// others, some through inner sets.
-func randomMap(r *rand.Rand, n int) Map {
-	ks := keys("n", n)
-	m := Map{}
-	for _, k := range ks {
-		if r.IntN(10) == 0 {
-			m[k] = nil
-			continue
-		}
-		q := randomSet(r, ks, 1)
-		m[k] = &q
-	}
-	return m
-}
-
-func randomSet(r *rand.Rand, ks []string, depth int) QSet {
-	var q QSet
-	for _, k := range ks {
-		if r.IntN(3) == 0 {
-			q.Validators = append(q.Validators, k)
-		}
-	}
-	if depth < 3 && r.IntN(3) == 0 {
-		for range 1 + r.IntN(2) {
-			q.InnerSets = append(q.InnerSets, randomSet(r, ks, depth+1))
-		}
-	}
-	if len(q.Validators)+len(q.InnerSets) == 0 {
-		q.Validators = []string{ks[r.IntN(len(ks))]}
-	}
-	q.Threshold = 1 + r.IntN(len(q.Validators)+len(q.InnerSets))
-	return q
-}
+// randomMap is a seeded map of n nodes (Random).
+func randomMap(r *rand.Rand, n int) Map { return Random(r, keys("n", n)) }
 
 // On random small maps the check agrees with brute force, and every split it names is a proof.
 func TestAgreesWithBruteForce(t *testing.T) {

@@ -218,49 +218,18 @@ func scenarioMaps() map[string]quorum.Map {
 	return out
 }
 
-// randomMaps are n seeded maps of 3 to 60 nodes: each node trusts a random threshold of a random
-// subset, some through inner sets; about one in ten has no known set.
+// randomMaps are n seeded maps of 3 to 60 nodes (quorum.Random).
 func randomMaps(seed uint64, n int) []quorum.Map {
 	r := rand.New(rand.NewPCG(seed, seed+1))
 	out := make([]quorum.Map, n)
 	for i := range out {
-		size := 3 + r.IntN(58)
-		ks := make([]string, size)
+		ks := make([]string, 3+r.IntN(58))
 		for j := range ks {
 			ks[j] = key(j)
 		}
-		m := quorum.Map{}
-		for _, k := range ks {
-			if r.IntN(10) == 0 {
-				m[k] = nil
-				continue
-			}
-			q := randomSet(r, ks, 1)
-			m[k] = &q
-		}
-		out[i] = m
+		out[i] = quorum.Random(r, ks)
 	}
 	return out
-}
-
-func randomSet(r *rand.Rand, ks []string, depth int) quorum.QSet {
-	var q quorum.QSet
-	share := 2 + r.IntN(6) // each validator named with probability 1/share
-	for _, k := range ks {
-		if r.IntN(share) == 0 {
-			q.Validators = append(q.Validators, k)
-		}
-	}
-	if depth < 3 && r.IntN(3) == 0 {
-		for range 1 + r.IntN(3) {
-			q.InnerSets = append(q.InnerSets, randomSet(r, ks, depth+1))
-		}
-	}
-	if len(q.Validators)+len(q.InnerSets) == 0 {
-		q.Validators = []string{ks[r.IntN(len(ks))]}
-	}
-	q.Threshold = 1 + r.IntN(len(q.Validators)+len(q.InnerSets))
-	return q
 }
 
 // TestRealStellarCoreQuorumIntersection feeds the same maps to the operator's check and to
