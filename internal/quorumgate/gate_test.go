@@ -22,3 +22,16 @@ func TestWithReportedTakesWhatTheLocalSetsReach(t *testing.T) {
 		t.Error("z, which nobody here reaches, was added")
 	}
 }
+
+// A split always holds; not proven holds unless allowed; proven never does.
+func TestVerdictHolds(t *testing.T) {
+	for _, c := range []struct {
+		v                   quorum.Verdict
+		allowed, notAllowed bool
+	}{{quorum.Split, true, true}, {quorum.Unknown, false, true}, {quorum.Intersecting, false, false}} {
+		v := Verdict{Result: quorum.Result{Verdict: c.v}}
+		if v.Holds(true) != c.allowed || v.Holds(false) != c.notAllowed {
+			t.Errorf("%v: holds %v allowed, %v not allowed", c.v, v.Holds(true), v.Holds(false))
+		}
+	}
+}
