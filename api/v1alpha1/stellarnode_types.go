@@ -366,6 +366,9 @@ const (
 	QualityCritical Quality = "CRITICAL"
 )
 
+// Qualities are the qualities in stellar-core's order, lowest first (Config::parseQuality).
+var Qualities = []Quality{QualityLow, QualityMedium, QualityHigh, QualityCritical}
+
 // QuorumSpec describes a validator's quorum as stellar-core's [[HOME_DOMAINS]] and [[VALIDATORS]].
 type QuorumSpec struct {
 	// Quality of the validator's own organisation (its homeDomain). Default MEDIUM. HIGH and CRITICAL

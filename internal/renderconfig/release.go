@@ -23,9 +23,7 @@ const ReleaseCommand = "check-release"
 const ReleaseMismatch = "release line mismatch"
 
 var (
-	// The first line of `stellar-core version` is its version (CommandLine.cpp, writeVersionInfo).
-	versionInLine = regexp.MustCompile(`v?([0-9]+)\.([0-9]+)\.([0-9]+)`)
-	// Its second line is "ledger protocol version: N".
+	// The second line of `stellar-core version` is "ledger protocol version: N".
 	protocolLine = regexp.MustCompile(`^ledger protocol version: ([0-9]+)$`)
 )
 
@@ -60,14 +58,14 @@ func RunCheckRelease(args []string, stdin io.Reader, stdout io.Writer) error {
 	if first == "" {
 		return errors.New("stellar-core version printed nothing: is this a stellar-core image?")
 	}
-	if m := versionInLine.FindStringSubmatch(first); m != nil {
-		got, err := stellarcore.ProfileFor(m[1] + "." + m[2] + "." + m[3])
+	if written, release, ok := stellarcore.ReleaseIn(first); ok {
+		got, err := stellarcore.ProfileFor(release)
 		if err != nil {
-			return fmt.Errorf("%s: the image runs stellar-core %s: %v", ReleaseMismatch, m[0], err)
+			return fmt.Errorf("%s: the image runs stellar-core %s: %v", ReleaseMismatch, written, err)
 		}
 		if got.Line != want.Line {
 			return fmt.Errorf("%s: the image runs stellar-core %s (release line %s), but spec.version %s is release line %s, "+
-				"which its configuration was written for: set spec.version to the image's release", ReleaseMismatch, m[0], got.Line, *configured, want.Line)
+				"which its configuration was written for: set spec.version to the image's release", ReleaseMismatch, written, got.Line, *configured, want.Line)
 		}
 	} else if protocol >= 0 && int32(protocol) != want.MaxProtocol() {
 		return fmt.Errorf("%s: the image's stellar-core supports protocol %d, but spec.version %s (release line %s) supports %d: "+

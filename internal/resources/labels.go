@@ -87,7 +87,10 @@ func ConfigMapName(node *stellarv1alpha1.StellarNode) string { return node.Name 
 func HeadlessServiceName(node *stellarv1alpha1.StellarNode) string { return node.Name + "-headless" }
 
 // PodName is the name of a validator's (only) pod.
-func PodName(node *stellarv1alpha1.StellarNode) string { return node.Name + "-0" }
+func PodName(node *stellarv1alpha1.StellarNode) string { return PodNameOf(node.Name) }
+
+// PodNameOf is the name of the (only) pod of the validator named name: its StatefulSet's first.
+func PodNameOf(name string) string { return name + "-0" }
 
 // PeerDNSName is the stable DNS name of a validator's pod.
 func PeerDNSName(node *stellarv1alpha1.StellarNode, clusterDomain string) string {

@@ -7,6 +7,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+
+	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/resources"
 )
 
 // BaseConfigChange is the change of a validator's base configuration, before WithBaseKeys names its keys.
@@ -14,9 +17,9 @@ const BaseConfigChange = "base configuration"
 
 // annotationWhy names the pod-template annotations whose change replaces a pod, by what they stand for.
 var annotationWhy = map[string]string{
-	"stellar.org/config-hash":           BaseConfigChange,
-	"stellar.org/peer-membership":       "quorum membership",
-	"kubectl.kubernetes.io/restartedAt": "restart asked",
+	resources.AnnotationConfigHash: BaseConfigChange,
+	peers.AnnotationMembership:     "quorum membership",
+	peers.AnnotationRestartedAt:    "restart asked",
 }
 
 // Changes says what in desired's pod template differs from live's, each in words: the reason applying

@@ -175,7 +175,7 @@ func (r *Roster) Lookup(ns string) rollout.Lookup {
 			return nil
 		},
 		Pod: func(name string) *corev1.Pod {
-			if pod, ok := r.pods.get(ns, name+"-0"); ok && pod.Labels[resources.LabelInstance] == name {
+			if pod, ok := r.pods.get(ns, resources.PodNameOf(name)); ok && pod.Labels[resources.LabelInstance] == name {
 				return pod
 			}
 			return nil

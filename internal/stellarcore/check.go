@@ -107,9 +107,6 @@ func (e *ConfigError) WithFields() *ConfigError {
 	return out
 }
 
-// qualities in stellar-core's order, lowest first (Config::parseQuality).
-var qualities = []string{"LOW", "MEDIUM", "HIGH", "CRITICAL"}
-
 // maxQuorumNesting is MAXIMUM_QUORUM_NESTING_LEVEL (src/scp/QuorumSetUtils.cpp).
 const maxQuorumNesting = 4
 
@@ -575,7 +572,7 @@ func (c *checker) homeDomains() map[string]int {
 
 func qualityOf(v any) (int, bool) {
 	s, _ := v.(string)
-	i := slices.Index(qualities, s)
+	i := slices.Index(stellarv1alpha1.Qualities, stellarv1alpha1.Quality(s))
 	return i, i >= 0
 }
 

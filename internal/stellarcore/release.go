@@ -138,9 +138,21 @@ type Resolution struct {
 }
 
 var (
-	versionRE        = regexp.MustCompile(`^v?([0-9]+)\.([0-9]+)\.([0-9]+)`)
+	// releaseRE is a release's major.minor.patch, as spec.version begins with it and the first line of
+	// `stellar-core version` holds it (CommandLine.cpp, writeVersionInfo).
+	releaseRE        = regexp.MustCompile(`v?([0-9]+)\.([0-9]+)\.([0-9]+)`)
 	versionPatternRE = regexp.MustCompile(stellarv1alpha1.VersionPattern)
 )
+
+// ReleaseIn finds the first release in text ("v27.1.0", "stellar-core 19.14.0 (...)"): as written, and
+// as major.minor.patch.
+func ReleaseIn(text string) (written, release string, ok bool) {
+	m := releaseRE.FindStringSubmatch(text)
+	if m == nil {
+		return "", "", false
+	}
+	return m[0], m[1] + "." + m[2] + "." + m[3], true
+}
 
 // UnsupportedVersionError says why no profile can be used for a version.
 type UnsupportedVersionError struct{ Reason string }
@@ -151,8 +163,8 @@ func (e *UnsupportedVersionError) Error() string { return e.Reason }
 // table is checked with the newest older line's rules, and Note says so; a version older than the
 // oldest line, or one that is not major.minor.patch, is refused.
 func ResolveVersion(version string) (Resolution, error) {
-	m := versionRE.FindStringSubmatch(version)
-	if m == nil || !versionPatternRE.MatchString(version) {
+	m := releaseRE.FindStringSubmatch(version)
+	if m == nil || !strings.HasPrefix(version, m[0]) || !versionPatternRE.MatchString(version) {
 		return Resolution{}, &UnsupportedVersionError{Reason: fmt.Sprintf(
 			"stellar-core version %q is not a release (major.minor.patch, such as %s.0): the operator checks "+
 				"every configuration against its release line's rules", version, Newest().Line[1:])}
