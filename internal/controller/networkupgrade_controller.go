@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"maps"
@@ -10,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -151,11 +151,7 @@ func (r *NetworkUpgradeReconciler) updateStatus(ctx context.Context, u *stellarv
 		conditions[stellarv1alpha1.ConditionDegraded] = metav1.Condition{Status: metav1.ConditionTrue, Reason: v.Reason}
 	}
 	for kind, c := range conditions {
-		c.Type, c.ObservedGeneration = kind, u.Generation
-		if c.Message == "" {
-			c.Message = v.Message
-		}
-		apimeta.SetStatusCondition(&next.Conditions, c)
+		setCondition(&next.Conditions, u.Generation, kind, c.Status, c.Reason, cmp.Or(c.Message, v.Message))
 	}
 	if equality.Semantic.DeepEqual(&u.Status, next) {
 		return nil

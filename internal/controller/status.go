@@ -69,9 +69,7 @@ var degradedGauge = metrics.GaugeVec("stellar_node_degraded",
 func computeStatus(prev stellarv1alpha1.StellarNodeStatus, generation int64, obs observed) stellarv1alpha1.StellarNodeStatus {
 	st := *prev.DeepCopy()
 	set := func(condType string, status metav1.ConditionStatus, reason, msg string) {
-		meta.SetStatusCondition(&st.Conditions, metav1.Condition{
-			Type: condType, Status: status, Reason: reason, Message: bounded(msg), ObservedGeneration: generation,
-		})
+		setCondition(&st.Conditions, generation, condType, status, reason, msg)
 	}
 	const (
 		yes = metav1.ConditionTrue
@@ -138,6 +136,14 @@ func computeStatus(prev stellarv1alpha1.StellarNodeStatus, generation int64, obs
 	}
 	st.Phase = phaseOf(st.Conditions, obs.suspended)
 	return st
+}
+
+// setCondition is how every condition the operator writes is set: at the object's generation, its
+// message bounded to what the API takes.
+func setCondition(conditions *[]metav1.Condition, generation int64, condType string, status metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(conditions, metav1.Condition{
+		Type: condType, Status: status, Reason: reason, Message: bounded(msg), ObservedGeneration: generation,
+	})
 }
 
 // maxMessage is the API's bound on a condition message: a longer one makes the whole status write
