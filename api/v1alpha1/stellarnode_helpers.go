@@ -199,18 +199,12 @@ func (n *StellarNode) RollsOutImmediately() bool {
 }
 
 // IsRolloutMember reports whether the validator counts in its network's rollout: it should be
-// running (not suspended, not scaled to zero, not being deleted), and is not a duplicate of a key
-// another validator runs with, stopped (its key stays in consensus through the other).
+// running (not suspended, not scaled to zero, not being deleted), and is not held from running with
+// no pod ready (HeldBeforeStart: it is in no quorum, and a duplicate's key runs in the other). Nobody
+// waits for those: waiting would hold every change of the network, the one that takes such a validator
+// out of its peers' quorums too.
 func (n *StellarNode) IsRolloutMember() bool {
-	return n.IsValidator() && n.DeletionTimestamp == nil && n.DesiredReplicas() > 0 && !n.heldAsDuplicate()
-}
-
-// heldAsDuplicate: held for a key another validator holds (DuplicateKey, DuplicateKeyElsewhere) at
-// the current generation, with no pod ready.
-func (n *StellarNode) heldAsDuplicate() bool {
-	d := meta.FindStatusCondition(n.Status.Conditions, ConditionDegraded)
-	return d != nil && d.Status == metav1.ConditionTrue && d.ObservedGeneration == n.Generation && n.Status.ReadyReplicas == 0 &&
-		(d.Reason == ReasonDuplicateKey || d.Reason == ReasonDuplicateKeyElsewhere)
+	return n.IsValidator() && n.DeletionTimestamp == nil && n.DesiredReplicas() > 0 && !n.HeldBeforeStart()
 }
 
 // DefaultHistoryPort is where a Full validator's archive server listens.
