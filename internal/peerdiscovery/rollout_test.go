@@ -194,12 +194,19 @@ var _ = Describe("Rollouts of validator changes", func() {
 		// a pod bound to a node deleted with a grace period stays terminating forever: the simulator
 		// may not have removed g3's pod yet, so it goes at once, as a kubelet would finish it.
 		owned := client.MatchingLabels{resources.LabelInstance: "g3"}
-		for _, obj := range []client.Object{&appsv1.StatefulSet{}, &corev1.ConfigMap{}, &corev1.Service{}, &networkingv1.NetworkPolicy{}, &corev1.Pod{}} {
-			Expect(k8sClient.DeleteAllOf(ctx, obj, client.InNamespace(ns), owned, client.GracePeriodSeconds(0))).To(Succeed())
-		}
 		Eventually(func() bool {
 			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "g3"}, &stellarv1alpha1.StellarNode{}))
 		}, timeout, interval).Should(BeTrue())
+		// A reconcile that still saw the old g3 in its cache may write its StatefulSet again (owned by the
+		// old g3, which a garbage collector would remove): removed until none comes back for a second.
+		Eventually(func(g Gomega) {
+			for _, obj := range []client.Object{&appsv1.StatefulSet{}, &corev1.ConfigMap{}, &corev1.Service{}, &networkingv1.NetworkPolicy{}, &corev1.Pod{}} {
+				g.Expect(k8sClient.DeleteAllOf(ctx, obj, client.InNamespace(ns), owned, client.GracePeriodSeconds(0))).To(Succeed())
+			}
+			g.Consistently(func() bool {
+				return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "g3"}, &appsv1.StatefulSet{}))
+			}, time.Second, interval).Should(BeTrue())
+		}, timeout, interval).Should(Succeed())
 		create(fixture.Validator(ns, "g3"))
 		settled(ns, sim, 3)
 
