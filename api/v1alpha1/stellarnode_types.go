@@ -792,6 +792,13 @@ type QuorumStatus struct {
 	// +optional
 	FailureTolerance *int32 `json:"failureTolerance,omitempty"`
 
+	// OrganisationFailureTolerance is how many validators of the network, anywhere and its own
+	// included, may fail before no validator of this validator's organisation (its home domain, here and
+	// in other clusters) has a quorum: failures cascade through the other validators' sets. -1: none has
+	// one now. Known once the network's quorums are proven to intersect.
+	// +optional
+	OrganisationFailureTolerance *int32 `json:"organisationFailureTolerance,omitempty"`
+
 	// CriticalGroups are the groups whose misconfiguration alone could split the network (stellar-core's
 	// intersection-critical groups), each as its validators' names or keys joined by commas; at most 10.
 	// +optional

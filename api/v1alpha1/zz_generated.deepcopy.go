@@ -318,6 +318,11 @@ func (in *QuorumStatus) DeepCopyInto(out *QuorumStatus) {
 		*out = new(int32)
 		**out = **in
 	}
+	if in.OrganisationFailureTolerance != nil {
+		in, out := &in.OrganisationFailureTolerance, &out.OrganisationFailureTolerance
+		*out = new(int32)
+		**out = **in
+	}
 	if in.CriticalGroups != nil {
 		in, out := &in.CriticalGroups, &out.CriticalGroups
 		*out = make([]string, len(*in))

@@ -103,6 +103,11 @@ var _ = Describe("The quorum intersection gate", func() {
 		}
 		Expect(quorumOf(ns, "a")(Default).FailureTolerance).To(HaveValue(BeEquivalentTo(1)))
 		Expect(quorumOf(ns, "d")(Default).FailureTolerance).To(HaveValue(BeEquivalentTo(0)))
+		// One organisation (example.org): failing a alone leaves b and c their quorum; a and b take
+		// everyone's. d's own set survives no failure, its organisation one.
+		for _, name := range []string{"a", "d"} {
+			Expect(quorumOf(ns, name)(Default).OrganisationFailureTolerance).To(HaveValue(BeEquivalentTo(1)))
+		}
 		Eventually(eventsFor(ns, "d"), timeout, interval).Should(ContainElement(And(
 			HavePrefix(stellarv1alpha1.EventQuorumCriticalGroups+": "), ContainSubstring(ns+"/a"))))
 	})

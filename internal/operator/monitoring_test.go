@@ -60,7 +60,7 @@ func exportedNames(t *testing.T) map[string]bool {
 	}
 	for _, must := range []string{"stellar_core_quorum_fail_at", "stellar_core_synced", "stellar_history_archive_requests_total",
 		"stellar_peer_discovery_errors_total", "stellar_rollout_blocked", "stellar_network_upgrade_armed", "stellar_remote_cluster_stale",
-		"stellar_core_up", "stellar_node_degraded", "stellar_quorum_intersection", "stellar_quorum_failure_tolerance"} {
+		"stellar_core_up", "stellar_node_degraded", "stellar_quorum_intersection", "stellar_quorum_failure_tolerance", "stellar_quorum_organisation_failure_tolerance"} {
 		if !names[must] {
 			t.Fatalf("%s is not exported; exported: %v", must, names)
 		}
@@ -133,7 +133,7 @@ func TestAlertRulesParseAndNameExportedMetrics(t *testing.T) {
 	for _, want := range []string{"StellarCoreNodeQuorumFailAt", "StellarCoreClusterQuorumFailAt", "StellarCoreQuorumIntersectionLost",
 		"StellarCoreNodeLedgerAge", "StellarCoreClusterLedgerAge", "StellarCoreNodeOutOfSync", "StellarCoreClusterOutOfSync",
 		"StellarCoreHistoryPublishFailures", "StellarOperatorPeerDiscoveryErrors", "StellarOperatorRolloutBlocked",
-		"StellarOperatorValidatorRestarts", "StellarNetworkUpgradeNotArmed", "StellarCoreDown", "StellarNodeDegraded", "StellarCoreAgentDown", "StellarQuorumSplit", "StellarQuorumToleranceLow", "StellarQuorumCriticalGroup"} {
+		"StellarOperatorValidatorRestarts", "StellarNetworkUpgradeNotArmed", "StellarCoreDown", "StellarNodeDegraded", "StellarCoreAgentDown", "StellarQuorumSplit", "StellarQuorumToleranceLow", "StellarQuorumOrganisationToleranceLow", "StellarQuorumCriticalGroup"} {
 		if !alerts[want] {
 			t.Errorf("alert %s is missing", want)
 		}

@@ -54,6 +54,8 @@ type Operator struct {
 	Planner *rollout.Planner
 	// CoreStatus reads the validators' agents into status.core; nil when turned off.
 	CoreStatus *corestatus.Poller
+	// Quorum is the intersection gate the reconciler and discovery ask before a quorum changes.
+	Quorum *quorumgate.Gate
 }
 
 // NewScheme holds the built-in kinds and StellarNode.
@@ -159,7 +161,7 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return nil, err
 	}
-	return &Operator{Manager: mgr, Discovery: discovery, Planner: planner, CoreStatus: poller}, nil
+	return &Operator{Manager: mgr, Discovery: discovery, Planner: planner, CoreStatus: poller, Quorum: gate}, nil
 }
 
 // addRemoteClusters reads the other clusters' kubeconfigs when a directory of them is given; nil without.

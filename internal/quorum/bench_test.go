@@ -62,3 +62,17 @@ func BenchmarkPublicNetworkShape(b *testing.B) {
 		})
 	}
 }
+
+// What an organisation of a public-network-sized map survives (Blocking), for every organisation
+// of it, as the operator computes it after each new map (docs/QUORUM.md).
+func BenchmarkBlockingPublicNetworkShape(b *testing.B) {
+	m := publicNetworkShape(17, 8, false)
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range 25 {
+			if _, ok := Blocking(m, keys(fmt.Sprintf("org%d-", i), 3), 0); !ok {
+				b.Fatal("no answer")
+			}
+		}
+	}
+}

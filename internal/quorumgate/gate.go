@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -28,6 +29,10 @@ const DefaultLimit = 5 * time.Second
 var toleranceGauge = metrics.GaugeVec("stellar_quorum_failure_tolerance",
 	"How many validators of its quorum set may fail before a validator's quorum does (its set's smallest blocking set, less one).",
 	"namespace", "stellarnode")
+
+var organisationGauge = metrics.GaugeVec("stellar_quorum_organisation_failure_tolerance",
+	"How many validators of the network, anywhere, may fail before no validator of an organisation here has a quorum (failures cascading through the others' sets), on a map whose quorums intersect.",
+	"namespace", "network", "organisation")
 
 var criticalGauge = metrics.GaugeVec("stellar_quorum_critical_groups",
 	"How many groups of a network's validators could split it by a misconfiguration of their own (stellar-core's intersection-critical groups); -1 while not known.",
@@ -95,8 +100,9 @@ type Gate struct {
 	// sets are each validator's quorum set, by namespace/name, until its spec or what its
 	// configuration reads of the others (its peer membership) changes.
 	sets map[string]rememberedSet
-	// exported are the validators of each network with a tolerance exported, to remove those gone.
-	exported map[string][]string
+	// exported are the validators of each network with a tolerance exported, to remove those gone;
+	// exportedOrganisations, the organisations.
+	exported, exportedOrganisations map[string][]string
 	// critical are the critical groups of each network's map, by the fingerprint they were found for.
 	critical map[string]Critical
 	// reported is the latest transitive quorum map a validator of each network reported, with its digest.
@@ -111,12 +117,17 @@ type Gate struct {
 }
 
 // Critical are the groups whose misconfiguration alone could split a network whose quorums intersect
-// (quorum.CriticalGroups), each named "namespace/name" for a validator here and by key otherwise.
+// (quorum.CriticalGroups), each named "namespace/name" for a validator here and by key otherwise, and
+// what each organisation here survives.
 type Critical struct {
 	fingerprint string
 	Groups      [][]string
 	// Complete: every candidate was tried within the limit.
 	Complete bool
+	// Tolerance is, by home domain of the validators here, how many failures anywhere in the map leave
+	// one of the organisation's validators (here or elsewhere) with a quorum (quorum.Blocking, less
+	// one); an organisation whose search ran out of time is absent.
+	Tolerance map[string]int
 }
 
 type reportedMap struct {
@@ -265,9 +276,11 @@ func (g *Gate) Check(ns string, nw *peers.Network) Verdict {
 	g.mu.Unlock()
 	if result.Verdict == quorum.Intersecting {
 		criticalGauge.WithLabelValues(ns, networkID).Set(-1)
-		g.wantCritical(key, criticalSearch{ns: ns, networkID: networkID, fingerprint: fingerprint, m: m, names: names, limit: limit})
+		g.wantCritical(key, criticalSearch{ns: ns, networkID: networkID, fingerprint: fingerprint, m: m, names: names,
+			organisations: organisationsOf(nodes, nw.Others), limit: limit})
 	} else {
 		criticalGauge.DeleteLabelValues(ns, networkID)
+		g.exportOrganisations(key, criticalSearch{ns: ns, networkID: networkID}, nil)
 	}
 	return v
 }
@@ -294,12 +307,32 @@ func (g *Gate) CriticalOf(ns string, nw *peers.Network) (c Critical, ok bool) {
 	return c, checked && found && c.fingerprint == last.fingerprint
 }
 
-// criticalSearch is a network's map whose critical groups are wanted.
+// criticalSearch is a network's map whose critical groups and organisations' tolerance are wanted.
 type criticalSearch struct {
 	ns, networkID, fingerprint string
 	m                          quorum.Map
 	names                      map[string]string
-	limit                      time.Duration
+	// organisations are the keys of each home domain of the validators here, with its validators
+	// elsewhere.
+	organisations map[string][]string
+	limit         time.Duration
+}
+
+// organisationsOf groups the keys of the network's validators by home domain, for each home domain
+// a validator here has: its members in other namespaces and clusters belong to it too.
+func organisationsOf(nodes []*stellarv1alpha1.StellarNode, others []peers.Peer) map[string][]string {
+	out := map[string][]string{}
+	for _, n := range nodes {
+		if v := n.Spec.ValidatorConfig; v.HomeDomain != "" && v.PublicKey != "" {
+			out[v.HomeDomain] = append(out[v.HomeDomain], v.PublicKey)
+		}
+	}
+	for _, p := range others {
+		if keys, here := out[p.HomeDomain]; here && p.PublicKey != "" {
+			out[p.HomeDomain] = append(keys, p.PublicKey)
+		}
+	}
+	return out
 }
 
 // wantCritical asks for the critical groups of a network's new map. One search runs per network at a
@@ -335,7 +368,15 @@ func (g *Gate) searchCritical(key string) {
 			defer g.mu.Unlock()
 			return g.last[key].fingerprint != job.fingerprint
 		}
-		groups, complete, err := quorum.CriticalGroups(job.m, job.limit, stale)
+		deadline := time.Now().Add(job.limit)
+		tolerance := map[string]int{}
+		for _, domain := range slices.Sorted(maps.Keys(job.organisations)) {
+			if failed, ok := quorum.Blocking(job.m, job.organisations[domain], time.Until(deadline)); ok {
+				tolerance[domain] = len(failed) - 1
+			}
+		}
+		g.exportOrganisations(key, job, tolerance)
+		groups, complete, err := quorum.CriticalGroups(job.m, time.Until(deadline), stale)
 		if err != nil || stale() {
 			continue // the map changed meanwhile: its own search says
 		}
@@ -349,7 +390,7 @@ func (g *Gate) searchCritical(key string) {
 		if g.critical == nil {
 			g.critical = map[string]Critical{}
 		}
-		g.critical[key] = Critical{fingerprint: job.fingerprint, Groups: named, Complete: complete}
+		g.critical[key] = Critical{fingerprint: job.fingerprint, Groups: named, Complete: complete, Tolerance: tolerance}
 		hooks := slices.Clone(g.onChange)
 		g.mu.Unlock()
 		if complete {
@@ -428,6 +469,9 @@ func (g *Gate) Status(ns string, nw *peers.Network, v Verdict, node *stellarv1al
 		st.FailureTolerance = new(int32(t))
 	}
 	if c, ok := g.CriticalOf(ns, nw); ok {
+		if t, known := c.Tolerance[node.Spec.ValidatorConfig.HomeDomain]; known {
+			st.OrganisationFailureTolerance = new(int32(t))
+		}
 		st.CriticalGroupsChecked = c.Complete && len(c.Groups) <= maxCriticalInStatus
 		for _, group := range c.Groups[:min(len(c.Groups), maxCriticalInStatus)] {
 			st.CriticalGroups = append(st.CriticalGroups, strings.Join(group, ","))
@@ -443,6 +487,25 @@ func Describe(vs []Verdict) string {
 		out[i] = v.Message()
 	}
 	return strings.Join(out, "; ")
+}
+
+// exportOrganisations exports each organisation's tolerance on the network, and removes those of
+// organisations it no longer has or whose search ran out of time.
+func (g *Gate) exportOrganisations(key string, job criticalSearch, tolerance map[string]int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.exportedOrganisations == nil {
+		g.exportedOrganisations = map[string][]string{}
+	}
+	for _, old := range g.exportedOrganisations[key] {
+		if _, still := tolerance[old]; !still {
+			organisationGauge.DeleteLabelValues(job.ns, job.networkID, old)
+		}
+	}
+	for domain, t := range tolerance {
+		organisationGauge.WithLabelValues(job.ns, job.networkID, domain).Set(float64(t))
+	}
+	g.exportedOrganisations[key] = slices.Collect(maps.Keys(tolerance))
 }
 
 // exportTolerance exports each validator's failure tolerance, and removes those of validators the

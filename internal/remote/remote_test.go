@@ -19,6 +19,7 @@ import (
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
 	"github.com/stellar-k8s/stellar-operator/internal/operator"
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
+	"github.com/stellar-k8s/stellar-operator/internal/quorum"
 	"github.com/stellar-k8s/stellar-operator/internal/remote"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
@@ -116,8 +117,10 @@ var _ = Describe("Validators of one network in two clusters", Ordered, func() {
 		dirA, dirB := GinkgoT().TempDir(), GinkgoT().TempDir()
 		readerKubeconfig(clusterB, "operator-of-a", dirA, "cluster-b", toB.addr)
 		readerKubeconfig(clusterA, "operator-of-b", dirB, "cluster-a", "")
+		var stopB func()
 		opA, stopA = runOperator(clusterA, "cluster-a", ns, dirA)
-		opB, _ = runOperator(clusterB, "cluster-b", ns, dirB)
+		opB, stopB = runOperator(clusterB, "cluster-b", ns, dirB)
+		DeferCleanup(func() { stopA(); stopB() }) // the stopA of the operator running then
 		dirOfA = dirA
 		var stop func()
 		simA, stop = testutil.StartSimulator(ctx, clusterA.client, ns, 50*time.Millisecond)
@@ -267,7 +270,55 @@ var _ = Describe("Validators of one network in two clusters", Ordered, func() {
 			g.Expect(getSTSGeneration(clusterA, "a1")).To(Equal(before), "the first one is left running as it was")
 		}, "2s", interval).Should(Succeed())
 	})
+
+	It("holds the restarts a member arriving from cluster B brings while, as the network reports it, they could split the network", func() {
+		settled(opA, simA)
+		networkID := fixture.Validator(ns, "x").NetworkID()
+		type set = struct {
+			t  int
+			vs []int
+		}
+		// b1 and b2 trust 3 of a1, a2, b1, b2, as a1 and a2 do now; b3, not yet a member, only itself.
+		opA.Quorum.Report(ns, networkID, reportOf(map[int]set{2: {3, []int{0, 1, 2, 3}}, 3: {3, []int{0, 1, 2, 3}}, 4: {1, []int{4}}}))
+		Consistently(func(g Gomega) {
+			g.Expect(opA.Discovery.Report().Namespaces[ns].BlockedBy).To(BeEmpty(), "b3 is no member: nobody's set reaches it")
+		}, "1s", interval).Should(Succeed())
+
+		By("b3 joins in cluster B: a1 and a2 would trust 3 of 5, so {a1, a2, b1} and {b3} are quorums with no node in common")
+		Expect(clusterB.client.Create(ctx, validator(ns, "b3", 4))).To(Succeed())
+		Eventually(func(g Gomega) []string {
+			r := opA.Discovery.Report().Namespaces[ns]
+			g.Expect(r.PendingRestarts).To(ConsistOf("a1", "a2"))
+			return r.BlockedBy[networkID]
+		}, timeout, interval).Should(ConsistOf(And(HavePrefix(stellarv1alpha1.ReasonQuorumSplit+": "),
+			ContainSubstring("no node in common"), ContainSubstring(fixture.OrgKeys[4][:5]))))
+		Eventually(func(g Gomega) *metav1.Condition {
+			n := &stellarv1alpha1.StellarNode{}
+			g.Expect(clusterA.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "a1"}, n)).To(Succeed())
+			return meta.FindStatusCondition(n.Status.Conditions, stellarv1alpha1.ConditionDegraded)
+		}, timeout, interval).Should(And(Not(BeNil()), HaveField("Reason", stellarv1alpha1.ReasonQuorumSplit)))
+		Expect(simA.RestartCounts()).To(BeEmpty(), "nobody restarted into a set that can split the network")
+
+		By("b3 reported trusting the organisation too: the restarts go through, one at a time")
+		opA.Quorum.Report(ns, networkID, reportOf(map[int]set{2: {3, []int{0, 1, 2, 3}}, 3: {3, []int{0, 1, 2, 3}}, 4: {3, []int{0, 1, 2, 3, 4}}}))
+		Eventually(simA.RestartCounts, timeout, interval).Should(Equal(map[string]int{"a1": 1, "a2": 1}))
+		settled(opA, simA)
+		Expect(testutil.Overlapping(simA.Downs())).To(BeEmpty(), "two validators of the network were down at once")
+	})
 })
+
+// reportOf is a transitive quorum map as a validator's stellar-core reports it: each key of sets with
+// threshold t over validators vs.
+func reportOf(sets map[int]struct {
+	t  int
+	vs []int
+}) quorum.Map {
+	m := quorum.Map{}
+	for k, s := range sets {
+		m[fixture.OrgKeys[k]] = &quorum.QSet{Threshold: s.t, Validators: keys(s.vs...)}
+	}
+	return m
+}
 
 func getSTSGeneration(c cluster, name string) int64 {
 	sts := &appsv1.StatefulSet{}

@@ -143,9 +143,8 @@ func (p *proxy) down() {
 	p.conns = map[net.Conn]bool{}
 }
 
-// runOperator runs the operator as it ships against c, managing ns, reading the clusters of dir.
-// runOperator runs the operator of cluster c, reading the other clusters of dir; stop ends it (it is
-// ended with the suite otherwise). Its namespace is ns, where it keeps the other clusters' members.
+// runOperator runs the operator as it ships against c, managing ns, reading the clusters of dir. The
+// caller stops it: one started in a spec runs on into the next.
 func runOperator(c cluster, name, ns, dir string) (*operator.Operator, func()) {
 	conf := testutil.TestConfig()
 	conf.ClusterName = name
@@ -155,6 +154,5 @@ func runOperator(c cluster, name, ns, dir string) (*operator.Operator, func()) {
 	conf.RemoteReadInterval = operatorReadInterval
 	op, stop, err := testutil.RunOperator(ctx, c.cfg, &testutil.RequestCounter{}, conf, func(err error) { Fail(err.Error()) })
 	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(stop)
 	return op, stop
 }
