@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -110,5 +111,26 @@ var _ = Describe("The quorum intersection gate", func() {
 		}
 		Eventually(eventsFor(ns, "d"), timeout, interval).Should(ContainElement(And(
 			HavePrefix(stellarv1alpha1.EventQuorumCriticalGroups+": "), ContainSubstring(ns+"/a"))))
+	})
+
+	It("says NameConflict for a validator whose names are taken even where the network is held, so it is in no quorum", func() {
+		ns := newNamespace()
+		// A split network: every validator's change is held with QuorumSplit.
+		for _, name := range []string{"a1", "a2"} {
+			Expect(k8sClient.Create(ctx, trusting(ns, name, "a1", "a2"))).To(Succeed())
+		}
+		for _, name := range []string{"b1", "b2"} {
+			Expect(k8sClient.Create(ctx, trusting(ns, name, "b1", "b2"))).To(Succeed())
+		}
+		Eventually(condition(ns, "a1", stellarv1alpha1.ConditionDegraded), 3*timeout, interval).Should(
+			HaveField("Reason", stellarv1alpha1.ReasonQuorumSplit))
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "x-config"}, Data: map[string]string{"owner": "someone else"}}
+		Expect(k8sClient.Create(ctx, cm)).To(Succeed())
+		Eventually(func() error { return k8sClient.Get(ctx, key(ns, "x-config"), &corev1.ConfigMap{}) }, timeout, interval).Should(Succeed())
+		Expect(k8sClient.Create(ctx, trusting(ns, "x", "a1", "a2", "x"))).To(Succeed())
+		Eventually(condition(ns, "x", stellarv1alpha1.ConditionDegraded), timeout, interval).Should(And(
+			HaveField("Reason", stellarv1alpha1.ReasonNameConflict), HaveField("Message", ContainSubstring("x-config"))))
+		Consistently(condition(ns, "x", stellarv1alpha1.ConditionDegraded), "1s", interval).Should(
+			HaveField("Reason", stellarv1alpha1.ReasonNameConflict), "the hold of the network never overwrites it")
 	})
 })

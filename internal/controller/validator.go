@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -56,6 +57,12 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 	if cm := r.Roster.PeersConfigMap(node.Namespace); cm != nil && node.PeerDiscoveryEnabled() && !owned.Ours(cm) {
 		// The pod would read its peers and quorum from someone else's ConfigMap: nothing is applied.
 		return observed{}, &NameConflictError{Kind: "ConfigMap", Name: cm.Name}
+	}
+	// Before anything waits for a turn: a validator whose names are taken says NameConflict at once,
+	// and so is in no quorum, rather than only once its turn would have written them.
+	if err := r.namesFree(ctx, node, resources.ValidatorConfigMap(node, base), resources.ValidatorHeadlessService(node),
+		resources.ValidatorService(node), resources.ValidatorExternalPeerService(node), resources.ValidatorStatefulSet(node, base, r.Options)); err != nil {
+		return observed{}, err
 	}
 	networks := r.networksOf(node)
 	nodes, neighbours, index := networks.nodes, networks.neighbours, networks.index
@@ -410,6 +417,31 @@ func (r *StellarNodeReconciler) applyAtOnce(ctx context.Context, node *stellarv1
 		}
 	}
 	return external, nil
+}
+
+// namesFree returns a NameConflictError for the first of objs (nil ones skipped) whose name the cache
+// shows taken by an object the node does not control.
+func (r *StellarNodeReconciler) namesFree(ctx context.Context, node *stellarv1alpha1.StellarNode, objs ...client.Object) error {
+	for _, obj := range objs {
+		if obj == nil || reflect.ValueOf(obj).IsNil() {
+			continue
+		}
+		live, ok := obj.DeepCopyObject().(client.Object)
+		if !ok {
+			return fmt.Errorf("%T is not a client.Object", obj)
+		}
+		err := r.Get(ctx, client.ObjectKeyFromObject(obj), live)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if c := metav1.GetControllerOf(live); c == nil || c.UID != node.UID {
+			return &NameConflictError{Kind: reflect.TypeOf(obj).Elem().Name(), Name: obj.GetName()}
+		}
+	}
+	return nil
 }
 
 // removeExternalPeerService deletes the validator's external peer Service once externalPeer is unset:

@@ -106,7 +106,7 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 	if clusters != nil {
 		planner.WithRemote(clusters.RolloutMembers)
 	}
-	gate := &quorumgate.Gate{ClusterDomain: c.ClusterDomain}
+	gate := &quorumgate.Gate{ClusterDomain: c.ClusterDomain, Neighbours: validators.Validators}
 	if err := (&controller.StellarNodeReconciler{
 		Quorum:      gate,
 		ClusterName: c.ClusterName,

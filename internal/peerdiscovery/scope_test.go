@@ -1,13 +1,17 @@
 package peerdiscovery_test
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -17,8 +21,22 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 )
 
-// scopeNamespaces share discovery in the suite's operator (--discovery-scope scope-a,scope-b).
-var scopeNamespaces = []string{"scope-a", "scope-b"}
+// scopeNamespaces share discovery in the suite's operator (--discovery-scope scope-a,scope-b), and so
+// do splitScope's.
+var (
+	scopeNamespaces = []string{"scope-a", "scope-b"}
+	splitScope      = []string{"split-a", "split-b"}
+)
+
+// trustingOnly is a validator of ns whose [QUORUM_SET] is exactly the keys of names, all of them.
+func trustingOnly(ns, name string, names ...string) *stellarv1alpha1.StellarNode {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = fmt.Sprintf("%q", fixture.KeyOf(ns, n))
+	}
+	return fixture.Validator(ns, name, fixture.AllowingUnsafeQuorum(),
+		fixture.WithQuorumSet(fmt.Sprintf("[QUORUM_SET]\nTHRESHOLD_PERCENT = 100\nVALIDATORS = [%s]\n", strings.Join(quoted, ", "))))
+}
 
 var _ = Describe("PeerDiscovery across the namespaces of a scope", func() {
 	It("makes the validators of both namespaces one network's members, and restarts them one at a time across both", func() {
@@ -78,6 +96,42 @@ var _ = Describe("PeerDiscovery across the namespaces of a scope", func() {
 			}
 		}
 		Expect(strings.Join(notes, "\n")).To(ContainSubstring("joined: v2.scope-b:11625"))
+	})
+
+	It("checks a network's quorums with the sets of its validators in the scope's other namespaces", func() {
+		a, b := splitScope[0], splitScope[1]
+		for _, ns := range splitScope {
+			Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+		}
+		create(trustingOnly(a, "a1", "a1", "a2"), trustingOnly(a, "a2", "a1", "a2"))
+		sts := func(ns, name string) func() error {
+			return func() error { return k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &appsv1.StatefulSet{}) }
+		}
+		for _, name := range []string{"a1", "a2"} {
+			Eventually(sts(a, name), timeout, interval).Should(Succeed())
+		}
+
+		By("two validators of the other namespace that trust only each other: {a1, a2} and {b1, b2} are two quorums")
+		create(trustingOnly(b, "b1", "b1", "b2"))
+		Eventually(sts(b, "b1"), timeout, interval).Should(Succeed(), "b1 alone is in no quorum: it may start")
+		create(trustingOnly(b, "b2", "b1", "b2"))
+		degraded := func(ns, name string) func(Gomega) *metav1.Condition {
+			return func(g Gomega) *metav1.Condition {
+				n := &stellarv1alpha1.StellarNode{}
+				g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, n)).To(Succeed())
+				return meta.FindStatusCondition(n.Status.Conditions, stellarv1alpha1.ConditionDegraded)
+			}
+		}
+		for _, v := range []struct{ ns, name string }{{a, "a1"}, {a, "a2"}, {b, "b1"}, {b, "b2"}} {
+			// Those reconciled before b2 existed see the split at their next recheck.
+			Eventually(degraded(v.ns, v.name), 3*timeout, interval).Should(And(Not(BeNil()),
+				HaveField("Reason", stellarv1alpha1.ReasonQuorumSplit),
+				HaveField("Message", And(ContainSubstring(a+"/a1"), ContainSubstring(a+"/a2"), ContainSubstring(b+"/b1"),
+					ContainSubstring(b+"/b2"), ContainSubstring("no node in common")))))
+		}
+		Consistently(func(g Gomega) {
+			g.Expect(apierrors.IsNotFound(sts(b, "b2")())).To(BeTrue(), "b2, which would complete the second quorum, never starts")
+		}, "1s", interval).Should(Succeed())
 	})
 })
 

@@ -52,7 +52,7 @@ var _ = BeforeSuite(func() {
 	c := testutil.TestConfig()
 	// Short, so the blocked-rollout spec sees Degraded without waiting half an hour.
 	c.RolloutBlockedAfter = 3 * time.Second
-	c.DiscoveryScopes, err = scope.Parse([]string{strings.Join(scopeNamespaces, ",")})
+	c.DiscoveryScopes, err = scope.Parse([]string{strings.Join(scopeNamespaces, ","), strings.Join(splitScope, ",")})
 	Expect(err).NotTo(HaveOccurred())
 	op := startOperator(requests, c)
 	discovery, rollouts = op.Discovery, op.Planner

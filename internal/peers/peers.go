@@ -83,6 +83,22 @@ func Neighbour(p Peer, namespace string) Peer {
 	return p
 }
 
+// SeenFrom is the document of namespace ns as the validators of another namespace of its scope, from,
+// see the same members: ns's own validators become neighbours, and from's are their own again.
+func (d Document) SeenFrom(ns, from string) Document {
+	out := Document{Peers: make([]Peer, 0, len(d.Peers))}
+	for _, p := range d.Peers {
+		switch {
+		case p.Own():
+			p = Neighbour(p, ns)
+		case !p.Remote() && p.Namespace == from:
+			p.Name, p.Namespace = strings.TrimSuffix(p.Name, "."+from), ""
+		}
+		out.Peers = append(out.Peers, p)
+	}
+	return out
+}
+
 // precedence orders the claims of a network's names and keys: this namespace's validators first,
 // then those of the other namespaces of its scope, then those of other clusters. It is the one rule
 // of who keeps a name or key listed twice (Document.Checked, Index).

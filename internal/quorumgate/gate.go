@@ -94,6 +94,9 @@ type Gate struct {
 	Limit time.Duration
 	// ClusterDomain names the validators' stable DNS names, as the configurations do.
 	ClusterDomain string
+	// Neighbours are the validators of a namespace, for those of the other namespaces of a scope: their
+	// sets are the operator's to know, as those of this namespace are. Nil: none are known.
+	Neighbours func(namespace string) []*stellarv1alpha1.StellarNode
 
 	mu   sync.Mutex
 	last map[string]remembered
@@ -218,11 +221,12 @@ func (g *Gate) Check(ns string, nw *peers.Network) Verdict {
 		doc.Peers = append(doc.Peers, resources.PeerOf(member, g.ClusterDomain))
 	}
 	doc.Peers = append(doc.Peers, nw.Others...)
+	neighbours := g.neighboursOf(nw.Others)
 	networkID := nw.ID
 	key := ns + "/" + networkID
 	g.mu.Lock()
 	reported := g.reported[key]
-	fingerprint := fingerprintOf(nodes, doc) + reported.digest
+	fingerprint := fingerprintOf(append(slices.Clone(nodes), neighbours...), doc) + reported.digest
 	if r, ok := g.last[key]; ok && r.fingerprint == fingerprint {
 		g.mu.Unlock()
 		return r.verdict
@@ -238,6 +242,14 @@ func (g *Gate) Check(ns string, nw *peers.Network) Verdict {
 		names[k] = n.Namespace + "/" + n.Name
 		membership, _ := nw.MembershipOf(i)
 		m[k] = g.setOf(n, membership, doc)
+	}
+	for _, n := range neighbours {
+		// As its own namespace's configuration renders it: the same members, seen from there.
+		k, seen := n.Spec.ValidatorConfig.PublicKey, doc.SeenFrom(ns, n.Namespace)
+		if _, taken := m[k]; !taken && k != "" {
+			names[k] = n.Namespace + "/" + n.Name
+			m[k] = g.setOf(n, stellarcore.PeersDigest(seen), seen)
+		}
 	}
 	local := make(map[string]bool, len(m))
 	for k := range m {
@@ -283,6 +295,31 @@ func (g *Gate) Check(ns string, nw *peers.Network) Verdict {
 		g.exportOrganisations(key, criticalSearch{ns: ns, networkID: networkID}, nil)
 	}
 	return v
+}
+
+// neighboursOf are the StellarNodes of the network's members in other namespaces of the scope.
+func (g *Gate) neighboursOf(others []peers.Peer) []*stellarv1alpha1.StellarNode {
+	if g.Neighbours == nil {
+		return nil
+	}
+	var out []*stellarv1alpha1.StellarNode
+	byNamespace := map[string][]*stellarv1alpha1.StellarNode{}
+	for _, p := range others {
+		if p.Remote() || p.Namespace == "" {
+			continue
+		}
+		nodes, read := byNamespace[p.Namespace]
+		if !read {
+			nodes = g.Neighbours(p.Namespace)
+			byNamespace[p.Namespace] = nodes
+		}
+		for _, n := range nodes {
+			if peers.NeighbourName(n.Name, n.Namespace) == p.Name && n.Spec.ValidatorConfig != nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }
 
 // OnChange registers f to be told the namespace of a network whose critical groups were found, or

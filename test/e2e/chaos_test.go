@@ -305,6 +305,8 @@ func (s *chaos) member() string {
 // DuplicateKeyElsewhere (the other), never started (watch), then deleted.
 func (s *chaos) twin() string {
 	cluster, c, _ := s.pick()
+	// From a settled network: the step before may still be rolling (a member that just left).
+	tier1Settled(s.b)
 	before := s.quorums()
 	createTier1(c, "twin", twinKey)
 	Eventually(func(g Gomega) string {
