@@ -105,7 +105,9 @@ var _ = Describe("PeerDiscovery across the namespaces of a scope", func() {
 		}
 		create(trustingOnly(a, "a1", "a1", "a2"), trustingOnly(a, "a2", "a1", "a2"))
 		sts := func(ns, name string) func() error {
-			return func() error { return k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &appsv1.StatefulSet{}) }
+			return func() error {
+				return k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &appsv1.StatefulSet{})
+			}
 		}
 		for _, name := range []string{"a1", "a2"} {
 			Eventually(sts(a, name), timeout, interval).Should(Succeed())
