@@ -54,14 +54,7 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 	if err := r.Remote.WaitLoaded(ctx); err != nil {
 		return observed{}, err
 	}
-	if cm := r.Roster.PeersConfigMap(node.Namespace); cm != nil && node.PeerDiscoveryEnabled() && !owned.Ours(cm) {
-		// The pod would read its peers and quorum from someone else's ConfigMap: nothing is applied.
-		return observed{}, &NameConflictError{Kind: "ConfigMap", Name: cm.Name}
-	}
-	// Before anything waits for a turn: a validator whose names are taken says NameConflict at once,
-	// and so is in no quorum, rather than only once its turn would have written them.
-	if err := r.namesFree(ctx, node, resources.ValidatorConfigMap(node, base), resources.ValidatorHeadlessService(node),
-		resources.ValidatorService(node), resources.ValidatorExternalPeerService(node), resources.ValidatorStatefulSet(node, base, r.Options)); err != nil {
+	if err := r.namesFree(ctx, node, base); err != nil {
 		return observed{}, err
 	}
 	networks := r.networksOf(node)
@@ -419,9 +412,17 @@ func (r *StellarNodeReconciler) applyAtOnce(ctx context.Context, node *stellarv1
 	return external, nil
 }
 
-// namesFree returns a NameConflictError for the first of objs (nil ones skipped) whose name the cache
-// shows taken by an object the node does not control.
-func (r *StellarNodeReconciler) namesFree(ctx context.Context, node *stellarv1alpha1.StellarNode, objs ...client.Object) error {
+// namesFree returns a NameConflictError when the namespace's stellar-peers, or a name the validator
+// would write, is an object the operator did not make for it. It is asked before anything waits (the
+// quorum gate, a turn, a refused configuration): a validator whose names are taken says NameConflict at
+// once, and so is in no quorum, rather than only once its turn would have written them.
+func (r *StellarNodeReconciler) namesFree(ctx context.Context, node *stellarv1alpha1.StellarNode, base string) error {
+	if cm := r.Roster.PeersConfigMap(node.Namespace); cm != nil && node.PeerDiscoveryEnabled() && !owned.Ours(cm) {
+		// The pod would read its peers and quorum from someone else's ConfigMap: nothing is applied.
+		return &NameConflictError{Kind: "ConfigMap", Name: cm.Name}
+	}
+	objs := []client.Object{resources.ValidatorConfigMap(node, base), resources.ValidatorHeadlessService(node),
+		resources.ValidatorService(node), resources.ValidatorExternalPeerService(node), resources.ValidatorStatefulSet(node, base, r.Options)}
 	for _, obj := range objs {
 		if obj == nil || reflect.ValueOf(obj).IsNil() {
 			continue

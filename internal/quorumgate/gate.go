@@ -243,14 +243,7 @@ func (g *Gate) Check(ns string, nw *peers.Network) Verdict {
 		membership, _ := nw.MembershipOf(i)
 		m[k] = g.setOf(n, membership, doc)
 	}
-	for _, n := range neighbours {
-		// As its own namespace's configuration renders it: the same members, seen from there.
-		k, seen := n.Spec.ValidatorConfig.PublicKey, doc.SeenFrom(ns, n.Namespace)
-		if _, taken := m[k]; !taken && k != "" {
-			names[k] = n.Namespace + "/" + n.Name
-			m[k] = g.setOf(n, stellarcore.PeersDigest(seen), seen)
-		}
-	}
+	g.addNeighbours(m, names, ns, neighbours, doc)
 	local := make(map[string]bool, len(m))
 	for k := range m {
 		local[k] = true
@@ -295,6 +288,18 @@ func (g *Gate) Check(ns string, nw *peers.Network) Verdict {
 		g.exportOrganisations(key, criticalSearch{ns: ns, networkID: networkID}, nil)
 	}
 	return v
+}
+
+// addNeighbours puts the sets of the network's validators in other namespaces of the scope into m,
+// each as its own namespace's configuration renders it: the same members, seen from there.
+func (g *Gate) addNeighbours(m quorum.Map, names map[string]string, ns string, neighbours []*stellarv1alpha1.StellarNode, doc peers.Document) {
+	for _, n := range neighbours {
+		k, seen := n.Spec.ValidatorConfig.PublicKey, doc.SeenFrom(ns, n.Namespace)
+		if _, taken := m[k]; !taken && k != "" {
+			names[k] = n.Namespace + "/" + n.Name
+			m[k] = g.setOf(n, stellarcore.PeersDigest(seen), seen)
+		}
+	}
 }
 
 // neighboursOf are the StellarNodes of the network's members in other namespaces of the scope.
