@@ -133,4 +133,39 @@ var _ = Describe("The quorum intersection gate", func() {
 		Consistently(condition(ns, "x", stellarv1alpha1.ConditionDegraded), "1s", interval).Should(
 			HaveField("Reason", stellarv1alpha1.ReasonNameConflict), "the hold of the network never overwrites it")
 	})
+
+	It("holds a network whose intersection is not proven, and lets it start once each of its validators allows that", func() {
+		ns := newNamespace()
+		names := []string{"u1", "u2", "u3"}
+		for _, name := range names {
+			unprovenKeys.Store(fixture.KeyOf(ns, name), true)
+		}
+		for _, name := range names {
+			Expect(k8sClient.Create(ctx, trusting(ns, name, names...))).To(Succeed())
+		}
+		for _, name := range names {
+			Eventually(condition(ns, name, stellarv1alpha1.ConditionDegraded), 3*timeout, interval).Should(And(
+				HaveField("Status", metav1.ConditionTrue), HaveField("Reason", stellarv1alpha1.ReasonQuorumUnproven),
+				HaveField("Message", ContainSubstring("not proven"))))
+		}
+		Consistently(func(g Gomega) {
+			for _, name := range names {
+				g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, key(ns, name), &appsv1.StatefulSet{}))).To(BeTrue(), name+" never starts")
+			}
+		}, "2s", interval).Should(Succeed())
+		Expect(eventsFor(ns, "u1")(Default)).NotTo(ContainElement(HavePrefix(stellarv1alpha1.EventQuorumUnprovenAllowed)))
+
+		By("allowUnprovenQuorum on each validator")
+		for _, name := range names {
+			updateNode(ns, name, func(n *stellarv1alpha1.StellarNode) { n.Spec.ValidatorConfig.AllowUnprovenQuorum = true })
+		}
+		for _, name := range names {
+			Eventually(getSTS(ns, name), timeout, interval).ShouldNot(BeNil())
+			Eventually(condition(ns, name, stellarv1alpha1.ConditionDegraded), 3*timeout, interval).Should(
+				HaveField("Reason", Not(Equal(stellarv1alpha1.ReasonQuorumUnproven))))
+			Eventually(quorumOf(ns, name), timeout, interval).Should(And(Not(BeNil()),
+				HaveField("Intersection", stellarv1alpha1.QuorumUnproven)))
+			Eventually(eventsFor(ns, name), timeout, interval).Should(ContainElement(HavePrefix(stellarv1alpha1.EventQuorumUnprovenAllowed + ": ")))
+		}
+	})
 })

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
@@ -29,18 +30,22 @@ func TestQuorumEvents(t *testing.T) {
 	node := &stellarv1alpha1.StellarNode{Spec: stellarv1alpha1.StellarNodeSpec{ValidatorConfig: &stellarv1alpha1.ValidatorConfig{AllowUnprovenQuorum: true}}}
 	unproven := &stellarv1alpha1.QuorumStatus{Intersection: stellarv1alpha1.QuorumUnproven}
 	critical := &stellarv1alpha1.QuorumStatus{Intersection: stellarv1alpha1.QuorumIntersecting, CriticalGroups: []string{"ns/a"}, CriticalGroupsChecked: true}
+	held := &metav1.Condition{Type: stellarv1alpha1.ConditionDegraded, Status: metav1.ConditionTrue, Reason: stellarv1alpha1.ReasonQuorumUnproven}
 	steps := []struct {
-		before, after *stellarv1alpha1.QuorumStatus
-		want          string
+		degradedBefore *metav1.Condition
+		before, after  *stellarv1alpha1.QuorumStatus
+		want           string
 	}{
-		{nil, unproven, stellarv1alpha1.EventQuorumUnprovenAllowed},
-		{unproven, unproven, ""},
-		{unproven, critical, stellarv1alpha1.EventQuorumCriticalGroups + ": a misconfiguration of any one of these groups alone could split the network: ns/a"},
-		{critical, critical, ""},
+		{nil, nil, unproven, stellarv1alpha1.EventQuorumUnprovenAllowed},
+		{nil, unproven, unproven, ""},
+		// Held for the unproven map, then the override set: said when it starts letting changes through.
+		{held, unproven, unproven, stellarv1alpha1.EventQuorumUnprovenAllowed},
+		{nil, unproven, critical, stellarv1alpha1.EventQuorumCriticalGroups + ": a misconfiguration of any one of these groups alone could split the network: ns/a"},
+		{nil, critical, critical, ""},
 	}
 	for i, s := range steps {
 		said.said = nil
-		r.recordQuorum(node, s.before, s.after)
+		r.recordQuorum(node, s.degradedBefore, s.before, s.after)
 		got := strings.Join(said.said, "; ")
 		if (s.want == "") != (got == "") || !strings.HasPrefix(got, s.want) {
 			t.Errorf("step %d: said %q, want %q", i, got, s.want)
@@ -48,7 +53,7 @@ func TestQuorumEvents(t *testing.T) {
 	}
 	node.Spec.ValidatorConfig.AllowUnprovenQuorum = false
 	said.said = nil
-	r.recordQuorum(node, nil, unproven)
+	r.recordQuorum(node, held, nil, unproven)
 	if len(said.said) != 0 {
 		t.Errorf("without the override an unproven map is held, and its Degraded condition says so: %v", said.said)
 	}

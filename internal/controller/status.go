@@ -228,7 +228,7 @@ func (r *StellarNodeReconciler) recordTransitions(node *stellarv1alpha1.StellarN
 		r.Recorder.Eventf(node, nil, corev1.EventTypeNormal, stellarv1alpha1.EventReleaseLine, "Reconcile",
 			"the configuration follows the rules of stellar-core %s", after.ReleaseLine)
 	}
-	r.recordQuorum(node, before.Quorum, after.Quorum)
+	r.recordQuorum(node, oldDeg, before.Quorum, after.Quorum)
 	oldProg := meta.FindStatusCondition(before.Conditions, stellarv1alpha1.ConditionProgressing)
 	newProg := meta.FindStatusCondition(after.Conditions, stellarv1alpha1.ConditionProgressing)
 	if oldProg != nil && oldProg.Reason == stellarv1alpha1.ReasonRollingOut && newProg != nil && newProg.Reason == stellarv1alpha1.ReasonStable {
@@ -246,13 +246,17 @@ func (r *StellarNodeReconciler) recordTransitions(node *stellarv1alpha1.StellarN
 }
 
 // recordQuorum says what the Degraded condition does not: an unproven quorum let through by the
-// node's override, and critical groups newly found in an intersecting network.
-func (r *StellarNodeReconciler) recordQuorum(node *stellarv1alpha1.StellarNode, before, after *stellarv1alpha1.QuorumStatus) {
+// node's override (when it starts to be, also for a node that was held for it before the override
+// was set), and critical groups newly found in an intersecting network.
+func (r *StellarNodeReconciler) recordQuorum(node *stellarv1alpha1.StellarNode, degradedBefore *metav1.Condition,
+	before, after *stellarv1alpha1.QuorumStatus) {
 	if after == nil {
 		return
 	}
+	heldBefore := degradedBefore != nil && degradedBefore.Status == metav1.ConditionTrue &&
+		degradedBefore.Reason == stellarv1alpha1.ReasonQuorumUnproven
 	if after.Intersection == stellarv1alpha1.QuorumUnproven && node.Spec.ValidatorConfig.AllowUnprovenQuorum &&
-		(before == nil || before.Intersection != stellarv1alpha1.QuorumUnproven) {
+		(before == nil || before.Intersection != stellarv1alpha1.QuorumUnproven || heldBefore) {
 		r.Recorder.Eventf(node, nil, corev1.EventTypeWarning, stellarv1alpha1.EventQuorumUnprovenAllowed, "Reconcile",
 			"the network's quorum intersection is not proven; changes go through because allowUnprovenQuorum is set")
 	}

@@ -133,12 +133,15 @@ func Every(period time.Duration, step func()) (stop func()) {
 // RunOperator builds the operator as it ships against restConfig, its requests recorded by counter,
 // and runs it until stop is called; stop returns once it has stopped. Start errors go to onError.
 func RunOperator(ctx context.Context, restConfig *rest.Config, counter *RequestCounter, c operator.Config,
-	onError func(error)) (op *operator.Operator, stop func(), err error) {
+	onError func(error), prepare ...func(*operator.Operator)) (op *operator.Operator, stop func(), err error) {
 	cfg := rest.CopyConfig(restConfig)
 	cfg.Wrap(counter.Wrap)
 	op, err = operator.New(cfg, c)
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, p := range prepare {
+		p(op)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
