@@ -205,6 +205,53 @@ var _ = Describe("A stellar-peers ConfigMap that is not the operator's", func() 
 	})
 })
 
+var _ = Describe("A stellar.toml fragment's name taken by a ConfigMap that is not the operator's", func() {
+	It("keeps its data and owners, tells the domain's validators once and holds nothing that runs, and removing it lets the operator write the fragment", func() {
+		ns := newNamespace()
+		owner := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"}}
+		Expect(k8sClient.Create(ctx, owner)).To(Succeed())
+		name := resources.StellarTOMLConfigMapName("example.org")
+		foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"app": "web"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: owner.Name, UID: owner.UID}}},
+			Data: map[string]string{resources.StellarTOMLKey: "# served by the web team\n"}}
+		Expect(k8sClient.Create(ctx, foreign)).To(Succeed())
+		Expect(k8sClient.Create(ctx, validator(ns, "v1", fixture.WithHomeDomain("example.org")))).To(Succeed())
+		Expect(k8sClient.Create(ctx, validator(ns, "v2", fixture.WithHomeDomain("example.org")))).To(Succeed())
+		for _, v := range []string{"v1", "v2"} {
+			Eventually(eventsFor(ns, v), timeout, interval).Should(ContainElement(And(
+				HavePrefix(stellarv1alpha1.ReasonNameConflict+": the stellar.toml fragment of example.org is not written"), ContainSubstring(name))))
+			// The fragment is for the user to serve: a name taken there holds nothing that runs.
+			Eventually(getSTS(ns, v), timeout, interval).ShouldNot(BeNil())
+		}
+		Consistently(func(g Gomega) {
+			got := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, key(ns, name), got)).To(Succeed())
+			g.Expect(got.Data).To(Equal(foreign.Data))
+			g.Expect(got.Labels).To(Equal(foreign.Labels))
+			g.Expect(got.OwnerReferences).To(Equal(foreign.OwnerReferences))
+		}, "2s", interval).Should(Succeed())
+		said := func(g Gomega) int {
+			n := 0
+			for _, e := range eventsFor(ns, "v1")(g) {
+				if strings.HasPrefix(e, stellarv1alpha1.ReasonNameConflict+": the stellar.toml fragment") {
+					n++
+				}
+			}
+			return n
+		}
+		Expect(said(Default)).To(Equal(1), "said once, however often the fragments are reconciled")
+		Expect(condition(ns, "v1", stellarv1alpha1.ConditionDegraded)(Default)).To(HaveField("Reason", Not(Equal(stellarv1alpha1.ReasonNameConflict))))
+
+		Expect(k8sClient.Delete(ctx, foreign)).To(Succeed())
+		Eventually(func(g Gomega) {
+			got := &corev1.ConfigMap{}
+			g.Expect(k8sClient.Get(ctx, key(ns, name), got)).To(Succeed())
+			g.Expect(got.Labels).To(HaveKeyWithValue(resources.LabelManagedBy, resources.ManagedBy))
+			g.Expect(got.Data[resources.StellarTOMLKey]).To(And(ContainSubstring(`ALIAS = "v1"`), ContainSubstring(`ALIAS = "v2"`)))
+		}, timeout, interval).Should(Succeed())
+	})
+})
+
 var _ = Describe("Hostile neighbours and look-alike names", func() {
 	It("give three look-alike home domains three fragments, and write nothing once settled", func() {
 		ns := newNamespace()

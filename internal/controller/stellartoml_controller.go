@@ -3,6 +3,8 @@ package controller
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -11,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	stellarv1alpha1 "github.com/stellar-k8s/stellar-operator/api/v1alpha1"
@@ -26,6 +29,12 @@ type StellarTOMLReconciler struct {
 	client.Client
 	// APIReader reads past the cache where a write finds it behind.
 	APIReader client.Reader
+	// Recorder tells the validators of a domain whose fragment's name is taken.
+	Recorder recorder.EventRecorder
+
+	mu sync.Mutex
+	// told are the pairs of a foreign ConfigMap and a validator told of it (by UID), so each is said once.
+	told map[[2]types.UID]bool
 }
 
 func (r *StellarTOMLReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -49,7 +58,7 @@ func (r *StellarTOMLReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	wanted := map[string]bool{}
 	for _, cm := range desired {
 		wanted[cm.Name] = true
-		if err := r.write(ctx, cm); err != nil {
+		if err := r.write(ctx, cm, nodes); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -69,8 +78,8 @@ func (r *StellarTOMLReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 }
 
 // write writes one fragment through the one writer of owned ConfigMaps: a ConfigMap of that name the
-// operator did not create is left alone, and said.
-func (r *StellarTOMLReconciler) write(ctx context.Context, desired *corev1.ConfigMap) error {
+// operator did not create is left alone, and said to the validators of its domain among nodes.
+func (r *StellarTOMLReconciler) write(ctx context.Context, desired *corev1.ConfigMap, nodes []*stellarv1alpha1.StellarNode) error {
 	var live *corev1.ConfigMap
 	existing := &corev1.ConfigMap{}
 	switch err := r.Get(ctx, client.ObjectKeyFromObject(desired), existing); {
@@ -80,12 +89,36 @@ func (r *StellarTOMLReconciler) write(ctx context.Context, desired *corev1.Confi
 	default:
 		live = existing
 	}
-	_, _, err := owned.Writer{Client: r.Client, Reader: r.APIReader, FieldOwner: FieldOwner}.ConfigMap(ctx, desired, live)
+	current, _, err := owned.Writer{Client: r.Client, Reader: r.APIReader, FieldOwner: FieldOwner}.ConfigMap(ctx, desired, live)
 	if conflict, ok := errors.AsType[*owned.ConflictError](err); ok {
 		logf.FromContext(ctx).Info("stellar.toml fragment not written", "why", conflict.Error())
+		r.tell(current, desired.Annotations[resources.AnnotationHomeDomain], nodes, conflict)
 		return nil
 	}
 	return err
+}
+
+// tell gives each validator of domain a NameConflict event naming the foreign ConfigMap, once per
+// validator and such ConfigMap. Nothing else of the validator changes: its fragment is for the user
+// to serve, and a name taken there never holds what runs.
+func (r *StellarTOMLReconciler) tell(foreign *corev1.ConfigMap, domain string, nodes []*stellarv1alpha1.StellarNode, conflict error) {
+	if r.Recorder == nil || foreign == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.told == nil {
+		r.told = map[[2]types.UID]bool{}
+	}
+	for _, n := range nodes {
+		pair := [2]types.UID{foreign.UID, n.UID}
+		if !n.IsValidator() || n.Spec.ValidatorConfig.HomeDomain != domain || r.told[pair] {
+			continue
+		}
+		r.told[pair] = true
+		r.Recorder.Eventf(n, nil, corev1.EventTypeWarning, stellarv1alpha1.ReasonNameConflict, "Reconcile",
+			"the stellar.toml fragment of %s is not written: %s", domain, conflict.Error())
+	}
 }
 
 // SetupWithManager watches StellarNodes (their keys, domains, archives and status.externalAddress)
@@ -94,8 +127,10 @@ func (r *StellarTOMLReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	toNamespace := func(_ context.Context, obj client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: resources.StellarTOMLComponent}}}
 	}
+	// A fragment, or a ConfigMap that may hold a fragment's name (its removal frees the name).
 	fragment := func(ctx context.Context, obj client.Object) []reconcile.Request {
-		if obj.GetLabels()[resources.LabelComponent] != resources.StellarTOMLComponent {
+		if obj.GetLabels()[resources.LabelComponent] != resources.StellarTOMLComponent &&
+			!strings.HasPrefix(obj.GetName(), resources.StellarTOMLComponent+"-") {
 			return nil
 		}
 		return toNamespace(ctx, obj)

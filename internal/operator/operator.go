@@ -130,7 +130,8 @@ func New(restConfig *rest.Config, c Config) (*Operator, error) {
 	}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up network upgrades: %w", err)
 	}
-	if err := (&controller.StellarTOMLReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
+	if err := (&controller.StellarTOMLReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Recorder: mgr.GetEventRecorder("stellartoml-controller")}).SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("set up stellar.toml fragments: %w", err)
 	}
 	discovery := peerdiscovery.New(mgr, peerdiscovery.Config{Interval: c.DiscoveryInterval, ClusterDomain: c.ClusterDomain, Planner: planner,
