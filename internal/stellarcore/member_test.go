@@ -75,13 +75,17 @@ func TestLocalMemberEntryIsWhatPeersRead(t *testing.T) {
 		"Network": {func(n *stellarv1alpha1.StellarNode) {
 			n.Spec.Network, n.Spec.CustomNetworkPassphrase, n.Spec.ValidatorConfig.HistoryArchiveURLs = stellarv1alpha1.NetworkTestnet, "", nil
 		}},
-		"NetworkID": {func(n *stellarv1alpha1.StellarNode) { n.Spec.CustomNetworkPassphrase = "Another Private Network ; 2026" }},
+		"NetworkID": {func(n *stellarv1alpha1.StellarNode) {
+			n.Spec.CustomNetworkPassphrase = "Another Private Network ; 2026"
+		}},
 		"Port":      {func(n *stellarv1alpha1.StellarNode) { n.Spec.ValidatorConfig.PeerPort = 11725 }},
 		"PublicKey": {func(n *stellarv1alpha1.StellarNode) { n.Spec.ValidatorConfig.PublicKey = fixture.OrgKeys[3] }},
 		"HomeDomain": {func(n *stellarv1alpha1.StellarNode) {
 			n.Spec.ValidatorConfig.HomeDomain = "other.example.org"
 		}},
-		"Quality": {func(n *stellarv1alpha1.StellarNode) { n.Spec.ValidatorConfig.Quorum.Quality = stellarv1alpha1.QualityMedium }},
+		"Quality": {func(n *stellarv1alpha1.StellarNode) {
+			n.Spec.ValidatorConfig.Quorum.Quality = stellarv1alpha1.QualityMedium
+		}},
 		// A validator of a Custom network publishes its own archive unless told not to.
 		"History": {
 			func(n *stellarv1alpha1.StellarNode) {
