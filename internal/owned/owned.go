@@ -42,13 +42,14 @@ func Ours(live *corev1.ConfigMap) bool {
 // ConfigMap brings the ConfigMap named by desired to desired's data, with desired's labels as
 // its labels and desired's annotations set at each write. live is what the caller read of it (from
 // the cache), nil when it saw none. Nothing is sent when the data is already there. A create that
-// meets an object, or an update that meets a newer one, reads it through reader and decides again,
-// once. It returns the ConfigMap as the API server has it and whether this call wrote it; a
+// meets an object, or an update that meets a newer one or none, reads it through reader and decides
+// again, once. It returns the ConfigMap as the API server has it and whether this call wrote it; a
 // ConfigMap that is not the operator's gives a *ConflictError and is not written.
 func (w Writer) ConfigMap(ctx context.Context, desired, live *corev1.ConfigMap) (*corev1.ConfigMap, bool, error) {
 	for attempt := 0; ; attempt++ {
 		written, err := w.writeOnce(ctx, desired, live)
-		retry := attempt == 0 && (apierrors.IsAlreadyExists(err) || apierrors.IsConflict(err))
+		// Someone came between the read and the write: created one, changed it, or deleted it.
+		retry := attempt == 0 && (apierrors.IsAlreadyExists(err) || apierrors.IsConflict(err) || (live != nil && apierrors.IsNotFound(err)))
 		if !retry {
 			if err != nil || written == nil {
 				return live, false, err

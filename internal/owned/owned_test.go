@@ -44,6 +44,7 @@ func TestConfigMap(t *testing.T) {
 		{"someone else's", foreign, foreign, false, true, foreign.Data},
 		{"someone else's, not in the cache yet", foreign, nil, false, true, foreign.Data},
 		{"someone else's, created after the cache saw ours", foreign, ours, false, true, foreign.Data},
+		{"ours, deleted since the cache saw it", nil, ours, true, false, desired.Data},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b := fake.NewClientBuilder()
@@ -52,7 +53,10 @@ func TestConfigMap(t *testing.T) {
 			}
 			cl := b.Build()
 			cached := c.cached
-			if cached != nil {
+			if cached != nil && c.stored == nil {
+				cached = cached.DeepCopy()
+				cached.ResourceVersion = "1"
+			} else if cached != nil {
 				// The cache's copy carries the stored version, or an older one.
 				stored := &corev1.ConfigMap{}
 				if err := cl.Get(ctx, client.ObjectKeyFromObject(desired), stored); err != nil {

@@ -25,11 +25,9 @@ var turnsLabels = map[string]string{
 
 // clusterTurns is what discovery keeps of one namespace's turns across clusters.
 type clusterTurns struct {
-	// states are per network ID; published is what stellar-turns holds, as last written or read;
-	// live is the ConfigMap as last read or written, nil when there is none.
+	// states are per network ID; published is what stellar-turns holds, as last written or read.
 	states    map[string]rollout.ClusterTurn
 	published map[string]string
-	live      *corev1.ConfigMap
 }
 
 // stepClusterTurn moves the namespace's turn of one network across clusters on and tells the
@@ -51,14 +49,21 @@ func (d *PeerDiscovery) stepClusterTurn(ctx context.Context, ns, network string,
 	}
 	self := rollout.Participant{Namespace: ns, Register: rollout.Register{Cluster: d.cfg.ClusterName}}
 	next, held, why := rollout.StepClusterTurn(turns.states[network], self, wants, d.planner.Busy(ns, members), others)
-	if reg := next.Register(d.cfg.ClusterName).Encode(); turns.published[network] != reg {
-		data := maps.Clone(turns.published)
-		data[network] = reg
-		if err := d.writeTurns(ctx, ns, turns, data); err != nil {
-			// Nothing moves on unwritten: the others must see a claim before it counts.
-			d.planner.SetClusterTurn(ns, network, false, err.Error())
-			return err
-		}
+	reg := next.Register(d.cfg.ClusterName).Encode()
+	changed := turns.published[network] != reg
+	data := maps.Clone(turns.published)
+	if data == nil {
+		data = map[string]string{}
+	}
+	data[network] = reg
+	// Written when the register changed, and again whenever stellar-turns no longer holds it (removed,
+	// edited): the other clusters read this cluster's claims there.
+	if err := d.writeTurns(ctx, ns, turns, data); err != nil {
+		// Nothing moves on unwritten: the others must see a claim before it counts.
+		d.planner.SetClusterTurn(ns, network, false, err.Error())
+		return err
+	}
+	if changed {
 		next.WroteAt = time.Now()
 	}
 	if next.Phase != turns.states[network].Phase {
@@ -95,7 +100,6 @@ func (d *PeerDiscovery) clusterTurnsOf(ctx context.Context, ns string) (*cluster
 		return nil, fmt.Errorf("read %s: %w", rollout.TurnsConfigMapName, err)
 	case !owned.Ours(cm):
 		// Someone else's: its data is no register of ours, and it is never written (writeTurns says so).
-		t.live = cm
 	default:
 		regs, err := rollout.ParseRegisters(cm.Data)
 		if err != nil {
@@ -105,20 +109,27 @@ func (d *PeerDiscovery) clusterTurnsOf(ctx context.Context, ns string) (*cluster
 		for network, reg := range regs {
 			t.states[network] = rollout.ResumeClusterTurn(reg, now)
 		}
-		t.published, t.live = maps.Clone(cm.Data), cm
+		t.published = maps.Clone(cm.Data)
 	}
 	d.turns[ns] = t
 	return t, nil
 }
 
-// writeTurns writes the namespace's stellar-turns with data, creating it the first time, through the
-// one writer of owned ConfigMaps: one the operator did not create is never written.
+// writeTurns brings the namespace's stellar-turns to data, creating it the first time, through the
+// one writer of owned ConfigMaps: one the operator did not create is never written. What is there is
+// read from the cache at each step, so one removed, edited or replaced since is seen without a request.
 func (d *PeerDiscovery) writeTurns(ctx context.Context, ns string, t *clusterTurns, data map[string]string) error {
 	desired := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: rollout.TurnsConfigMapName, Namespace: ns, Labels: maps.Clone(turnsLabels)}, Data: data}
-	current, _, err := owned.Writer{Client: d.client, Reader: d.apiReader, FieldOwner: FieldOwner}.ConfigMap(ctx, desired, t.live)
-	if err != nil {
+	live := &corev1.ConfigMap{}
+	switch err := d.client.Get(ctx, client.ObjectKeyFromObject(desired), live); {
+	case apierrors.IsNotFound(err):
+		live = nil
+	case err != nil:
+		return fmt.Errorf("read %s: %w", rollout.TurnsConfigMapName, err)
+	}
+	if _, _, err := (owned.Writer{Client: d.client, Reader: d.apiReader, FieldOwner: FieldOwner}).ConfigMap(ctx, desired, live); err != nil {
 		return fmt.Errorf("write %s: %w", rollout.TurnsConfigMapName, err)
 	}
-	t.live, t.published = current, data
+	t.published = data
 	return nil
 }

@@ -21,6 +21,8 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/peers"
 	"github.com/stellar-k8s/stellar-operator/internal/quorum"
 	"github.com/stellar-k8s/stellar-operator/internal/remote"
+	"github.com/stellar-k8s/stellar-operator/internal/resources"
+	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil"
 	"github.com/stellar-k8s/stellar-operator/internal/testutil/fixture"
 )
@@ -304,6 +306,48 @@ var _ = Describe("Validators of one network in two clusters", Ordered, func() {
 		Eventually(simA.RestartCounts, timeout, interval).Should(Equal(map[string]int{"a1": 1, "a2": 1}))
 		settled(opA, simA)
 		Expect(testutil.Overlapping(simA.Downs())).To(BeEmpty(), "two validators of the network were down at once")
+	})
+
+	It("never writes a stellar-turns it did not create: A's restarts wait, and go through once A may write its own", func() {
+		settled(opA, simA)
+		turns := client.ObjectKey{Namespace: ns, Name: rollout.TurnsConfigMapName}
+		foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: turns.Name, Labels: map[string]string{"app": "web"}},
+			Data: map[string]string{"x": "y"}}
+		// Ours removed and someone else's put in its place; the operator may write its own in between.
+		Eventually(func() error {
+			err := clusterA.client.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: turns.Name}})
+			if client.IgnoreNotFound(err) != nil {
+				return err
+			}
+			return clusterA.client.Create(ctx, foreign.DeepCopy())
+		}, timeout, interval).Should(Succeed())
+
+		By("a change in cluster A needs the network's turn across clusters, which A cannot claim")
+		Expect(testutil.UpdateNode(ctx, clusterA.client, ns, "a2", func(n *stellarv1alpha1.StellarNode) {
+			n.Spec.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("3Gi")}
+		})).To(Succeed())
+		Eventually(func(g Gomega) string {
+			n := &stellarv1alpha1.StellarNode{}
+			g.Expect(clusterA.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "a2"}, n)).To(Succeed())
+			g.Expect(n.Status.Rollout).NotTo(BeNil())
+			return n.Status.Rollout.Reason
+		}, timeout, interval).Should(And(ContainSubstring(turns.Name), ContainSubstring("is not the operator's")))
+		Consistently(func(g Gomega) {
+			got := &corev1.ConfigMap{}
+			g.Expect(clusterA.client.Get(ctx, turns, got)).To(Succeed())
+			g.Expect(got.Data).To(Equal(foreign.Data))
+			g.Expect(got.Labels).To(Equal(foreign.Labels))
+			g.Expect(got.OwnerReferences).To(BeEmpty())
+			g.Expect(simA.RestartCounts()).To(BeEmpty(), "nobody restarts without a turn the other cluster can see")
+		}, "2s", interval).Should(Succeed())
+
+		By("the foreign ConfigMap removed: A writes its own, and the waiting restart goes through")
+		Expect(clusterA.client.Delete(ctx, foreign)).To(Succeed())
+		Eventually(simA.RestartCounts, timeout, interval).Should(Equal(map[string]int{"a2": 1}))
+		got := &corev1.ConfigMap{}
+		Expect(clusterA.client.Get(ctx, turns, got)).To(Succeed())
+		Expect(got.Labels).To(HaveKeyWithValue(resources.LabelManagedBy, resources.ManagedBy))
+		settled(opA, simA)
 	})
 })
 
