@@ -335,3 +335,30 @@ func runningNetworkMapAgrees(t *testing.T, bin string, raw []byte, validators in
 	}
 	t.Logf("the running network's map (%d validators): intersecting by both checks", known)
 }
+
+// TestRealStellarCoreTimeOnPublicNetworkShape gives both checks a map shaped like the public network's
+// transitive quorum (17 HIGH organisations of three, a MEDIUM level of 8) and logs the time each took,
+// for docs/PERFORMANCE.md; the verdicts must agree. Nothing is asserted on the times.
+func TestRealStellarCoreTimeOnPublicNetworkShape(t *testing.T) {
+	bin, sat := quorumChecker(t)
+	orgs := organisations(25)
+	top := generated(orgs[:17])
+	top.InnerSets = append(top.InnerSets, generated(orgs[17:]))
+	top.Threshold = 1 + (18*67-1)/100
+	m := quorum.Map{}
+	give(m, top, orgs...)
+	start := time.Now()
+	ours, err := quorum.Check(m, checkerLimit)
+	oursTook := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	theirs := askCore(t, bin, sat, m, false)
+	theirsTook := time.Since(start)
+	t.Logf("public network shape (75 validators): the operator's check %v in %v; stellar-core's (its process included) exit %d in %v",
+		ours.Verdict, oursTook, theirs.exit, theirsTook)
+	if !theirs.decided || theirs.verdict != ours.Verdict {
+		t.Errorf("stellar-core answered exit %d, the operator %v", theirs.exit, ours.Verdict)
+	}
+}
