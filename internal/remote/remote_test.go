@@ -194,15 +194,7 @@ var _ = Describe("Validators of one network in two clusters", Ordered, func() {
 		Expect(peersDoc(Default, clusterA)).To(Equal(before))
 
 		By("a change in cluster A waits for cluster B to answer")
-		Expect(testutil.UpdateNode(ctx, clusterA.client, ns, "a1", func(n *stellarv1alpha1.StellarNode) {
-			n.Spec.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("3Gi")}
-		})).To(Succeed())
-		Eventually(func(g Gomega) string {
-			n := &stellarv1alpha1.StellarNode{}
-			g.Expect(clusterA.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "a1"}, n)).To(Succeed())
-			g.Expect(n.Status.Rollout).NotTo(BeNil())
-			return n.Status.Rollout.Reason
-		}, timeout, interval).Should(ContainSubstring("its cluster does not answer"))
+		Eventually(waitingReasonAfterChange(clusterA, "a1"), timeout, interval).Should(ContainSubstring("its cluster does not answer"))
 		Expect(simA.RestartCounts()).To(BeEmpty())
 
 		toB.up()
@@ -328,15 +320,7 @@ var _ = Describe("Validators of one network in two clusters", Ordered, func() {
 		}, timeout, interval).Should(Succeed())
 
 		By("a change in cluster A needs the network's turn across clusters, which A cannot claim")
-		Expect(testutil.UpdateNode(ctx, clusterA.client, ns, "a2", func(n *stellarv1alpha1.StellarNode) {
-			n.Spec.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("3Gi")}
-		})).To(Succeed())
-		Eventually(func(g Gomega) string {
-			n := &stellarv1alpha1.StellarNode{}
-			g.Expect(clusterA.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "a2"}, n)).To(Succeed())
-			g.Expect(n.Status.Rollout).NotTo(BeNil())
-			return n.Status.Rollout.Reason
-		}, timeout, interval).Should(And(ContainSubstring(turns.Name), ContainSubstring("is not the operator's")))
+		Eventually(waitingReasonAfterChange(clusterA, "a2"), timeout, interval).Should(And(ContainSubstring(turns.Name), ContainSubstring("is not the operator's")))
 		Consistently(func(g Gomega) {
 			got := &corev1.ConfigMap{}
 			g.Expect(clusterA.client.Get(ctx, turns, got)).To(Succeed())
@@ -367,6 +351,20 @@ func reportOf(sets map[int]struct {
 		m[fixture.OrgKeys[k]] = &quorum.QSet{Threshold: s.t, Validators: keys(s.vs...)}
 	}
 	return m
+}
+
+// waitingReasonAfterChange changes the validator's memory limit, which replaces its pod, and reads why
+// that change waits (status.rollout.reason).
+func waitingReasonAfterChange(c cluster, name string) func(g Gomega) string {
+	ExpectWithOffset(1, testutil.UpdateNode(ctx, c.client, ns, name, func(n *stellarv1alpha1.StellarNode) {
+		n.Spec.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("3Gi")}
+	})).To(Succeed())
+	return func(g Gomega) string {
+		n := &stellarv1alpha1.StellarNode{}
+		g.Expect(c.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, n)).To(Succeed())
+		g.Expect(n.Status.Rollout).NotTo(BeNil())
+		return n.Status.Rollout.Reason
+	}
 }
 
 func getSTSGeneration(c cluster, name string) int64 {
