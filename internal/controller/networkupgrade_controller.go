@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"maps"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,12 +28,6 @@ import (
 // +kubebuilder:rbac:groups=stellar.org,resources=stellarnetworkupgrades,verbs=get;list;watch
 // +kubebuilder:rbac:groups=stellar.org,resources=stellarnetworkupgrades/status,verbs=get;update;patch
 
-// votesConfigMapLabels mark the stellar-votes ConfigMap as the operator's.
-var votesConfigMapLabels = map[string]string{
-	resources.LabelName:      votes.ConfigMapName,
-	resources.LabelComponent: "network-upgrades",
-	resources.LabelManagedBy: resources.ManagedBy,
-}
 
 // armedGauge is 1 for each voter whose agent reports the vote armed.
 var armedGauge = metrics.GaugeVec("stellar_network_upgrade_armed",
@@ -111,7 +104,7 @@ func (r *NetworkUpgradeReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 // over: the conflict is returned, for every vote's status.
 func (r *NetworkUpgradeReconciler) writeVotes(ctx context.Context, ns string, doc votes.Document, haveUpgrades bool) (string, error) {
 	desired := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: votes.ConfigMapName, Namespace: ns,
-		Labels: maps.Clone(votesConfigMapLabels)}, Data: map[string]string{votes.KeyVotesJSON: doc.Encode()}}
+		Labels: resources.NamespaceConfigMapLabels(votes.ConfigMapName, "network-upgrades")}, Data: map[string]string{votes.KeyVotesJSON: doc.Encode()}}
 	var live *corev1.ConfigMap
 	existing := &corev1.ConfigMap{}
 	switch err := r.Get(ctx, client.ObjectKeyFromObject(desired), existing); {

@@ -16,12 +16,6 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 )
 
-// turnsLabels mark the stellar-turns ConfigMap as the operator's.
-var turnsLabels = map[string]string{
-	resources.LabelName:      rollout.TurnsConfigMapName,
-	resources.LabelComponent: "rollout",
-	resources.LabelManagedBy: resources.ManagedBy,
-}
 
 // clusterTurns is what discovery keeps of one namespace's turns across clusters.
 type clusterTurns struct {
@@ -119,7 +113,7 @@ func (d *PeerDiscovery) clusterTurnsOf(ctx context.Context, ns string) (*cluster
 // one writer of owned ConfigMaps: one the operator did not create is never written. What is there is
 // read from the cache at each step, so one removed, edited or replaced since is seen without a request.
 func (d *PeerDiscovery) writeTurns(ctx context.Context, ns string, t *clusterTurns, data map[string]string) error {
-	desired := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: rollout.TurnsConfigMapName, Namespace: ns, Labels: maps.Clone(turnsLabels)}, Data: data}
+	desired := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: rollout.TurnsConfigMapName, Namespace: ns, Labels: resources.NamespaceConfigMapLabels(rollout.TurnsConfigMapName, "rollout")}, Data: data}
 	live := &corev1.ConfigMap{}
 	switch err := d.client.Get(ctx, client.ObjectKeyFromObject(desired), live); {
 	case apierrors.IsNotFound(err):

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -20,12 +19,6 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/scope"
 )
 
-// configMapLabels mark the stellar-peers ConfigMap as the operator's.
-var configMapLabels = map[string]string{
-	resources.LabelName:      peers.ConfigMapName,
-	resources.LabelComponent: "peer-discovery",
-	resources.LabelManagedBy: resources.ManagedBy,
-}
 
 // namespaceObjects are the cached objects of one namespace that a pass reads. They are shared with
 // the cache: read, and copied before any change.
@@ -221,7 +214,7 @@ func (d *PeerDiscovery) publish(ctx context.Context, ns string, list []peers.Pee
 		return nil, false, err
 	}
 	desired := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: peers.ConfigMapName, Namespace: ns, Labels: maps.Clone(configMapLabels),
+		ObjectMeta: metav1.ObjectMeta{Name: peers.ConfigMapName, Namespace: ns, Labels: resources.NamespaceConfigMapLabels(peers.ConfigMapName, "peer-discovery"),
 			Annotations: map[string]string{
 				peers.AnnotationDiscoveredAt:   now.UTC().Format(time.RFC3339Nano),
 				peers.AnnotationPeerCount:      fmt.Sprint(strings.Count(data[peers.KeyKnownPeers], "\n")),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -39,11 +38,6 @@ const (
 	maxSavedBytes = 900 << 10
 )
 
-var membersLabels = map[string]string{
-	resources.LabelName:      MembersConfigMapName,
-	resources.LabelComponent: "remote-clusters",
-	resources.LabelManagedBy: resources.ManagedBy,
-}
 
 // ConfigMapStore keeps the members in the ConfigMap stellar-remote-members of Namespace, through the
 // one writer of owned ConfigMaps.
@@ -89,7 +83,7 @@ func (s ConfigMapStore) Save(ctx context.Context, clusters map[string]Saved) err
 		return err
 	}
 	desired := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: MembersConfigMapName,
-		Labels: maps.Clone(membersLabels)}, Data: map[string]string{KeyClustersJSON: string(data)}}
+		Labels: resources.NamespaceConfigMapLabels(MembersConfigMapName, "remote-clusters")}, Data: map[string]string{KeyClustersJSON: string(data)}}
 	_, _, err = s.Writer.ConfigMap(ctx, desired, live)
 	return err
 }

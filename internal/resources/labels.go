@@ -59,6 +59,13 @@ func Component(t stellarv1alpha1.NodeType) string {
 	}
 }
 
+// NamespaceConfigMapLabels are the labels of a ConfigMap the operator keeps for a whole namespace
+// (stellar-peers, stellar-turns, stellar-votes, the stellar.toml fragments, stellar-remote-members):
+// its managed-by label is what makes it the operator's (owned.Ours).
+func NamespaceConfigMapLabels(name, component string) map[string]string {
+	return map[string]string{LabelName: name, LabelComponent: component, LabelManagedBy: ManagedBy}
+}
+
 // Labels are the labels of every object of a node.
 func Labels(node *stellarv1alpha1.StellarNode) map[string]string {
 	l := SelectorLabels(node)

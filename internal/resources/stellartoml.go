@@ -89,7 +89,7 @@ func StellarTOMLConfigMaps(namespace string, nodes []*stellarv1alpha1.StellarNod
 		out = append(out, &corev1.ConfigMap{
 			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 			ObjectMeta: metav1.ObjectMeta{Name: StellarTOMLConfigMapName(domain), Namespace: namespace,
-				Labels:      map[string]string{LabelName: AppName, LabelComponent: StellarTOMLComponent, LabelManagedBy: ManagedBy},
+				Labels:      NamespaceConfigMapLabels(AppName, StellarTOMLComponent),
 				Annotations: map[string]string{AnnotationHomeDomain: domain}},
 			Data: map[string]string{StellarTOMLKey: body.String()},
 		})
