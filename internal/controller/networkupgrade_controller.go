@@ -28,7 +28,6 @@ import (
 // +kubebuilder:rbac:groups=stellar.org,resources=stellarnetworkupgrades,verbs=get;list;watch
 // +kubebuilder:rbac:groups=stellar.org,resources=stellarnetworkupgrades/status,verbs=get;update;patch
 
-
 // armedGauge is 1 for each voter whose agent reports the vote armed.
 var armedGauge = metrics.GaugeVec("stellar_network_upgrade_armed",
 	"1 when a voter's stellar-core holds the StellarNetworkUpgrade's vote, as its agent reports it; 0 while it does not.",

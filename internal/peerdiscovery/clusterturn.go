@@ -16,7 +16,6 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/rollout"
 )
 
-
 // clusterTurns is what discovery keeps of one namespace's turns across clusters.
 type clusterTurns struct {
 	// states are per network ID; published is what stellar-turns holds, as last written or read.

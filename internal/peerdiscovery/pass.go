@@ -19,7 +19,6 @@ import (
 	"github.com/stellar-k8s/stellar-operator/internal/scope"
 )
 
-
 // namespaceObjects are the cached objects of one namespace that a pass reads. They are shared with
 // the cache: read, and copied before any change.
 type namespaceObjects struct {

@@ -38,7 +38,6 @@ const (
 	maxSavedBytes = 900 << 10
 )
 
-
 // ConfigMapStore keeps the members in the ConfigMap stellar-remote-members of Namespace, through the
 // one writer of owned ConfigMaps.
 type ConfigMapStore struct {
