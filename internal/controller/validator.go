@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -54,7 +53,7 @@ func (r *StellarNodeReconciler) reconcileRelease(ctx context.Context, node *stel
 	if err := r.Remote.WaitLoaded(ctx); err != nil {
 		return observed{}, err
 	}
-	if err := r.namesFree(ctx, node, base); err != nil {
+	if err := r.namesFree(ctx, node); err != nil {
 		return observed{}, err
 	}
 	networks := r.networksOf(node)
@@ -416,30 +415,36 @@ func (r *StellarNodeReconciler) applyAtOnce(ctx context.Context, node *stellarv1
 // would write, is an object the operator did not make for it. It is asked before anything waits (the
 // quorum gate, a turn, a refused configuration): a validator whose names are taken says NameConflict at
 // once, and so is in no quorum, rather than only once its turn would have written them.
-func (r *StellarNodeReconciler) namesFree(ctx context.Context, node *stellarv1alpha1.StellarNode, base string) error {
+func (r *StellarNodeReconciler) namesFree(ctx context.Context, node *stellarv1alpha1.StellarNode) error {
 	if cm := r.Roster.PeersConfigMap(node.Namespace); cm != nil && node.PeerDiscoveryEnabled() && !owned.Ours(cm) {
 		// The pod would read its peers and quorum from someone else's ConfigMap: nothing is applied.
 		return &NameConflictError{Kind: "ConfigMap", Name: cm.Name}
 	}
-	objs := []client.Object{resources.ValidatorConfigMap(node, base), resources.ValidatorHeadlessService(node),
-		resources.ValidatorService(node), resources.ValidatorExternalPeerService(node), resources.ValidatorStatefulSet(node, base, r.Options)}
-	for _, obj := range objs {
-		if obj == nil || reflect.ValueOf(obj).IsNil() {
-			continue
-		}
-		live, ok := obj.DeepCopyObject().(client.Object)
-		if !ok {
-			return fmt.Errorf("%T is not a client.Object", obj)
-		}
-		err := r.Get(ctx, client.ObjectKeyFromObject(obj), live)
+	// The names alone: building the objects themselves (the StatefulSet's pod spec) is the apply's work.
+	type child struct {
+		obj        client.Object
+		kind, name string
+	}
+	const service = "Service"
+	names := []child{
+		{&corev1.ConfigMap{}, "ConfigMap", resources.ConfigMapName(node)},
+		{&corev1.Service{}, service, resources.HeadlessServiceName(node)},
+		{&corev1.Service{}, service, node.Name},
+		{&appsv1.StatefulSet{}, "StatefulSet", node.Name},
+	}
+	if node.Spec.ValidatorConfig.ExternalPeer != nil {
+		names = append(names, child{&corev1.Service{}, service, resources.ExternalPeerServiceName(node)})
+	}
+	for _, n := range names {
+		err := r.Get(ctx, client.ObjectKey{Namespace: node.Namespace, Name: n.name}, n.obj)
 		if apierrors.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		if c := metav1.GetControllerOf(live); c == nil || c.UID != node.UID {
-			return &NameConflictError{Kind: reflect.TypeOf(obj).Elem().Name(), Name: obj.GetName()}
+		if c := metav1.GetControllerOf(n.obj); c == nil || c.UID != node.UID {
+			return &NameConflictError{Kind: n.kind, Name: n.name}
 		}
 	}
 	return nil

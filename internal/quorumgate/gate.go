@@ -314,20 +314,24 @@ func (g *Gate) neighboursOf(others []peers.Peer) []*stellarv1alpha1.StellarNode 
 		return nil
 	}
 	var out []*stellarv1alpha1.StellarNode
-	byNamespace := map[string][]*stellarv1alpha1.StellarNode{}
+	// Each namespace's validators by the name its neighbours know them by, read once per check.
+	byNamespace := map[string]map[string]*stellarv1alpha1.StellarNode{}
 	for _, p := range others {
 		if p.Remote() || p.Namespace == "" {
 			continue
 		}
-		nodes, read := byNamespace[p.Namespace]
+		byName, read := byNamespace[p.Namespace]
 		if !read {
-			nodes = g.Neighbours(p.Namespace)
-			byNamespace[p.Namespace] = nodes
-		}
-		for _, n := range nodes {
-			if peers.NeighbourName(n.Name, n.Namespace) == p.Name && n.Spec.ValidatorConfig != nil {
-				out = append(out, n)
+			byName = map[string]*stellarv1alpha1.StellarNode{}
+			for _, n := range g.Neighbours(p.Namespace) {
+				if n.Spec.ValidatorConfig != nil {
+					byName[peers.NeighbourName(n.Name, n.Namespace)] = n
+				}
 			}
+			byNamespace[p.Namespace] = byName
+		}
+		if n := byName[p.Name]; n != nil {
+			out = append(out, n)
 		}
 	}
 	return out
